@@ -1,0 +1,320 @@
+"""Typed shape of a playbook: the office's policy written as data.
+
+Every rule the service enforces (who answers which category, how long they
+have, how points are counted, when to escalate) is a field here, so that a
+policy change is a YAML edit that this schema validates, never a code change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import Enum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> dt.timedelta:
+    """Accept '30m', '4h', '2d', a number of seconds or a timedelta."""
+    if isinstance(value, dt.timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"invalid duration {value!r} (use e.g. 30m, 4h, 2d)")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError(f"duration must not be negative, got {value!r}")
+        return dt.timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return dt.timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    raise ValueError(f"invalid duration {value!r} (use e.g. 30m, 4h, 2d)")
+
+
+Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
+
+
+def _parse_clock_time(value: Any) -> dt.time:
+    if isinstance(value, dt.time):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads 17:00 as a sexagesimal int (1020); turn it back.
+        return dt.time(value // 60, value % 60)
+    if isinstance(value, str):
+        try:
+            return dt.time.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"invalid time of day {value!r} (use HH:MM, e.g. 08:30)")
+
+
+ClockTime = Annotated[dt.time, BeforeValidator(_parse_clock_time)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UnitKind(str, Enum):
+    """Reporting-unit kinds of the 2006 document's attachments."""
+
+    city = "city"  # 市（州）政府
+    county = "county"  # 县（市）政府
+    provincial = "provincial"  # 省政府工作部门
+    direct = "direct"  # 附件3 信息直报单位: counted, not ranked
+    office_division = "office_division"  # 省政府办公厅处室: counted, not ranked
+
+
+RANKED_KINDS = frozenset({UnitKind.city, UnitKind.county, UnitKind.provincial})
+
+
+class Department(_Strict):
+    """A reporting unit: a department that can be asked to answer."""
+
+    kind: UnitKind
+    full_name: str | None = None
+    places: list[str] = Field(default_factory=list, description="place names routing to it")
+    parent: str | None = Field(None, description="for counties: the city or prefecture")
+    ranked: bool | None = Field(None, description="defaults by kind (attachment 3 units are not ranked)")
+
+    @property
+    def is_ranked(self) -> bool:
+        return self.ranked if self.ranked is not None else self.kind in RANKED_KINDS
+
+
+class Category(_Strict):
+    """A hot-issue category and who answers for it (joint spokesperson mechanism)."""
+
+    keywords: list[str] = Field(min_length=1)
+    sensitivity: float = Field(ge=0, le=5)
+    lead: str
+    co: list[str] = Field(default_factory=list)
+    description: str = ""
+
+
+class RelabelRule(_Strict):
+    """Carve a playbook category out of a native dataset label by keywords."""
+
+    category: str
+    from_labels: list[str] = Field(min_length=1)
+    keywords: list[str] = Field(min_length=1)
+    min_hits: int = Field(1, ge=1)
+
+
+class Training(_Strict):
+    """How the native labels of the training data become playbook categories."""
+
+    label_map: dict[str, str]
+    relabel: list[RelabelRule] = Field(default_factory=list)
+
+
+class FirstResponse(_Strict):
+    acknowledge: Duration
+    first_information: Duration
+
+
+class PolicyReprint(_Strict):
+    target: Duration
+    latest_working_days: int = Field(ge=0)
+
+
+class Clocks(_Strict):
+    """Deadlines of the 2015 document, in hours or working days."""
+
+    acknowledge: Duration
+    respond_working_days: int = Field(ge=1)
+    respond_extended_working_days: int = Field(ge=1)
+    rumour: FirstResponse
+    emergency: FirstResponse
+    policy_reprint: PolicyReprint
+
+
+class OfficeHours(_Strict):
+    start: ClockTime
+    end: ClockTime
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: dt.time, info: Any) -> dt.time:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError("office day must end after it starts")
+        return end
+
+
+class QuietHours(_Strict):
+    start: ClockTime
+    end: ClockTime
+
+
+class WorkCalendar(_Strict):
+    """Holidays and make-up working days for years the library does not know."""
+
+    holidays: list[dt.date] = Field(default_factory=list)
+    workdays: list[dt.date] = Field(default_factory=list)
+
+
+class PointsBonus(_Strict):
+    special_or_interview: float
+    special_commentary: float
+    video: float
+    headline_or_picture: float
+
+
+class PointsDeductions(_Strict):
+    false_information: float = Field(le=0)
+    inaccurate_information: float = Field(le=0)
+    missed_acknowledge: float = Field(le=0)
+    missed_response: float = Field(le=0)
+    missed_policy_reprint: float = Field(le=0)
+
+
+class Points(_Strict):
+    """The 2006 document §四 incentive scheme (1 point = 1 yuan, paid quarterly)."""
+
+    adopted: float
+    bonus: PointsBonus
+    reprint_major: float
+    reprint_other: float
+    digest_adopted: float
+    digest_leader_instruction: float
+    deductions: PointsDeductions
+    yuan_per_point: float = 1.0
+    payout: str = "quarterly"
+
+
+class SourceWeights(_Strict):
+    major: float = Field(ge=0)
+    other: float = Field(ge=0)
+    major_sites: list[str] = Field(default_factory=list, description="host names of major sites")
+
+
+class EscalationWhen(str, Enum):
+    before_due = "before_due"
+    after_due = "after_due"
+
+
+class EscalationTarget(str, Enum):
+    department = "department"
+    department_head = "department_head"
+    duty_chat = "duty_chat"
+    duty_chief = "duty_chief"
+
+
+class EscalationStep(_Strict):
+    """One step of the escalation ladder, relative to a deadline."""
+
+    name: str
+    when: EscalationWhen
+    offset: Duration
+    notify: list[EscalationTarget] = Field(min_length=1)
+    repeat_every: Duration | None = None
+    urgent: bool = False
+
+
+class RumourPolicy(_Strict):
+    """Probabilities inside [verify_low, verify_high) get the verdict 需核实."""
+
+    verify_low: float = Field(ge=0, le=1)
+    verify_high: float = Field(ge=0, le=1)
+
+    @field_validator("verify_high")
+    @classmethod
+    def _band_ordered(cls, high: float, info: Any) -> float:
+        low = info.data.get("verify_low")
+        if low is not None and high < low:
+            raise ValueError("verify_high must not be below verify_low")
+        return high
+
+
+class HeatPolicy(_Strict):
+    """Heat-score weights and thresholds; the formula lives in classifiers.heat."""
+
+    alert_threshold: float = Field(ge=0)
+    joint_consultation_threshold: float = Field(ge=0)
+    joint_consultation_min_departments: int = Field(ge=2)
+    half_life: Duration
+    weights: dict[str, float] = Field(default_factory=dict)
+
+
+class KeywordOverride(_Strict):
+    """Route to extra departments whenever a keyword appears."""
+
+    keywords: list[str] = Field(min_length=1)
+    departments: list[str] = Field(min_length=1)
+    reason: str
+
+
+class Playbook(_Strict):
+    name: str
+    timezone: str = "Asia/Shanghai"
+    office_hours: OfficeHours
+    quiet_hours: QuietHours
+    calendar: WorkCalendar = WorkCalendar()
+    departments: dict[str, Department] = Field(min_length=1)
+    news_office: str = Field(description="the department that runs the duty desk")
+    categories: dict[str, Category] = Field(min_length=1)
+    fallback_category: str
+    training: Training
+    clocks: Clocks
+    points: Points
+    source_weights: SourceWeights
+    escalation: list[EscalationStep] = Field(min_length=1)
+    rumour: RumourPolicy
+    heat: HeatPolicy
+    keyword_overrides: list[KeywordOverride] = Field(default_factory=list)
+    stopwords: list[str] = Field(default_factory=list)
+    templates: dict[str, str] = Field(default_factory=dict)
+
+    def cross_reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every name that points at a department or category must exist."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+
+        def need_department(path: tuple[str | int, ...], name: str) -> None:
+            if name not in self.departments:
+                problems.append((path, f"unknown department {name!r}"))
+
+        def need_category(path: tuple[str | int, ...], name: str) -> None:
+            if name not in self.categories:
+                problems.append((path, f"unknown category {name!r}"))
+
+        need_department(("news_office",), self.news_office)
+        need_category(("fallback_category",), self.fallback_category)
+        for key, dept in self.departments.items():
+            if dept.parent is not None:
+                need_department(("departments", key, "parent"), dept.parent)
+        for key, cat in self.categories.items():
+            need_department(("categories", key, "lead"), cat.lead)
+            for i, co in enumerate(cat.co):
+                need_department(("categories", key, "co", i), co)
+        for label, cat_name in self.training.label_map.items():
+            need_category(("training", "label_map", label), cat_name)
+        for i, rule in enumerate(self.training.relabel):
+            need_category(("training", "relabel", i, "category"), rule.category)
+        for i, override in enumerate(self.keyword_overrides):
+            for j, dept_name in enumerate(override.departments):
+                need_department(("keyword_overrides", i, "departments", j), dept_name)
+        return problems
+
+    # -- small conveniences used by every stage ---------------------------
+
+    def place_index(self) -> dict[str, str]:
+        """Map each routing place name to its department, longest names first."""
+        pairs = [(place, key) for key, dept in self.departments.items() for place in dept.places]
+        pairs.sort(key=lambda pair: -len(pair[0]))
+        return dict(pairs)
+
+    def user_words(self) -> list[str]:
+        """Words a tokenizer should keep whole: departments, places, keywords."""
+        words: set[str] = set(self.departments)
+        for dept in self.departments.values():
+            words.update(dept.places)
+            if dept.full_name:
+                words.add(dept.full_name)
+        for cat in self.categories.values():
+            words.update(cat.keywords)
+        return sorted(words)

@@ -1,0 +1,117 @@
+"""Settings from ``YUQING_*`` environment variables and an optional YAML settings file.
+
+The environment wins over the file. Secrets (the bot token, database
+passwords) are read only from the environment: a settings file that carries
+one is refused, so that no secret ends up committed beside the playbook.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "YUQING_"
+SECRET_FIELDS = frozenset({"telegram_token"})
+
+
+class SettingsError(Exception):
+    """A setting has a value the service cannot use; the message names the setting."""
+
+
+class Settings(BaseModel):
+    """Where things live and how the service talks to the world."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path = Field(default=PROJECT_ROOT / "var")
+    database_url: str = ""
+    playbook: Path = Field(default=PROJECT_ROOT / "playbooks" / "jilin.yaml")
+    members_file: Path | None = None
+    sources_file: Path | None = None
+    datasets_dir: Path = Field(default=PROJECT_ROOT.parent / "shared" / "datasets")
+    models_dir: Path = Field(default=PROJECT_ROOT / "classifiers" / "models")
+    reports_dir: Path | None = None
+    chat_backend: Literal["telegram", "console"] = "console"
+    telegram_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    duty_chat_id: int | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    http_timeout: float = Field(default=20.0, gt=0)
+    max_response_bytes: int = Field(default=20_000_000, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if url and not url.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql:// (e.g. postgresql+psycopg://user@host/db)")
+        return url
+
+    # Paths that default to places under data_dir or beside the playbook.
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'yuqing.sqlite3'}"
+
+    @property
+    def effective_members_file(self) -> Path:
+        return self.members_file or self.playbook.with_name("members.yaml")
+
+    @property
+    def effective_sources_file(self) -> Path:
+        return self.sources_file or self.data_dir / "sources.yaml"
+
+    @property
+    def effective_reports_dir(self) -> Path:
+        return self.reports_dir or self.data_dir / "reports"
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        key = ENV_PREFIX + name.upper()
+        if key in environ and environ[key] != "":
+            values[name] = environ[key]
+    return values
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise SettingsError(f"{ENV_PREFIX}SETTINGS: file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected a mapping of setting names to values")
+    secrets = SECRET_FIELDS & set(data)
+    if secrets:
+        names = ", ".join(ENV_PREFIX + s.upper() for s in sorted(secrets))
+        raise SettingsError(f"{path}: secrets must come from the environment, not a file: {names}")
+    return data
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from the environment (and the file it names), refusing bad values by name."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    settings_file = environ.get(ENV_PREFIX + "SETTINGS")
+    if settings_file:
+        values.update(_from_file(Path(settings_file)))
+    values.update(_from_env(environ))
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            name = ENV_PREFIX + field.upper()
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown setting"
+            lines.append(f"{name}={values.get(field)!r}: {msg}")
+        raise SettingsError("; ".join(lines)) from None
