@@ -1,0 +1,26 @@
+"""The store: SQLAlchemy models, engines and migrations shared by every stage."""
+
+from monitor.store.database import (
+    StoreError,
+    make_engine,
+    migrate,
+    require_current,
+    session_factory,
+    session_scope,
+    sync_departments,
+)
+from monitor.store.types import SHANGHAI, UTCDateTime, shown, utcnow
+
+__all__ = [
+    "SHANGHAI",
+    "StoreError",
+    "UTCDateTime",
+    "make_engine",
+    "migrate",
+    "require_current",
+    "session_factory",
+    "session_scope",
+    "shown",
+    "sync_departments",
+    "utcnow",
+]

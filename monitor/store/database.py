@@ -1,0 +1,139 @@
+"""Engines, sessions and schema migration for SQLite (default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.store.models import Department
+from playbooks.schema import Playbook
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class StoreError(Exception):
+    """The store cannot be reached or is not at the schema this code expects."""
+
+
+def _normalise_url(url: str) -> str:
+    # psycopg 3 is our PostgreSQL driver; plain postgresql:// would ask for psycopg2.
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgres://")
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for *url*; SQLite files get their folder, foreign keys and WAL."""
+    url = _normalise_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work: commit on success, roll back on any error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine) -> str:
+    """Bring the schema to the newest migration; safe to run any number of times."""
+    command.upgrade(_alembic_config(engine), "head")
+    return current_revision(engine) or ""
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    script = ScriptDirectory(str(MIGRATIONS))
+    head = script.get_current_head()
+    if head is None:
+        raise StoreError(f"no migrations found in {MIGRATIONS}")
+    return head
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to run against a schema that `yuqing init` has not brought up to date."""
+    current = current_revision(engine)
+    if current != head_revision():
+        raise StoreError(
+            f"database schema is at {current or 'nothing'}, this yuqing needs {head_revision()}: "
+            "run `yuqing init`"
+        )
+
+
+def sync_departments(session: Session, playbook: Playbook) -> tuple[int, int]:
+    """Mirror the playbook's reporting units into the store; returns (added, updated).
+
+    Units that left the playbook are kept (ledgers point at them) but marked inactive.
+    """
+    existing = {d.key: d for d in session.scalars(select(Department))}
+    added = updated = 0
+    for key, unit in playbook.departments.items():
+        values = {
+            "kind": unit.kind.value,
+            "full_name": unit.full_name,
+            "parent_key": unit.parent,
+            "ranked": unit.is_ranked,
+            "active": True,
+        }
+        row = existing.pop(key, None)
+        if row is None:
+            session.add(Department(key=key, **values))
+            added += 1
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            updated += 1
+    for row in existing.values():
+        if row.active:
+            row.active = False
+            updated += 1
+    return added, updated

@@ -1,0 +1,126 @@
+"""The ``yuqing`` command line: one root group; each stage adds its own commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from playbooks.loader import PolicyFileError, load_playbook
+from playbooks.workdays import ClockError, WorkClock
+from yuqing.settings import Settings, SettingsError, load_settings
+
+
+class Context:
+    """Lazily loaded settings and playbook, shared by the subcommands."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings()
+            except SettingsError as exc:
+                raise click.ClickException(f"bad setting: {exc}") from None
+        return self._settings
+
+    def playbook(self, path: Path | None = None):  # noqa: ANN201 - Playbook
+        try:
+            return load_playbook(path or self.settings.playbook)
+        except PolicyFileError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group()
+@click.version_option(package_name="yuqing")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """yuqing: public-opinion monitoring and response coordination for a news office."""
+    ctx.ensure_object(Context)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@pass_context
+def init(context: Context) -> None:
+    """Create or upgrade the store and load the playbook's departments (safe to repeat)."""
+    from yuqing.app import initialise_store
+
+    settings = context.settings
+    revision, added, updated = initialise_store(settings, context.playbook())
+    click.echo(f"store ready at schema {revision}: {settings.effective_database_url}")
+    click.echo(f"departments: {added} added, {updated} updated")
+
+
+@main.group()
+def playbook() -> None:
+    """Check and summarise policy playbooks."""
+
+
+@playbook.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+def playbook_check(file: Path) -> None:
+    """Validate FILE; every mistake is one line naming file, line and field."""
+    try:
+        book = load_playbook(file)
+    except PolicyFileError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    click.echo(f"{file}: ok ({len(book.departments)} departments, {len(book.categories)} categories)")
+
+
+@playbook.command("show")
+@click.option("--file", "file", type=click.Path(path_type=Path), help="playbook (default: settings)")
+@pass_context
+def playbook_show(context: Context, file: Path | None) -> None:
+    """Summarise what the playbook holds."""
+    from yuqing.summary import playbook_summary
+
+    click.echo(playbook_summary(context.playbook(file)))
+
+
+@main.command()
+@click.option("--start", required=True, help="ISO 8601 start, with offset, e.g. 2026-09-30T10:00+08:00")
+@click.option("--working-days", type=int, help="count this many Chinese working days")
+@click.option("--hours", type=float, help="or this many elapsed hours")
+@pass_context
+def deadline(context: Context, start: str, working_days: int | None, hours: float | None) -> None:
+    """Print the due time (ISO 8601) under the playbook's calendar and office hours."""
+    if (working_days is None) == (hours is None):
+        raise click.UsageError("give exactly one of --working-days and --hours")
+    try:
+        begin = dt.datetime.fromisoformat(start)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 time: {start!r}", param_hint="--start") from None
+    clock = WorkClock.from_playbook(context.playbook())
+    try:
+        due = (
+            clock.due_in_working_days(begin, working_days)
+            if working_days is not None
+            else clock.due_in(begin, dt.timedelta(hours=hours or 0))
+        )
+    except ClockError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(due.isoformat())
+
+
+@main.command()
+@pass_context
+def demo(context: Context) -> None:
+    """Run the demo on the embedded defaults (SQLite, bundled playbook)."""
+    from yuqing.demo import run_demo
+
+    run_demo(context.settings)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
