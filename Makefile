@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
 PYTHON ?= python3
 VENV   := .venv
+PYTEST_ARGS ?= -q
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(VENV)/bin/yuqing demo
