@@ -317,6 +317,7 @@ class Clarification(Base):
     submitted_by: Mapped[str] = mapped_column(String(128))
     approved_at: Mapped[dt.datetime | None]
     approved_by: Mapped[str | None] = mapped_column(String(128))
+    review_note: Mapped[str | None] = mapped_column(Text, doc="why duty staff rejected it")
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
 
 
