@@ -249,6 +249,46 @@ class KeywordOverride(_Strict):
     reason: str
 
 
+class SpreadPolicy(_Strict):
+    """When a rumour counts as answered: clarification coverage and a quiet spell (2015 §三)."""
+
+    coverage_threshold: float = Field(gt=0, description="clarification reach / rumour reach to close")
+    quiet_period: Duration = Field(description="no new rumour items for this long to close")
+    bucket: Duration = Field(description="width of one point of the spread curves")
+    repost_weight: float = Field(ge=0, description="reach per repost")
+    comment_weight: float = Field(ge=0, description="reach per comment")
+    like_weight: float = Field(ge=0, description="reach per like")
+
+
+class ImportantPolicy(_Strict):
+    """2015 §六: which State Council / provincial items subordinate sites must reprint."""
+
+    source_names: list[str] = Field(default_factory=list, description="sources that publish policy")
+    hosts: list[str] = Field(default_factory=list, description="or their host names")
+    keywords: list[str] = Field(default_factory=list, description="title keywords marking a policy")
+    title_patterns: list[str] = Field(default_factory=list, description="or regular expressions")
+    site_kinds: list[UnitKind] = Field(min_length=1, description="units whose sites must reprint")
+
+    @field_validator("title_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
+        return patterns
+
+
+class ReportPolicy(_Strict):
+    """When the weekly report goes out and how much it shows."""
+
+    weekly_weekday: int = Field(ge=1, le=7, description="ISO weekday (1 = Monday) it is posted")
+    weekly_at: ClockTime
+    top_events: int = Field(ge=1)
+    new_topic_min_items: int = Field(ge=1, description="items a new event needs to count as a hot topic")
+
+
 class Playbook(_Strict):
     name: str
     timezone: str = "Asia/Shanghai"
@@ -269,6 +309,9 @@ class Playbook(_Strict):
     keyword_overrides: list[KeywordOverride] = Field(default_factory=list)
     stopwords: list[str] = Field(default_factory=list)
     templates: dict[str, str] = Field(default_factory=dict)
+    spread: SpreadPolicy | None = None
+    important_policy: ImportantPolicy | None = None
+    reports: ReportPolicy | None = None
 
     def cross_reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Every name that points at a department or category must exist."""
