@@ -1,0 +1,348 @@
+"""Assignments: one department's duty on one event, its state machine and its audit trail.
+
+States: new → notified → acknowledged (签收) → responded → closed, plus
+extended (延期, 15 working days, with a reason), reassigned (转办, duty staff
+approve), explained (无法办理, with the explanation) and dismissed (duty staff,
+with a reason). The allowed moves are the ``TRANSITIONS`` table; anything
+else raises :class:`InvalidTransition` naming the state and what is allowed.
+
+Every change appends an :class:`AssignmentEvent` (who, which chat, when,
+what). Deadlines come from the case's rule snapshot, never from the live
+playbook. ``now`` is always passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.store.models import Assignment, AssignmentEvent, Clarification, Department, Event
+from monitor.store.types import shown
+from playbooks.schema import Playbook
+from responders.errors import AlreadyDone, BadCommand, InvalidTransition, UnknownCase, UnknownDepartment
+from responders.routing import Profile, Role, RouteIntent, Routing
+from responders.snapshot import Rules, take_snapshot
+
+
+class State(str, Enum):
+    new = "new"
+    notified = "notified"
+    acknowledged = "acknowledged"
+    extended = "extended"
+    responded = "responded"
+    explained = "explained"
+    reassigned = "reassigned"
+    dismissed = "dismissed"
+    closed = "closed"
+
+
+STATE_LABELS = {
+    State.new: "待通知",
+    State.notified: "待签收",
+    State.acknowledged: "已签收",
+    State.extended: "已延期",
+    State.responded: "已回应",
+    State.explained: "已说明无法办理",
+    State.reassigned: "已转办",
+    State.dismissed: "已撤销",
+    State.closed: "已办结",
+}
+
+OPEN_STATES = frozenset({State.new, State.notified, State.acknowledged, State.extended})
+DONE_STATES = frozenset({State.responded, State.explained, State.closed})
+WITHDRAWN_STATES = frozenset({State.reassigned, State.dismissed})
+
+
+class Who(str, Enum):
+    department = "department"  # a member of the assigned department (or duty staff on its behalf)
+    duty = "duty"  # duty staff only
+    system = "system"  # the service itself (delivery receipts, portal replies)
+
+
+@dataclass(frozen=True)
+class Transition:
+    label: str
+    sources: frozenset[State]
+    target: State
+    who: frozenset[Who]
+
+
+_DEPT = frozenset({Who.department, Who.duty})
+TRANSITIONS: dict[str, Transition] = {
+    "notify": Transition("通知", frozenset({State.new}), State.notified, frozenset({Who.system})),
+    "acknowledge": Transition("签收", frozenset({State.new, State.notified}), State.acknowledged, _DEPT),
+    "extend": Transition("延期", frozenset({State.acknowledged}), State.extended, _DEPT),
+    "respond": Transition("回应", OPEN_STATES, State.responded, _DEPT | {Who.system}),
+    "explain": Transition("说明无法办理", OPEN_STATES, State.explained, _DEPT),
+    "reassign": Transition("转办", OPEN_STATES, State.reassigned, frozenset({Who.duty})),
+    "dismiss": Transition("撤销", OPEN_STATES, State.dismissed, frozenset({Who.duty})),
+    "close": Transition("办结", DONE_STATES - {State.closed}, State.closed, frozenset({Who.duty, Who.system})),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, from which chat; ``name`` goes into the audit trail."""
+
+    name: str
+    user_id: int | None = None
+    chat_id: str | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls("system")
+
+
+def allowed_actions(state: State | str) -> list[str]:
+    state = State(state)
+    return [name for name, t in TRANSITIONS.items() if state in t.sources]
+
+
+def _labels(actions: list[str]) -> str:
+    return "、".join(TRANSITIONS[a].label for a in actions if TRANSITIONS[a].who != {Who.system})
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def _ensure_department(session: Session, key: str, playbook: Playbook) -> None:
+    if key not in playbook.departments:
+        raise UnknownDepartment(f"「{key}」不是剧本中的部门")
+    if session.get(Department, key) is None:
+        unit = playbook.departments[key]
+        session.add(Department(key=key, kind=unit.kind.value, full_name=unit.full_name,
+                               parent_key=unit.parent, ranked=unit.is_ranked, active=True))
+        session.flush()
+
+
+def _audit(session: Session, a: Assignment, actor: Actor, action: str, from_state: str | None,
+           now: dt.datetime, **detail: Any) -> None:
+    session.add(AssignmentEvent(
+        assignment_id=a.id, at=now, actor=actor.name, chat_id=actor.chat_id, action=action,
+        from_state=from_state, to_state=a.state, detail={k: v for k, v in detail.items() if v is not None},
+    ))
+
+
+def open_assignment(session: Session, event: Event, snapshot: dict[str, Any], *, role: str, reason: str,
+                    department: str, actor: Actor, now: dt.datetime) -> Assignment:
+    """Open one case for *department* under *snapshot*, with its deadlines."""
+    rules = Rules.of(snapshot)
+    a = Assignment(
+        event_id=event.id, department_key=department, role=role, reason=reason, state=State.new.value,
+        rule_snapshot=snapshot, opened_at=now,
+        acknowledge_due_at=rules.clock.due_in(now, rules.acknowledge),
+        first_information_due_at=(
+            rules.clock.due_in(now, rules.first_information) if rules.first_information is not None else None
+        ),
+        respond_due_at=rules.clock.due_in_working_days(now, rules.respond_working_days),
+        escalation_state={},
+    )
+    session.add(a)
+    session.flush()
+    _audit(session, a, actor, "open", None, now, role=role, reason=reason, profile=rules.profile.value)
+    return a
+
+
+def open_from_routing(session: Session, event: Event, routing: Routing, playbook: Playbook, *,
+                      now: dt.datetime, actor: Actor | None = None) -> list[Assignment]:
+    """Open a case for every routed department the event does not have yet."""
+    actor = actor or Actor.system()
+    existing = set(session.scalars(select(Assignment.department_key).where(Assignment.event_id == event.id)))
+    opened = []
+    for intent in routing.intents:
+        if intent.department in existing:
+            continue
+        opened.append(add_department(session, event, intent, routing.profile, routing.category, playbook,
+                                     now=now, actor=actor))
+    if opened:
+        refresh_event_status(session, event)
+    return opened
+
+
+def add_department(session: Session, event: Event, intent: RouteIntent, profile: Profile, category: str,
+                   playbook: Playbook, *, now: dt.datetime, actor: Actor) -> Assignment:
+    """Open a case for one department under the current playbook (routing or 指派)."""
+    _ensure_department(session, intent.department, playbook)
+    taken = session.scalar(select(Assignment).where(
+        Assignment.event_id == event.id, Assignment.department_key == intent.department))
+    if taken is not None:
+        raise AlreadyDone(taken.id, "指派", taken.state, f"（{intent.department} 已有任务 #{taken.id}）")
+    snapshot = take_snapshot(playbook, profile, role=intent.role.value, reason=intent.reason, category=category)
+    return open_assignment(session, event, snapshot, role=intent.role.value, reason=intent.reason,
+                           department=intent.department, actor=actor, now=now)
+
+
+# --------------------------------------------------------------------------- transitions
+
+
+def get_assignment(session: Session, assignment_id: int) -> Assignment:
+    a = session.get(Assignment, assignment_id)
+    if a is None:
+        raise UnknownCase(f"没有编号为 #{assignment_id} 的任务")
+    return a
+
+
+def check(a: Assignment, action: str) -> Transition:
+    """The transition for *action*, or the typed error saying why it cannot happen now."""
+    try:
+        t = TRANSITIONS[action]
+    except KeyError:
+        raise BadCommand(f"未知操作「{action}」") from None
+    state = State(a.state)
+    if state in t.sources:
+        return t
+    if state == t.target or (action == "acknowledge" and a.acknowledged_at is not None):
+        raise AlreadyDone(a.id, t.label, a.state, _done_detail(a, action))
+    raise InvalidTransition(a.id, t.label, STATE_LABELS[state], _labels(allowed_actions(state)))
+
+
+def _done_detail(a: Assignment, action: str) -> str:
+    last = next((e for e in reversed(a.history) if e.action == action), None)
+    if last is None:
+        return ""
+    return f"（{last.actor}，{shown(last.at)}）"
+
+
+def transition(session: Session, a: Assignment, action: str, actor: Actor, *, now: dt.datetime,
+               **detail: Any) -> Assignment:
+    """Apply *action* to *a*; validates, updates fields, appends the audit row."""
+    t = check(a, action)
+    before = a.state
+    audit_detail = _APPLY[action](session, a, now, actor, detail)
+    a.state = t.target.value
+    _audit(session, a, actor, action, before, now, **audit_detail)
+    session.flush()
+    refresh_event_status(session, a.event)
+    return a
+
+
+def _require(detail: dict[str, Any], key: str, what: str) -> str:
+    value = (detail.get(key) or "").strip()
+    if not value:
+        raise BadCommand(f"请填写{what}")
+    return value
+
+
+def _apply_notify(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+    return {"message_id": d.get("message_id")}
+
+
+def _apply_acknowledge(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+    a.acknowledged_at = now
+    a.acknowledged_on_time = a.acknowledge_due_at is None or now <= a.acknowledge_due_at
+    return {"on_time": a.acknowledged_on_time}
+
+
+def _apply_extend(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+    reason = _require(d, "reason", "延期理由（情况复杂的说明）")
+    rules = Rules.of(a.rule_snapshot)
+    a.extended = True
+    a.extension_reason = reason
+    old = a.respond_due_at
+    a.respond_due_at = rules.clock.due_in_working_days(a.opened_at, rules.respond_extended_working_days)
+    state = dict(a.escalation_state or {})
+    state["fired"] = {k: v for k, v in state.get("fired", {}).items() if not k.startswith("respond:")}
+    a.escalation_state = state
+    a.next_escalation_at = None
+    return {"reason": reason, "old_due": old.isoformat() if old else None, "new_due": a.respond_due_at.isoformat()}
+
+
+def _apply_respond(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+    url, text = (d.get("url") or "").strip() or None, (d.get("text") or "").strip() or None
+    if url is None and text is None:
+        raise BadCommand("请提交回应的链接或文字")
+    at: dt.datetime = d.get("at") or now
+    if a.acknowledged_at is None:
+        a.acknowledged_at = at
+        a.acknowledged_on_time = a.acknowledge_due_at is None or at <= a.acknowledge_due_at
+    due = a.first_information_due_at or a.respond_due_at
+    a.responded_at = at
+    a.responded_on_time = due is None or at <= due
+    a.response_url, a.response_text = url, text
+    session.add(Clarification(event_id=a.event_id, assignment_id=a.id, department_key=a.department_key,
+                              url=url, text=text, submitted_at=at, submitted_by=actor.name))
+    return {"url": url, "text": text, "at": at.isoformat(), "on_time": a.responded_on_time,
+            "source": d.get("source")}
+
+
+def _apply_explain(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+    a.explanation = _require(d, "text", "无法办理的说明")
+    return {"text": a.explanation}
+
+
+def _apply_reassign(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+    target = _require(d, "department", "转办的目标部门")
+    reason = _require(d, "reason", "转办理由")
+    if target == a.department_key:
+        raise BadCommand(f"任务 #{a.id} 已经在{target}，不需要转办")
+    playbook: Playbook = d["playbook"]
+    _ensure_department(session, target, playbook)
+    snapshot = dict(a.rule_snapshot, role=Role.manual.value, reason=f"由{a.department_key}转办：{reason}")
+    taken = session.scalar(select(Assignment).where(
+        Assignment.event_id == a.event_id, Assignment.department_key == target))
+    if taken is not None:
+        raise BadCommand(f"{target} 在此事件上已有任务 #{taken.id}，无需转办")
+    new = open_assignment(session, a.event, snapshot, role=Role.manual.value, reason=snapshot["reason"],
+                          department=target, actor=actor, now=now)
+    a.closed_at = now
+    return {"to": target, "reason": reason, "new_assignment": new.id}
+
+
+def _apply_dismiss(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+    reason = _require(d, "reason", "撤销理由")
+    a.closed_at = now
+    return {"reason": reason}
+
+
+def _apply_close(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+    a.closed_at = now
+    return {"note": d.get("note")}
+
+
+_APPLY = {
+    "notify": _apply_notify,
+    "acknowledge": _apply_acknowledge,
+    "extend": _apply_extend,
+    "respond": _apply_respond,
+    "explain": _apply_explain,
+    "reassign": _apply_reassign,
+    "dismiss": _apply_dismiss,
+    "close": _apply_close,
+}
+
+
+# --------------------------------------------------------------------------- the event's status
+
+
+def combined_status(states: list[str]) -> str:
+    """One word for an event from its cases: the slowest department sets the pace."""
+    if not states:
+        return "open"
+    active = [State(s) for s in states if State(s) not in WITHDRAWN_STATES]
+    if not active:
+        return "dismissed"
+    if all(s is State.closed for s in active):
+        return "closed"
+    if all(s in DONE_STATES for s in active):
+        return "responded"
+    if any(s in (State.new, State.notified) for s in active):
+        return "assigned"
+    return "in_progress"
+
+
+def refresh_event_status(session: Session, event: Event) -> str:
+    """Recompute the event's status from its cases (an ignored event stays ignored)."""
+    if event.status == "ignored":
+        return event.status
+    states = list(session.scalars(select(Assignment.state).where(Assignment.event_id == event.id)))
+    event.status = combined_status(states)
+    return event.status
+
+
+def assignments_of(session: Session, event_id: int) -> list[Assignment]:
+    return list(session.scalars(select(Assignment).where(Assignment.event_id == event_id).order_by(Assignment.id)))

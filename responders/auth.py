@@ -1,0 +1,32 @@
+"""Who may do what: duty staff and department members from the members file.
+
+A department may act only on its own cases; only duty staff dismiss,
+reassign, confirm, ignore, assign or record the agreed line. Duty staff may act
+on a department's behalf (the audit trail names them). A refusal says why.
+"""
+
+from __future__ import annotations
+
+from playbooks.members import Members
+from responders.assignments import Actor, Who
+from responders.errors import NotAuthorised
+
+
+def authorise(members: Members, actor: Actor, who: frozenset[Who], *, what: str,
+              department: str | None = None, case: str = "") -> None:
+    """Raise :class:`NotAuthorised` unless *actor* may do *what*."""
+    uid = actor.user_id
+    if uid is not None and Who.duty in who and members.is_duty(uid):
+        return
+    if uid is not None and Who.department in who and department in members.departments_of(uid):
+        return
+    if Who.department not in who:
+        raise NotAuthorised(f"只有新闻办值班人员可以{what}")
+    mine = members.departments_of(uid) if uid is not None else []
+    if not mine:
+        raise NotAuthorised(f"您不在 members.yaml 的任何部门或值班名单中，不能{what}")
+    raise NotAuthorised(f"{case}属于{department}，您是{'、'.join(mine)}的联络员，不能替其他部门{what}")
+
+
+def require_duty(members: Members, actor: Actor, what: str) -> None:
+    authorise(members, actor, frozenset({Who.duty}), what=what)

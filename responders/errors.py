@@ -1,0 +1,68 @@
+"""Exceptions of the responders package; every message is written for a duty officer.
+
+    ResponderError
+    ├── UnknownCase            no assignment / event with that number
+    ├── UnknownDepartment      a department name that the playbook does not know
+    ├── InvalidTransition      the action is not allowed from the assignment's state
+    │   └── AlreadyDone        the action was already taken (a second button press)
+    ├── NotAuthorised          this person may not take this action on this case
+    ├── BadCommand             a chat command is malformed (says the right form)
+    └── DeliveryError          a chat API refused or failed (``permanent`` says whether to retry)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+class ResponderError(Exception):
+    """Base of every error raised by ``responders``."""
+
+
+class UnknownCase(ResponderError, LookupError):
+    """No assignment or event has the number given."""
+
+
+class UnknownDepartment(ResponderError, LookupError):
+    """The department is not in the playbook."""
+
+
+class InvalidTransition(ResponderError):
+    """The assignment cannot take this action in its current state."""
+
+    def __init__(self, assignment_id: int, action: str, state: str, allowed: str = "") -> None:
+        self.assignment_id = assignment_id
+        self.action = action
+        self.state = state
+        hint = f"（当前可执行：{allowed}）" if allowed else ""
+        super().__init__(f"任务 #{assignment_id} 当前状态为「{state}」，不能执行「{action}」{hint}")
+
+
+class AlreadyDone(InvalidTransition):
+    """The action was already taken; nothing changed."""
+
+    def __init__(self, assignment_id: int, action: str, state: str, detail: str = "") -> None:
+        ResponderError.__init__(self, f"任务 #{assignment_id} 已经「{action}」过了{detail}，本次未作改动")
+        self.assignment_id = assignment_id
+        self.action = action
+        self.state = state
+
+
+class NotAuthorised(ResponderError, PermissionError):
+    """The actor may not take this action; the message says why."""
+
+
+class BadCommand(ResponderError, ValueError):
+    """A command could not be understood; the message shows the expected form."""
+
+
+class DeliveryError(ResponderError):
+    """Sending to a chat failed; transient errors are retried, permanent ones are not.
+
+    ``retry_after`` is the wait the chat API asked for (flood control), if any.
+    """
+
+    def __init__(self, message: str, *, permanent: bool, retry_after: dt.timedelta | None = None) -> None:
+        self.permanent = permanent
+        self.retry_after = retry_after
+        super().__init__(message)

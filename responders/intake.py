@@ -1,0 +1,137 @@
+"""From an event in the store to cases and alerts: the shell around :func:`routing.route`.
+
+For an event hot enough to alert (heat ≥ ``heat.alert_threshold``, a rumour
+verdict of 疑似谣言, or an emergency) that the duty desk has not ignored,
+:func:`process_event` opens a case per routed department, queues each
+department's notice and the duty chat's alert, and opens the 会商 when
+routing asks for it. Everything is keyed, so running it again on the same
+event (a restart, an update) only adds what is new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.store.models import Assignment, Event, Item
+from playbooks.members import Members
+from playbooks.schema import Playbook
+from responders.assignments import Actor, assignments_of, open_from_routing
+from responders.consultation import open_consultation
+from responders.errors import UnknownCase
+from responders.messages import Templates
+from responders.outbox import enqueue
+from responders.routing import RUMOUR_LIKELY, EventFacts, Routing, route, rumour_verdict
+from responders.views import assignment_message, duty_alert_message
+
+SKIPPED_STATUSES = frozenset({"ignored", "dismissed", "closed"})
+MAX_ITEMS = 50
+
+
+def event_items(session: Session, event_id: int, limit: int = MAX_ITEMS) -> list[Item]:
+    return list(session.scalars(
+        select(Item).where(Item.event_id == event_id).order_by(Item.published_at, Item.id).limit(limit)))
+
+
+def facts_for(event: Event, items: Iterable[Item]) -> EventFacts:
+    """Routing facts from the stored event and its items."""
+    items = list(items)
+    signals = tuple(s for s in (event.signals or []) if isinstance(s, str))
+    places = tuple(p for p in (event.places or []) if isinstance(p, str))
+    return EventFacts(
+        title=event.title,
+        texts=tuple(f"{i.title}\n{i.text}" for i in items),
+        category=event.category,
+        heat=event.heat or 0.0,
+        rumour_probability=event.rumour_probability,
+        is_emergency=bool(event.is_emergency),
+        places=places,
+        signals=signals,
+    )
+
+
+def deserves_alert(facts: EventFacts, playbook: Playbook) -> bool:
+    return (
+        facts.heat >= playbook.heat.alert_threshold
+        or rumour_verdict(facts.rumour_probability, playbook) == RUMOUR_LIKELY
+        or facts.is_emergency
+    )
+
+
+@dataclass
+class IntakeResult:
+    routed: bool = False
+    opened: list[int] = field(default_factory=list)
+    consultation_opened: bool = False
+
+
+def top_terms(items: Iterable[Item], n: int = 6) -> list[str]:
+    counts: Counter[str] = Counter()
+    for item in items:
+        counts.update(str(w) for w in (item.why or []) if w)
+    return [w for w, _ in counts.most_common(n)]
+
+
+def notify_assignment(session: Session, a: Assignment, members: Members, templates: Templates,
+                      playbook_links: list[str], now: dt.datetime, excerpt: str = "") -> None:
+    """Queue the department's notice (to the duty chat when it has no chat of its own)."""
+    chat = members.chat_of(a.department_key) or members.duty.chat_id
+    text, buttons = assignment_message(session, a, templates, links=playbook_links, excerpt=excerpt)
+    enqueue(session, dedupe_key=f"assignment:{a.id}:notice", kind="assignment", chat_id=chat, text=text,
+            buttons=buttons, now=now, event_id=a.event_id, assignment_id=a.id)
+
+
+def process_event(session: Session, event: Event, playbook: Playbook, members: Members, templates: Templates,
+                  now: dt.datetime, *, force: bool = False) -> IntakeResult:
+    """Route *event* if it deserves it (or if *force*, for 指派/确认 by the duty desk)."""
+    result = IntakeResult()
+    if event.status in SKIPPED_STATUSES and not force:
+        return result
+    items = event_items(session, event.id)
+    facts = facts_for(event, items)
+    if not force and not deserves_alert(facts, playbook):
+        return result
+    routing = route(facts, playbook)
+    opened = open_from_routing(session, event, routing, playbook, now=now)
+    result.routed = True
+    result.opened = [a.id for a in opened]
+    links = [i.url for i in items if i.url][:3]
+    excerpt = next((i.text for i in items if i.text), "")
+    for a in opened:
+        notify_assignment(session, a, members, templates, links, now, excerpt)
+    if opened:
+        _alert_duty(session, event, routing, items, members, templates, now, key=min(result.opened))
+    if routing.consult:
+        _, result.consultation_opened = open_consultation(
+            session, event, routing.consult_reasons, members, templates, Actor.system(), now)
+    return result
+
+
+def _alert_duty(session: Session, event: Event, routing: Routing, items: list[Item], members: Members,
+                templates: Templates, now: dt.datetime, key: int) -> None:
+    text, buttons = duty_alert_message(
+        session, event, templates, verdict=routing.rumour_verdict, category=routing.category,
+        terms=top_terms(items), links=[i.url for i in items if i.url][:3],
+        excerpt=next((i.text for i in items if i.text), ""), consult_reasons=list(routing.consult_reasons))
+    enqueue(session, dedupe_key=f"event:{event.id}:alert:{key}", kind="event", chat_id=members.duty.chat_id,
+            text=text, buttons=buttons, now=now, event_id=event.id)
+
+
+def process_recent(session: Session, playbook: Playbook, members: Members, templates: Templates,
+                   now: dt.datetime, since: dt.datetime) -> list[IntakeResult]:
+    """Route every event seen since *since* (idempotent, so overlap after a restart is harmless)."""
+    events = session.scalars(select(Event).where(Event.last_seen_at >= since).order_by(Event.id))
+    return [process_event(session, e, playbook, members, templates, now) for e in list(events)]
+
+
+def get_event(session: Session, event_id: int) -> Event:
+    event = session.get(Event, event_id)
+    if event is None:
+        raise UnknownCase(f"没有编号为 {event_id} 的事件")
+    return event
+

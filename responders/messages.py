@@ -1,0 +1,91 @@
+"""Message text: Jinja2 templates from the playbook, HTML-escaped, clipped to Telegram's limit.
+
+The wording of alerts is policy (the office decides what a duty officer
+reads), so it lives in the playbook's ``templates``; this module only renders.
+Templates render with autoescape on, so item text from the web can never
+inject markup; the result is clipped to 4096 UTF-16 units without breaking a
+tag or an entity.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+
+from monitor.store.types import shown
+from playbooks.schema import Playbook
+from responders.errors import ResponderError
+
+TELEGRAM_LIMIT = 4096
+REQUIRED_TEMPLATES = (
+    "duty_alert", "assignment", "escalation", "consultation", "agreed_line",
+    "reassign_request", "source_health", "case", "case_list", "help",
+)
+_ELLIPSIS = "…"
+_TAG = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>")
+
+
+class TemplateMissing(ResponderError):
+    """The playbook lacks a template the responders need."""
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut_utf16(text: str, units: int) -> str:
+    out, used = [], 0
+    for ch in text:
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > units:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def clip_html(text: str, limit: int = TELEGRAM_LIMIT) -> str:
+    """Cut *text* to *limit* UTF-16 units, never inside a tag or entity, closing open tags."""
+    if utf16_len(text) <= limit:
+        return text
+    budget = limit - 64  # room for the ellipsis and closing tags
+    cut = _cut_utf16(text, budget)
+    cut = re.sub(r"<[^>]*$", "", cut)
+    cut = re.sub(r"&[#a-zA-Z0-9]*$", "", cut)
+    stack: list[str] = []
+    for closing, name in _TAG.findall(cut):
+        if closing:
+            if stack and stack[-1] == name:
+                stack.pop()
+        else:
+            stack.append(name)
+    return cut + _ELLIPSIS + "".join(f"</{name}>" for name in reversed(stack))
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True)
+    env.filters["shown"] = shown
+    env.filters["clip"] = lambda s, n=300: s if s is None or len(s) <= n else s[: n - 1] + _ELLIPSIS
+    return env
+
+
+class Templates:
+    """The playbook's message templates, compiled once."""
+
+    def __init__(self, sources: Mapping[str, str]) -> None:
+        missing = [name for name in REQUIRED_TEMPLATES if name not in sources]
+        if missing:
+            raise TemplateMissing(f"剧本 templates: 缺少模板 {', '.join(missing)}")
+        env = _environment()
+        self._compiled = {name: env.from_string(src) for name, src in sources.items()}
+
+    @classmethod
+    def from_playbook(cls, playbook: Playbook) -> Templates:
+        return cls(playbook.templates)
+
+    def render(self, name: str, **context: Any) -> str:
+        text = self._compiled[name].render(**context).strip()
+        return clip_html(text)

@@ -1,0 +1,74 @@
+"""Console backend: prints messages to the terminal; the operator types commands on stdin.
+
+Useful for the demo and for a desk without Telegram: buttons are shown with
+the command that does the same thing, and :func:`read_commands` feeds typed
+lines to the same command dispatcher the bot uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import itertools
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from responders.notifiers import Button, Outgoing
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain(text: str) -> str:
+    """HTML message text as a terminal shows it."""
+    return html.unescape(_TAG.sub("", text))
+
+
+def button_hint(button: Button) -> str:
+    """The command a console user types instead of pressing *button*."""
+    kind, action, number = (button.data.split(":", 2) + ["", ""])[:3]
+    return f"/{action} {number}".strip()
+
+
+class ConsoleNotifier:
+    name = "console"
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+        self._ids = itertools.count(1)
+
+    async def send(self, message: Outgoing) -> str:
+        message_id = str(next(self._ids))
+        self._print(message.chat_id, message_id, message.text, message.buttons)
+        if message.attachment_path:
+            print(f"  [附件] {message.attachment_path}", file=self.out)
+        return message_id
+
+    async def edit(self, chat_id: str, message_id: str, text: str,
+                   buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
+        self._print(chat_id, f"{message_id}（更新）", text, buttons)
+
+    def _print(self, chat_id: str, message_id: str, text: str, buttons: tuple[tuple[Button, ...], ...]) -> None:
+        print(f"── chat {chat_id} · 消息 {message_id} ──", file=self.out)
+        print(plain(text), file=self.out)
+        hints = [f"[{b.text}: {button_hint(b)}]" for row in buttons for b in row]
+        if hints:
+            print("  " + " ".join(hints), file=self.out)
+        self.out.flush()
+
+
+async def read_commands(handle: Callable[[str], Awaitable[str]], stream: TextIO | None = None,
+                        out: TextIO | None = None) -> None:
+    """Read command lines from *stream* (stdin) until EOF, printing each answer."""
+    stream = stream or sys.stdin
+    out = out or sys.stdout
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, stream.readline)
+        if not line:
+            return
+        line = line.strip()
+        if line:
+            print(plain(await handle(line)), file=out)
+            out.flush()

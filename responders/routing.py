@@ -1,0 +1,186 @@
+"""Who must answer an event, and whether it needs a joint consultation (会商). Pure.
+
+Routing takes the facts of an event and the playbook and returns intents with
+their reasons; it reads no database and no clock, so the same facts always
+route the same way and a test can state the whole policy.
+
+Rules, in order (a department is listed once, under its first reason):
+
+1. the category's lead department, then its co-responsible departments
+   (新闻发言人联席会议制度: the lead answers, co departments join the reply);
+2. the local government of every city or county named in the text or tagged
+   on the event (department ``places``). A county also brings its parent city
+   or prefecture: the 2006 reporting scheme makes the city answerable for its
+   counties, and a county office alone rarely speaks for a city-wide issue;
+3. ``keyword_overrides`` (e.g. 网传 → 省公安厅 to check a rumour).
+
+A joint consultation is opened when the heat reaches
+``heat.joint_consultation_threshold``, when at least
+``heat.joint_consultation_min_departments`` departments are involved, or when
+the rumour verdict is 疑似谣言. Co-responsible departments are the category's
+standing partners and do not count towards that number (otherwise every
+education or medical item would convene a 会商): the count is the lead plus
+departments pulled in by place or keyword.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from playbooks.schema import Playbook
+
+RUMOUR_LIKELY = "疑似谣言"
+RUMOUR_VERIFY = "需核实"
+RUMOUR_UNLIKELY = "未见谣言特征"
+
+
+class Role(str, Enum):
+    lead = "lead"
+    co = "co"
+    local = "local"
+    override = "override"
+    manual = "manual"  # added by duty staff (指派) or by an approved 转办
+
+
+class Profile(str, Enum):
+    """Which clock applies (playbook ``clocks``): ordinary messages or 第一时间 cases."""
+
+    ordinary = "ordinary"
+    rumour = "rumour"
+    emergency = "emergency"
+    policy_reprint = "policy_reprint"
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """What routing needs to know about an event; built by the shell from the store."""
+
+    title: str
+    texts: tuple[str, ...] = ()
+    category: str | None = None
+    heat: float = 0.0
+    rumour_probability: float | None = None
+    is_emergency: bool = False
+    places: tuple[str, ...] = ()
+    signals: tuple[str, ...] = ()  # e.g. "policy_reprint", "emergency", "rumour"
+
+    @property
+    def text(self) -> str:
+        return "\n".join((self.title, *self.texts))
+
+
+@dataclass(frozen=True)
+class RouteIntent:
+    department: str
+    role: Role
+    reason: str
+
+
+@dataclass(frozen=True)
+class Routing:
+    intents: tuple[RouteIntent, ...]
+    category: str
+    profile: Profile
+    rumour_verdict: str | None
+    consult: bool
+    consult_reasons: tuple[str, ...] = field(default=())
+
+    @property
+    def departments(self) -> list[str]:
+        return [i.department for i in self.intents]
+
+
+def rumour_verdict(probability: float | None, playbook: Playbook) -> str | None:
+    """The playbook's three-way verdict for a rumour probability (None when unscored)."""
+    if probability is None:
+        return None
+    if probability >= playbook.rumour.verify_high:
+        return RUMOUR_LIKELY
+    if probability >= playbook.rumour.verify_low:
+        return RUMOUR_VERIFY
+    return RUMOUR_UNLIKELY
+
+
+def find_places(text: str, playbook: Playbook) -> list[tuple[str, str]]:
+    """(place, department) pairs named in *text*, longest names first, without overlaps.
+
+    Masking each match stops 长春 from matching again inside 长春市.
+    """
+    found: list[tuple[str, str]] = []
+    masked = text
+    for place, dept in playbook.place_index().items():
+        if place in masked:
+            found.append((place, dept))
+            masked = masked.replace(place, "\0" * len(place))
+    return found
+
+
+def _profile(facts: EventFacts, verdict: str | None) -> Profile:
+    signals = set(facts.signals)
+    if facts.is_emergency or "emergency" in signals:
+        return Profile.emergency
+    if verdict == RUMOUR_LIKELY or "rumour" in signals:
+        return Profile.rumour
+    if "policy_reprint" in signals:
+        return Profile.policy_reprint
+    return Profile.ordinary
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.intents: list[RouteIntent] = []
+
+    def add(self, department: str, role: Role, reason: str) -> None:
+        if all(i.department != department for i in self.intents):
+            self.intents.append(RouteIntent(department, role, reason))
+
+
+def _place_intents(out: _Collector, places: Iterable[tuple[str, str]], playbook: Playbook) -> None:
+    for place, key in places:
+        dept = playbook.departments[key]
+        out.add(key, Role.local, f"信息涉及「{place}」，属地政府负责")
+        if dept.parent is not None:
+            out.add(dept.parent, Role.local, f"「{place}」隶属{dept.parent}，上级政府督办")
+
+
+def route(facts: EventFacts, playbook: Playbook) -> Routing:
+    """Departments that must answer *facts*, each with the reason, and the 会商 decision."""
+    category = facts.category if facts.category in playbook.categories else playbook.fallback_category
+    rule = playbook.categories[category]
+    out = _Collector()
+    out.add(rule.lead, Role.lead, f"「{category}」类热点的牵头部门")
+    for co in rule.co:
+        out.add(co, Role.co, f"「{category}」类热点的协办部门（联席会议）")
+    text = facts.text
+    tagged = [(p, playbook.place_index()[p]) for p in facts.places if p in playbook.place_index()]
+    _place_intents(out, [*find_places(text, playbook), *tagged], playbook)
+    for override in playbook.keyword_overrides:
+        hits = [k for k in override.keywords if k in text]
+        if hits:
+            for dept in override.departments:
+                out.add(dept, Role.override, f"{override.reason}（关键词：{'、'.join(hits)}）")
+    verdict = rumour_verdict(facts.rumour_probability, playbook)
+    involved = sum(1 for i in out.intents if i.role is not Role.co)
+    reasons = _consult_reasons(facts, verdict, involved, playbook)
+    return Routing(
+        intents=tuple(out.intents),
+        category=category,
+        profile=_profile(facts, verdict),
+        rumour_verdict=verdict,
+        consult=bool(reasons),
+        consult_reasons=tuple(reasons),
+    )
+
+
+def _consult_reasons(facts: EventFacts, verdict: str | None, n_departments: int, playbook: Playbook) -> list[str]:
+    policy = playbook.heat
+    reasons = []
+    if facts.heat >= policy.joint_consultation_threshold:
+        reasons.append(f"热度 {facts.heat:.0f} ≥ 会商阈值 {policy.joint_consultation_threshold:.0f}")
+    if n_departments >= policy.joint_consultation_min_departments:
+        reasons.append(f"涉及 {n_departments} 个部门 ≥ {policy.joint_consultation_min_departments}")
+    if verdict == RUMOUR_LIKELY:
+        reasons.append("研判为疑似谣言，需统一口径澄清")
+    return reasons
