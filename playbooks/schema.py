@@ -313,6 +313,20 @@ class Playbook(_Strict):
     important_policy: ImportantPolicy | None = None
     reports: ReportPolicy | None = None
 
+    @field_validator("templates")
+    @classmethod
+    def _templates_compile(cls, templates: dict[str, str]) -> dict[str, str]:
+        """A broken message template is a playbook error at load time, not a crash mid-alert."""
+        import jinja2
+
+        env = jinja2.Environment()
+        for name, source in templates.items():
+            try:
+                env.parse(source)
+            except jinja2.TemplateSyntaxError as exc:
+                raise ValueError(f"template {name!r} line {exc.lineno}: {exc.message}") from None
+        return templates
+
     def cross_reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Every name that points at a department or category must exist."""
         problems: list[tuple[tuple[str | int, ...], str]] = []
