@@ -122,5 +122,11 @@ def demo(context: Context) -> None:
     run_demo(context.settings)
 
 
+from yuqing.cli_monitor import COMMANDS as _MONITOR_COMMANDS  # noqa: E402
+
+for _command in _MONITOR_COMMANDS:
+    main.add_command(_command)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,140 @@
+"""Exact duplicates and reprints, checked against the store so they hold across restarts.
+
+* Same source, same external id: the item we already have (maybe updated).
+* Same source, same content hash, new id: a duplicate (a feed that re-issued its
+  GUIDs); not stored again.
+* Another source carrying the same content: stored, and marked as a reprint of
+  the earliest item with that content — by link (it links to the original's
+  URL), by identical content, or by near-duplicate SimHash within the
+  configured Hamming distance (``dedupe`` in the sources file).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from classifiers.signatures import SignatureIndex, canonical, distance, jaccard, simhash
+from monitor.config import DedupeSection
+from monitor.items import NormalisedItem, host_of
+from monitor.store.models import Item, Source
+from playbooks.schema import SourceWeights
+
+
+@dataclass(frozen=True)
+class Match:
+    """The original an item repeats, how we know, and how alike they are."""
+
+    original_id: int
+    method: str  # link | near_duplicate
+    similarity: float
+
+
+def signature_of(item: NormalisedItem, policy: DedupeSection) -> int | None:
+    """The item's SimHash, or None when its text is too short to judge fuzzily."""
+    basis = f"{item.title}\n{item.text}"
+    if len(canonical(basis)) < policy.min_chars:
+        return None
+    return simhash(basis)
+
+
+def weight_for(host: str, weight_class: str, weights: SourceWeights) -> float:
+    """Points weight of a reprint on *host*: major sites 1.0, others 0.5 (playbook policy)."""
+    if weight_class == "major":
+        return weights.major
+    if weight_class == "other":
+        return weights.other
+    host = host.lower()
+    for site in weights.major_sites:
+        site = site.lower()
+        if host == site or host.endswith("." + site):
+            return weights.major
+    return weights.other
+
+
+class ReprintFinder:
+    """Finds the original an item repeats; keeps a signature index fed from the store.
+
+    The index grows from the highest item id it has seen, so each call reads
+    only rows added since (by this process or any other).
+    """
+
+    def __init__(self, policy: DedupeSection) -> None:
+        self.policy = policy
+        self._index = SignatureIndex()
+        self._times: dict[int, dt.datetime | None] = {}
+        self._high_id = 0
+
+    def refresh(self, session: Session) -> None:
+        rows = session.execute(
+            select(Item.id, Item.signature, Item.published_at, Item.fetched_at, Item.reprint_of_id)
+            .where(Item.id > self._high_id)
+            .order_by(Item.id)
+        )
+        for item_id, signature, published, fetched, reprint_of in rows:
+            self._high_id = max(self._high_id, item_id)
+            if signature is not None and reprint_of is None:
+                self.remember(item_id, signature, published or fetched)
+
+    def remember(self, item_id: int, signature: int, at: dt.datetime | None) -> None:
+        self._index.add(item_id, signature)
+        self._times[item_id] = at
+        self._high_id = max(self._high_id, item_id)
+
+    def find(self, session: Session, item: NormalisedItem, source_id: int, signature: int | None, now: dt.datetime) -> Match | None:
+        """The earliest other-source item this one repeats, or None."""
+        if item.links:
+            linked = session.scalars(
+                select(Item).where(Item.url.in_(item.links), Item.source_id != source_id).order_by(Item.id).limit(1)
+            ).first()
+            if linked is not None:
+                return Match(_root(linked), "link", 1.0)
+        same = session.scalars(
+            select(Item).where(Item.content_hash == item.content_hash, Item.source_id != source_id).order_by(Item.id).limit(1)
+        ).first()
+        if same is not None:
+            return Match(_root(same), "near_duplicate", 1.0)
+        if signature is None:
+            return None
+        return self._near(session, item, signature, source_id, now)
+
+    def _near(self, session: Session, item: NormalisedItem, signature: int, source_id: int,
+              now: dt.datetime) -> Match | None:
+        horizon = now - self.policy.window
+        candidates = [
+            (key, dist)
+            for key, dist in self._index.within(signature, self.policy.near_duplicate_max_distance)
+            if (self._times.get(key) or now) >= horizon
+        ]
+        if not candidates:
+            return None
+        rows = session.scalars(select(Item).where(Item.id.in_([k for k, _ in candidates]), Item.source_id != source_id)).all()
+        basis = f"{item.title}\n{item.text}"
+        confirmed = [(r, jaccard(basis, f"{r.title}\n{r.text}")) for r in rows]
+        confirmed = [(r, score) for r, score in confirmed if score >= self.policy.min_jaccard]
+        if not confirmed:
+            return None
+        earliest, score = min(confirmed, key=lambda pair: (pair[0].published_at or pair[0].fetched_at, pair[0].id))
+        return Match(_root(earliest), "near_duplicate", round(score, 4))
+
+
+def _root(item: Item) -> int:
+    return item.reprint_of_id or item.id
+
+
+def find_existing(session: Session, source_id: int, external_id: str) -> Item | None:
+    return session.scalars(select(Item).where(Item.source_id == source_id, Item.external_id == external_id)).first()
+
+
+def find_same_content(session: Session, source_id: int, digest: str) -> Item | None:
+    return session.scalars(select(Item).where(Item.source_id == source_id, Item.content_hash == digest).limit(1)).first()
+
+
+def host_for(item: NormalisedItem, source: Source) -> str:
+    return item.host or source.host or host_of(source.url)
+
+
+__all__ = ["Match", "ReprintFinder", "distance", "find_existing", "find_same_content", "host_for", "signature_of", "weight_for"]

@@ -1,0 +1,62 @@
+"""Building the monitor from settings-like values: the one place the parts are wired.
+
+The service and the CLI call :func:`build_monitor`; tests build the same
+object against a temporary database and a loopback server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.annotate import default_annotator, default_event_assigner
+from monitor.clock import Clock, system_clock
+from monitor.config import SourcesFile, load_sources
+from monitor.fetch import Fetcher
+from monitor.pipeline import Annotator, EventAssigner, Pipeline
+from monitor.poll import Poller
+from monitor.store.database import make_engine, migrate, session_factory
+from playbooks.schema import Playbook
+
+
+@dataclass
+class Monitor:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    config: SourcesFile
+    pipeline: Pipeline
+    poller: Poller
+
+    async def aclose(self) -> None:
+        await self.poller.aclose()
+        self.engine.dispose()
+
+
+def build_monitor(
+    database_url: str,
+    sources_file: Path | SourcesFile,
+    playbook: Playbook,
+    *,
+    models_dir: Path | None = None,
+    annotator: Annotator | None = None,
+    events: EventAssigner | None = None,
+    fetcher: Fetcher | None = None,
+    clock: Clock = system_clock,
+    migrate_schema: bool = True,
+) -> Monitor:
+    """Engine, pipeline and poller for one database and sources file."""
+    engine = make_engine(database_url)
+    if migrate_schema:
+        migrate(engine)
+    sessions = session_factory(engine)
+    config = sources_file if isinstance(sources_file, SourcesFile) else load_sources(sources_file)
+    if annotator is None:
+        annotator = default_annotator(playbook, models_dir)
+    if events is None:
+        events = default_event_assigner(playbook)
+    pipeline = Pipeline(playbook, config.dedupe, annotator=annotator, events=events)
+    poller = Poller(config, sessions, pipeline, fetcher=fetcher or Fetcher(config.fetch.limits()), clock=clock)
+    return Monitor(engine, sessions, config, pipeline, poller)

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.clock import FrozenClock
+from monitor.config import SourcesFile, parse_sources
+from monitor.fetch import Fetcher, FetchLimits
+from monitor.service import Monitor, build_monitor
+from playbooks.loader import load_playbook
+from playbooks.schema import Playbook
+from mon_server import LoopbackServer
+
+START = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def playbook() -> Playbook:
+    return load_playbook()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'monitor.sqlite3'}"
+
+
+def sources_config(sources: list[dict[str, Any]], **sections: Any) -> SourcesFile:
+    data = {"fetch": {"per_host_min_delay": 0, "read_timeout": 2, "connect_timeout": 2, **sections.pop("fetch", {})},
+            "sources": sources, **sections}
+    return parse_sources(data, {}, "test-sources.yaml")
+
+
+@pytest.fixture
+def make_monitor(db_url: str, playbook: Playbook, clock: FrozenClock) -> Iterator[Any]:
+    built: list[Monitor] = []
+
+    def make(sources: list[dict[str, Any]], **sections: Any) -> Monitor:
+        config = sources_config(sources, **sections)
+        monitor = build_monitor(db_url, config, playbook, fetcher=Fetcher(config.fetch.limits()), clock=clock)
+        built.append(monitor)
+        return monitor
+
+    yield make
+    for monitor in built:
+        monitor.engine.dispose()
+
+
+@pytest.fixture
+def limits() -> FetchLimits:
+    return FetchLimits(connect_timeout=2, read_timeout=2, per_host_min_delay=0)
