@@ -7,6 +7,7 @@ Errors a person can fix come back as the reply text, never as a traceback.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -89,9 +90,9 @@ def run_command(desk: Desk, actor: Actor, text: str) -> Reply:
             raise BadCommand(f"用法：{spec.usage}")
         return spec.run(desk, actor, int(words[0].lstrip("#")), args)
     except AlreadyDone as exc:
-        return Reply(str(exc))
+        return Reply(html.escape(str(exc)))
     except ResponderError as exc:
-        return Reply(f"未执行：{exc}")
+        return Reply(f"未执行：{html.escape(str(exc))}")
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,6 @@ def press_button(desk: Desk, actor: Actor, data: str) -> Reply:
             return Reply(question.format(n=press.number), prompt=f"/{command} {press.number}")
         return run_command(desk, actor, f"/{press.action} {press.number}")
     except AlreadyDone as exc:
-        return Reply(str(exc))
+        return Reply(html.escape(str(exc)))
     except ResponderError as exc:
-        return Reply(f"未执行：{exc}")
+        return Reply(f"未执行：{html.escape(str(exc))}")

@@ -1,0 +1,10 @@
+"""The Telegram bot: python-telegram-bot 22 Application with one handler per module.
+
+Handlers do no business logic: they turn an update into an :class:`Actor` and
+a command string, call :mod:`responders.commands` (the same path the console
+uses) and show the :class:`~responders.desk.Reply`.
+"""
+
+from responders.bot.app import build_application
+
+__all__ = ["build_application"]

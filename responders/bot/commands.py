@@ -1,0 +1,23 @@
+"""Handler for every slash command: /ack, /respond, /status, /case … (one dispatcher, one table)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import CommandHandler, ContextTypes
+
+from responders.bot.context import actor_of, desk_of
+from responders.commands import COMMANDS, VIEWS, run_command
+from responders.messages import clip_html
+
+
+async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    reply = run_command(desk_of(context), actor_of(update), message.text)
+    await message.reply_text(clip_html(reply.text), parse_mode=ParseMode.HTML, disable_web_page_preview=True)
+
+
+def handler() -> CommandHandler:
+    return CommandHandler([*COMMANDS, *VIEWS], on_command)

@@ -1,0 +1,191 @@
+"""Clarifications: a department submits its answer, duty staff sign it off (审签), the monitor watches it spread.
+
+2015 §三 / 2014 §四–七: false information is answered with accurate
+information, reviewed and signed off before publishing. A clarification is
+``submitted`` → ``approved`` (counts as published; its reach is tracked) or
+``rejected`` (with the reason, so the department can resubmit). Submitting on
+an open assignment goes through the assignment's own ``respond`` transition,
+so its clock and audit trail stay the single source of truth.
+
+After approval :func:`track` finds the clarification's own item (same URL,
+else the first item whose text matches it) and every item carrying it (a
+near-duplicate or a link), and records :class:`Reprint` rows with the
+clarification id, host and weight (major 1.0 / other 0.5 by the playbook).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from monitor.carrying import Text, carries, host_of, host_weight, same_url
+from monitor.compliance import item_text, item_time
+from monitor.config import DedupeSection
+from monitor.store.models import Assignment, Clarification, Event, Item, Reprint, Source
+from playbooks.schema import Playbook
+from responders.assignments import OPEN_STATES, Actor, State, transition
+from responders.errors import BadCommand, InvalidTransition, ResponderError, UnknownCase, UnknownDepartment
+
+
+class ClarificationError(ResponderError):
+    """A clarification action is not possible; the message says why."""
+
+
+def _split(url_or_text: str) -> tuple[str | None, str | None]:
+    value = url_or_text.strip()
+    if not value:
+        raise BadCommand("请提交澄清/回应的链接或文字")
+    if value.startswith(("http://", "https://")) and " " not in value:
+        return value, None
+    return None, value
+
+
+def get(session: Session, clarification_id: int) -> Clarification:
+    row = session.get(Clarification, clarification_id)
+    if row is None:
+        raise UnknownCase(f"没有编号为 {clarification_id} 的澄清")
+    return row
+
+
+def _assignment_for(session: Session, event: Event, department: str | None) -> Assignment | None:
+    query = select(Assignment).where(Assignment.event_id == event.id).order_by(Assignment.id)
+    rows = list(session.scalars(query))
+    if department is not None:
+        return next((a for a in rows if a.department_key == department), None)
+    lead = [a for a in rows if a.role == "lead"] or rows
+    return lead[0] if len(lead) == 1 else None
+
+
+def submit(session: Session, case: Event | Assignment, department: str | None, url_or_text: str, who: Actor,
+           now: dt.datetime) -> Clarification:
+    """Record a department's clarification for an event or assignment, pending 审签."""
+    url, text = _split(url_or_text)
+    if isinstance(case, Assignment):
+        assignment: Assignment | None = case
+        event = case.event
+    else:
+        event, assignment = case, _assignment_for(session, case, department)
+    if assignment is not None and department is not None and assignment.department_key != department:
+        raise ClarificationError(f"任务 #{assignment.id} 属于「{assignment.department_key}」，不是「{department}」")
+    if assignment is not None and State(assignment.state) in OPEN_STATES:
+        transition(session, assignment, "respond", who, now=now, url=url, text=text, source="clarify")
+        row = session.scalars(select(Clarification).where(Clarification.assignment_id == assignment.id)
+                              .order_by(Clarification.id.desc())).first()
+        if row is None:
+            raise ClarificationError(f"任务 #{assignment.id} 的回应未生成澄清记录")
+        return row
+    dept = department or (assignment.department_key if assignment else None)
+    if dept is None:
+        raise UnknownDepartment(f"事件 {event.id} 有多个承办部门，请用 --department 指明")
+    row = Clarification(event_id=event.id, assignment_id=assignment.id if assignment else None, department_key=dept,
+                        url=url, text=text, submitted_at=now, submitted_by=who.name)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _review(row: Clarification, action: str) -> None:
+    if row.state != "submitted":
+        raise InvalidTransition(row.id, action, row.state, "仅「submitted」状态的澄清可以审签")
+
+
+def approve(session: Session, clarification_id: int, who: Actor, now: dt.datetime) -> Clarification:
+    """Duty staff sign off: from now on it counts as published and its spread is tracked."""
+    row = get(session, clarification_id)
+    _review(row, "审签通过")
+    row.state, row.approved_at, row.approved_by = "approved", now, who.name
+    session.flush()
+    return row
+
+
+def reject(session: Session, clarification_id: int, who: Actor, reason: str, now: dt.datetime) -> Clarification:
+    """Duty staff send it back with the reason (e.g. 口径不一致); the department may resubmit."""
+    if not reason.strip():
+        raise BadCommand("退回澄清须说明理由")
+    row = get(session, clarification_id)
+    _review(row, "退回")
+    row.state, row.approved_at, row.approved_by, row.review_note = "rejected", now, who.name, reason.strip()
+    session.flush()
+    return row
+
+
+# --------------------------------------------------------------------------- tracking the spread
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    clarification_id: int
+    own_item_id: int | None
+    added: list[Reprint]
+
+
+def _original_text(row: Clarification, own: Item | None) -> Text:
+    if own is not None:
+        return item_text(own)
+    return Text(row.url, row.text or "")
+
+
+def find_own_item(session: Session, row: Clarification, dedupe: DedupeSection) -> Item | None:
+    """The stored item that is the clarification itself: same URL, else earliest matching text."""
+    since = row.submitted_at - dedupe.window
+    candidates = list(session.scalars(select(Item).where(or_(Item.published_at >= since, Item.fetched_at >= since))
+                                      .order_by(Item.published_at, Item.id)))
+    if row.url:
+        found = next((i for i in candidates if same_url(i.url, row.url)), None)
+        if found is not None:
+            return found
+    if row.text:
+        original = Text(None, row.text)
+        return next((i for i in candidates if carries(original, item_text(i), dedupe) is not None), None)
+    return None
+
+
+def track(session: Session, row: Clarification, playbook: Playbook, now: dt.datetime,
+          dedupe: DedupeSection | None = None) -> TrackResult:
+    """Record the reprints of an approved clarification seen so far (safe to repeat)."""
+    dedupe = dedupe or DedupeSection()
+    if row.state != "approved":
+        raise ClarificationError(f"澄清 {row.id} 尚未审签通过，不跟踪传播")
+    own = session.get(Item, row.item_id) if row.item_id else find_own_item(session, row, dedupe)
+    if own is None:
+        return TrackResult(row.id, None, [])
+    row.item_id = own.id
+    original = _original_text(row, own)
+    known = {r.reprint_id: r for r in session.scalars(select(Reprint).where(Reprint.original_id == own.id))}
+    for existing in known.values():  # the monitor may have seen the pair first
+        if existing.clarification_id is None:
+            existing.clarification_id = row.id
+    start = item_time(own)
+    rows = session.execute(select(Item, Source).join(Source, Item.source_id == Source.id)
+                           .where(Item.id != own.id, or_(Item.published_at >= start, Item.fetched_at >= start))
+                           .order_by(Item.id)).all()
+    added = []
+    for item, source in rows:
+        if item.id in known:
+            continue
+        found = carries(original, item_text(item), dedupe)
+        if found is None:
+            continue
+        host = host_of(item.url) or source.host or host_of(source.url)
+        reprint = Reprint(original_id=own.id, reprint_id=item.id, host=host, method=found.method,
+                          weight=host_weight(host, playbook.source_weights, source.weight_class),
+                          similarity=found.similarity, detected_at=now, clarification_id=row.id)
+        session.add(reprint)
+        added.append(reprint)
+    session.flush()
+    return TrackResult(row.id, own.id, added)
+
+
+def track_all(session: Session, playbook: Playbook, now: dt.datetime,
+              dedupe: DedupeSection | None = None) -> list[TrackResult]:
+    """Track every approved clarification (what the service runs after each poll cycle)."""
+    rows = session.scalars(select(Clarification).where(Clarification.state == "approved").order_by(Clarification.id))
+    return [track(session, row, playbook, now, dedupe) for row in rows]
+
+
+def of_event(session: Session, event_id: int) -> list[Clarification]:
+    return list(session.scalars(select(Clarification).where(Clarification.event_id == event_id)
+                                .order_by(Clarification.id)))

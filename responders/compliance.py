@@ -1,0 +1,106 @@
+"""Policy-reprint reminders and deductions (2015 §六), on top of :mod:`monitor.compliance`.
+
+A site that has not carried an important policy once the 1-hour target has
+passed gets a reminder in its department's chat; once the latest deadline (1
+working day) has passed the duty chat is told as well and the unit loses
+``points.deductions.missed_policy_reprint``. Reminders are deduplicated per
+policy + site + step, deductions per policy + site, so running this every
+poll cycle sends each message once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html import escape
+
+from sqlalchemy.orm import Session
+
+from monitor.compliance import ReprintStatus, SiteStatus, check_all
+from monitor.config import DedupeSection
+from monitor.store.models import Alert, Item
+from monitor.store.types import shown
+from playbooks.schema import Playbook
+from responders.enqueue import enqueue
+from responders.points import Reason, award
+
+
+@dataclass
+class Timeliness:
+    """One unit's policy-reprint record over a period."""
+
+    on_time: int = 0
+    late: int = 0
+    missing: int = 0
+    pending: int = 0
+
+    @property
+    def judged(self) -> int:
+        return self.on_time + self.late + self.missing
+
+    @property
+    def rate(self) -> float | None:
+        return self.on_time / self.judged if self.judged else None
+
+
+def timeliness(statuses: Mapping[int, list[SiteStatus]]) -> dict[str, Timeliness]:
+    """Count each department's statuses across policies."""
+    out: dict[str, Timeliness] = {}
+    for per_site in statuses.values():
+        for s in per_site:
+            t = out.setdefault(s.department_key, Timeliness())
+            setattr(t, s.status.value, getattr(t, s.status.value) + 1)
+    return out
+
+
+def _title(session: Session, policy_id: int) -> str:
+    item = session.get(Item, policy_id)
+    return escape((item.title or item.text[:40]) if item else f"条目 {policy_id}")
+
+
+def _step(s: SiteStatus, now: dt.datetime) -> str | None:
+    if s.breached:
+        return "latest"
+    if s.status is ReprintStatus.pending and now > s.deadlines.target:
+        return "target"
+    return None
+
+
+def _message(s: SiteStatus, step: str, title: str) -> str:
+    site = escape(s.source_name)
+    if step == "target":
+        return (f"<b>【政策转载提醒】</b>{site}尚未转载《{title}》（应于1小时内转载），"
+                f"最迟 {shown(s.deadlines.latest)} 前完成。")
+    carried = f"于 {shown(s.carried_at)} 转载，已超过" if s.carried_at else "至今未转载，已超过"
+    return f"<b>【政策转载逾期】</b>{site}{carried}最迟时限 {shown(s.deadlines.latest)}：《{title}》。"
+
+
+def remind(session: Session, playbook: Playbook, now: dt.datetime, *, since: dt.datetime, duty_chat_id: str | int,
+           department_chats: Mapping[str, str | int], dedupe: DedupeSection | None = None) -> list[Alert]:
+    """Queue reminders and breach notices; record deductions for breaches. Returns new alerts."""
+    statuses = check_all(session, playbook, since, now, dedupe)
+    alerts: list[Alert] = []
+    for policy_id, per_site in statuses.items():
+        title = _title(session, policy_id)
+        for s in per_site:
+            step = _step(s, now)
+            if step is None:
+                continue
+            chats = [department_chats.get(s.department_key)] + ([duty_chat_id] if step == "latest" else [])
+            for chat in dict.fromkeys(c for c in chats if c is not None) or [duty_chat_id]:
+                alert = enqueue(session, dedupe_key=f"policy-reprint:{policy_id}:{s.source_id}:{step}:{chat}",
+                                kind="policy_reprint", chat_id=chat, text=_message(s, step, title), now=now,
+                                source_id=s.source_id)
+                if alert is not None:
+                    alerts.append(alert)
+            if step == "latest" and s.department_key:
+                award(session, playbook, s.department_key, Reason.missed_policy_reprint, now=now,
+                      dedupe_key=f"missed_policy_reprint:{policy_id}:{s.source_id}", item_id=policy_id,
+                      detail=f"{s.source_name}：{STATUS_TEXT[s.status]}")
+    session.flush()
+    return alerts
+
+
+STATUS_TEXT = {ReprintStatus.late: "逾期转载", ReprintStatus.missing: "未转载",
+               ReprintStatus.on_time: "按时转载", ReprintStatus.pending: "待转载"}

@@ -1,0 +1,96 @@
+"""PDF rendering with fpdf2 and the embedded CJK font (subset into the file, so any reader shows it).
+
+fpdf2 is pure Python: no pango or cairo to install, only the Debian font
+package. The PDF mirrors the HTML's sections and uses the same chart PNGs.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from fpdf import FPDF
+
+from monitor.store.types import shown
+from responders.reports import _num, _pct
+from responders.reports.fonts import find_cjk_font, quiet_font_logs
+from responders.reports.weekly import WeeklyReport
+
+FAMILY = "cjk"
+
+
+class ReportPDF(FPDF):
+    """An A4 page set-up with the CJK font and a few block helpers."""
+
+    def __init__(self) -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        quiet_font_logs()
+        font = find_cjk_font()
+        self.add_font(FAMILY, fname=str(font.path), collection_font_number=font.index)
+        self.set_auto_page_break(auto=True, margin=15)
+        self.add_page()
+        self.set_font(FAMILY, size=10)
+
+    def heading(self, text: str, size: int = 13) -> None:
+        self.set_font(FAMILY, size=size)
+        self.ln(2)
+        self.multi_cell(0, size * 0.6, text, new_x="LMARGIN", new_y="NEXT")
+        self.set_font(FAMILY, size=10)
+
+    def para(self, text: str) -> None:
+        self.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+
+    def grid(self, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int] | None = None) -> None:
+        if not rows:
+            self.para("（无）")
+            return
+        self.set_font(FAMILY, size=8)
+        with self.table(col_widths=tuple(widths) if widths else None, text_align="LEFT", line_height=5) as table:
+            table.row([str(h) for h in header])
+            for values in rows:
+                table.row([str(v) for v in values])
+        self.set_font(FAMILY, size=10)
+
+    def picture(self, png: bytes) -> None:
+        self.image(io.BytesIO(png), w=self.epw)
+
+
+def weekly_pdf(r: WeeklyReport, path: Path) -> Path:
+    """Write the weekly report to *path*."""
+    pdf = ReportPDF()
+    pdf.heading(f"网上舆情周报 {r.period.label}", 16)
+    pdf.para(f"统计时段：{shown(r.period.start)} 至 {shown(r.period.end)}；本周条目 {r.total_items} 条；"
+             f"生成于 {shown(r.generated_at)}")
+    pdf.heading("一、重点事件")
+    pdf.grid(["事件", "标题", "类别", "热度", "条目", "状态"],
+             [[e.event_id, e.title, e.category, _num(e.heat), e.items, e.status] for e in r.top_events],
+             (10, 80, 15, 15, 12, 18))
+    if r.top_events:
+        pdf.picture(r.charts["heat"])
+    pdf.heading("二、类别分布及与上周比较")
+    pdf.grid(["类别", "本周", "上周", "变化"],
+             [[c.category, c.current, c.previous, f"{c.change:+d}"] for c in r.categories])
+    pdf.picture(r.charts["categories"])
+    pdf.heading("三、谣言与澄清覆盖")
+    if not r.rumours:
+        pdf.para("本周无疑似谣言事件。")
+    for row in r.rumours:
+        s = row.spread
+        pdf.para(f"事件 {row.event_id}：{row.title} — 谣言传播量 {_num(s.rumour_total)}，澄清传播量 "
+                 f"{_num(s.clarification_total)}，澄清覆盖率 {_pct(s.coverage)}，剩余风险 {_num(s.risk)}，状态 {row.status}")
+        if row.event_id in r.rumour_charts:
+            pdf.picture(r.rumour_charts[row.event_id])
+    pdf.heading("四、新出现的热点话题")
+    pdf.grid(["事件", "标题", "类别", "条目", "热度"],
+             [[e.event_id, e.title, e.category, e.items, _num(e.heat)] for e in r.new_topics], (12, 100, 20, 18, 20))
+    pdf.heading("五、部门回应时效")
+    pdf.grid(["部门", "按时签收", "签收及时率", "按时回应", "回应及时率"],
+             [[name, f"{t.ack_on_time}/{t.ack_judged}", _pct(t.ack_rate), f"{t.resp_on_time}/{t.resp_judged}",
+               _pct(t.resp_rate)] for name, t in r.timeliness])
+    pdf.heading("六、信息源运行状况")
+    pdf.grid(["信息源", "类型", "状态", "最近成功", "连续失败", "最近错误"],
+             [[s.name, s.kind, "正常" if s.healthy else "故障", shown(s.last_success_at), s.failures,
+               (s.last_error or "")[:60]] for s in r.sources], (35, 15, 12, 30, 15, 63))
+    pdf.output(str(path))
+    return path

@@ -1,0 +1,99 @@
+"""Department timeliness from assignments: on-time rates for 签收 and 回应, and the overdue list.
+
+Shared by the weekly report and the monthly 通报. An assignment counts as
+late when its on-time flag says so, or — still open — when its deadline
+passed before *now*; withdrawn cases (转办, 撤销) do not count at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.store.models import Assignment, Event
+from responders.assignments import OPEN_STATES, STATE_LABELS, State
+from responders.periods import Period
+
+WITHDRAWN = frozenset({State.reassigned, State.dismissed})
+
+
+@dataclass
+class Rates:
+    """One department's record: counts judged and on time, for acknowledgement and response."""
+
+    ack_judged: int = 0
+    ack_on_time: int = 0
+    resp_judged: int = 0
+    resp_on_time: int = 0
+
+    @property
+    def ack_rate(self) -> float | None:
+        return self.ack_on_time / self.ack_judged if self.ack_judged else None
+
+    @property
+    def resp_rate(self) -> float | None:
+        return self.resp_on_time / self.resp_judged if self.resp_judged else None
+
+
+@dataclass(frozen=True)
+class Overdue:
+    assignment_id: int
+    event_id: int
+    event_title: str
+    department_key: str
+    what: str
+    due: dt.datetime
+    state: str
+
+
+def _judge(on_time: bool | None, done_at: dt.datetime | None, due: dt.datetime | None,
+           now: dt.datetime) -> bool | None:
+    """True/False when decided, None while the clock still runs (or there is no clock)."""
+    if on_time is not None:
+        return on_time
+    if done_at is None and due is not None and now > due:
+        return False
+    return None
+
+
+def rates(assignments: list[Assignment], now: dt.datetime) -> dict[str, Rates]:
+    out: dict[str, Rates] = defaultdict(Rates)
+    for a in assignments:
+        if State(a.state) in WITHDRAWN:
+            continue
+        r = out[a.department_key]
+        ack = _judge(a.acknowledged_on_time, a.acknowledged_at, a.acknowledge_due_at, now)
+        if ack is not None:
+            r.ack_judged += 1
+            r.ack_on_time += int(ack)
+        resp = _judge(a.responded_on_time, a.responded_at, a.first_information_due_at or a.respond_due_at, now)
+        if resp is not None and (a.responded_on_time is not None or State(a.state) in OPEN_STATES):
+            r.resp_judged += 1
+            r.resp_on_time += int(resp)
+    return dict(out)
+
+
+def opened_in(session: Session, period: Period) -> list[Assignment]:
+    return list(session.scalars(select(Assignment).where(Assignment.opened_at >= period.start,
+                                                         Assignment.opened_at < period.end)
+                                .order_by(Assignment.id)))
+
+
+def overdue(session: Session, now: dt.datetime) -> list[Overdue]:
+    """Open assignments past a deadline, most overdue first."""
+    rows = session.execute(select(Assignment, Event).join(Event, Assignment.event_id == Event.id)
+                           .where(Assignment.state.in_([s.value for s in OPEN_STATES]))).all()
+    out = []
+    for a, event in rows:
+        if a.acknowledged_at is None and a.acknowledge_due_at and now > a.acknowledge_due_at:
+            out.append(Overdue(a.id, event.id, event.title, a.department_key, "签收", a.acknowledge_due_at,
+                               STATE_LABELS[State(a.state)]))
+        due = a.first_information_due_at or a.respond_due_at
+        if a.responded_at is None and due and now > due:
+            out.append(Overdue(a.id, event.id, event.title, a.department_key, "回应", due,
+                               STATE_LABELS[State(a.state)]))
+    return sorted(out, key=lambda o: (o.due, o.assignment_id))
