@@ -1,0 +1,346 @@
+"""Closing-the-loop commands: clarify, case, points, digest, report, compliance.
+
+Each command opens the store, does one unit of work and prints what changed;
+responder errors become one-line messages, never tracebacks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.config import DedupeSection, SourcesFile, load_sources
+from monitor.store import make_engine, require_current, session_factory, session_scope, shown, utcnow
+from monitor.store.database import StoreError
+from monitor.store.models import Assignment, AssignmentEvent, Event
+from playbooks.loader import PolicyFileError
+from playbooks.schema import Playbook
+from responders import clarifications, digest, periods, points, spread
+from responders.assignments import Actor, get_assignment
+from responders.errors import ResponderError
+from yuqing.cli import Context, pass_context
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument runs ``default_command`` unless it names a subcommand."""
+
+    def __init__(self, *args, default_command: str, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.default_command = default_command
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+@contextmanager
+def _session(context: Context) -> Iterator[Session]:
+    """A unit of work on the configured store; store and responder errors become click errors."""
+    engine = make_engine(context.settings.effective_database_url)
+    try:
+        require_current(engine)
+        with session_scope(session_factory(engine)) as session:
+            yield session
+    except (StoreError, ResponderError, PolicyFileError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+
+
+def _sources(context: Context) -> SourcesFile:
+    path = context.settings.effective_sources_file
+    if not path.is_file():
+        return SourcesFile()
+    try:
+        return load_sources(path)
+    except PolicyFileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _dedupe(context: Context) -> DedupeSection:
+    return _sources(context).dedupe
+
+
+def _tz(book: Playbook) -> ZoneInfo:
+    return ZoneInfo(book.timezone)
+
+
+def _date(value: str | None, book: Playbook) -> dt.date:
+    if not value:
+        return utcnow().astimezone(_tz(book)).date()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not a date: {value!r} (use 2026-11-23)", param_hint="--date") from None
+
+
+def _out(context: Context, out: Path | None) -> Path:
+    return out or context.settings.effective_reports_dir
+
+
+# --------------------------------------------------------------------------- clarify
+
+
+@click.group(cls=DefaultGroup, default_command="submit")
+def clarify() -> None:
+    """Submit a clarification (default) or review one: approve / reject (审签)."""
+
+
+@clarify.command("submit")
+@click.argument("case", type=int)
+@click.argument("url_or_text")
+@click.option("--department", help="submitting department (when the event has several)")
+@click.option("--assignment", "is_assignment", is_flag=True, help="CASE is an assignment number, not an event")
+@click.option("--by", "who", default="cli", help="who submits (for the record)")
+@pass_context
+def clarify_submit(context: Context, case: int, url_or_text: str, department: str | None, is_assignment: bool,
+                   who: str) -> None:
+    """Record CASE's clarification (a URL or text), pending duty staff's sign-off."""
+    with _session(context) as session:
+        target: Event | Assignment | None = (get_assignment(session, case) if is_assignment
+                                             else session.get(Event, case))
+        if target is None:
+            raise click.ClickException(f"没有编号为 {case} 的事件")
+        row = clarifications.submit(session, target, department, url_or_text, Actor(who), utcnow())
+        click.echo(f"澄清 {row.id} 已提交（事件 {row.event_id}，{row.department_key}），待审签："
+                   f"yuqing clarify approve {row.id}")
+
+
+@clarify.command("approve")
+@click.argument("clarification_id", type=int)
+@click.option("--by", "who", default="cli", help="duty officer signing off")
+@pass_context
+def clarify_approve(context: Context, clarification_id: int, who: str) -> None:
+    """Sign off (审签) a clarification: it now counts as published and its spread is tracked."""
+    with _session(context) as session:
+        row = clarifications.approve(session, clarification_id, Actor(who), utcnow())
+        result = clarifications.track(session, row, context.playbook(), utcnow(), _dedupe(context))
+        seen = f"已找到原文条目 {result.own_item_id}，转载 {len(result.added)} 条" if result.own_item_id else "尚未监测到原文"
+        click.echo(f"澄清 {row.id} 审签通过；{seen}")
+
+
+@clarify.command("reject")
+@click.argument("clarification_id", type=int)
+@click.argument("reason")
+@click.option("--by", "who", default="cli")
+@pass_context
+def clarify_reject(context: Context, clarification_id: int, reason: str, who: str) -> None:
+    """Send a clarification back with REASON; the department may resubmit."""
+    with _session(context) as session:
+        row = clarifications.reject(session, clarification_id, Actor(who), reason, utcnow())
+        click.echo(f"澄清 {row.id} 已退回：{row.review_note}")
+
+
+# --------------------------------------------------------------------------- case
+
+
+def _trail(session: Session, a: Assignment) -> list[str]:
+    rows = session.scalars(select(AssignmentEvent).where(AssignmentEvent.assignment_id == a.id)
+                           .order_by(AssignmentEvent.id))
+    return [f"    {shown(e.at)} {e.actor} {e.action} {e.from_state or ''}→{e.to_state or ''}" for e in rows]
+
+
+@click.command()
+@click.argument("event_id", type=int)
+@click.option("--hours", default=48, show_default=True, help="how many of the latest buckets to show")
+@pass_context
+def case(context: Context, event_id: int, hours: int) -> None:
+    """Show an event: rumour and clarification reach per bucket, coverage, assignments and audit trail."""
+    book = context.playbook()
+    with _session(context) as session:
+        event = session.get(Event, event_id)
+        if event is None:
+            raise click.ClickException(f"没有编号为 {event_id} 的事件")
+        s = spread.event_spread(session, event, book, utcnow())
+        click.echo(f"事件 {event.id} {event.title}（{event.category or '—'}，状态 {event.status}，热度 {event.heat:.0f}）")
+        cover = "—" if s.coverage is None else f"{s.coverage:.0%}"
+        click.echo(f"谣言传播 {s.rumour_total:.1f} · 澄清传播 {s.clarification_total:.1f} · 覆盖率 {cover} · "
+                   f"剩余风险 {s.risk:.1f}{' · 可办结' if s.closable else ''}")
+        click.echo("时段               谣言新增  谣言累计  澄清新增  澄清累计")
+        for b in s.buckets[-hours:]:
+            click.echo(f"{shown(b.start)}  {b.rumour:8.1f}  {b.rumour_total:8.1f}  "
+                       f"{b.clarification:8.1f}  {b.clarification_total:8.1f}")
+        for c in clarifications.of_event(session, event.id):
+            click.echo(f"澄清 {c.id} {c.department_key} {c.state} {c.url or (c.text or '')[:40]}"
+                       f"{'（退回：' + c.review_note + '）' if c.review_note else ''}")
+        for a in session.scalars(select(Assignment).where(Assignment.event_id == event.id).order_by(Assignment.id)):
+            click.echo(f"任务 #{a.id} {a.department_key}（{a.role}）{a.state} 签收时限 {shown(a.acknowledge_due_at)} "
+                       f"回应时限 {shown(a.first_information_due_at or a.respond_due_at)}")
+            for line in _trail(session, a):
+                click.echo(line)
+
+
+# --------------------------------------------------------------------------- points
+
+
+@click.group(cls=DefaultGroup, default_command="show")
+def points_group() -> None:
+    """Department points (1 point = 1 yuan): quarterly totals (default) or record an award."""
+
+
+@points_group.command("show")
+@click.option("--quarter", help="e.g. 2026-Q4 (default: this quarter)")
+@pass_context
+def points_show(context: Context, quarter: str | None) -> None:
+    """Quarterly totals: ranked units with their place, then the counted-but-not-ranked ones."""
+    book = context.playbook()
+    with _session(context) as session:
+        period = periods.quarter(quarter, _tz(book)) if quarter else periods.quarter_of(utcnow(), _tz(book))
+        rows = points.standings(session, period)
+        click.echo(f"{period.label} 积分（1分 = {book.points.yuan_per_point:g} 元，按季度兑现）")
+        for s in rows:
+            place = f"{s.rank:>3}" if s.rank else "  —"
+            click.echo(f"{place} {s.full_name:<16} {s.points:8.1f} 分 {s.yuan(book):8.1f} 元"
+                       f"{'' if s.ranked else '（只计数不排名）'}")
+        if not rows:
+            click.echo("本季度无积分记录")
+
+
+@points_group.command("award")
+@click.argument("department")
+@click.option("--reason", required=True, type=click.Choice([r.value for r in points.MANUAL]))
+@click.option("--item", "item_id", type=int, help="the adopted item")
+@click.option("--ref", help="or a reference (稿件编号 or URL) when there is no stored item")
+@click.option("--by", "who", default="cli")
+@pass_context
+def points_award(context: Context, department: str, reason: str, item_id: int | None, ref: str | None,
+                 who: str) -> None:
+    """Record an adoption, bonus or deduction for DEPARTMENT (counted once per item or reference)."""
+    book = context.playbook()
+    with _session(context) as session:
+        entry = points.award_manual(session, book, department, points.Reason(reason), now=utcnow(), who=who,
+                                    item_id=item_id, ref=ref)
+        label = points.LABELS[points.Reason(reason)]
+        if entry is None:
+            click.echo(f"{department}「{label}」已登记过，未重复计分")
+        else:
+            click.echo(f"{department}「{label}」{entry.points:+g} 分（记录 {entry.id}）")
+
+
+# --------------------------------------------------------------------------- digest
+
+
+@click.group(cls=DefaultGroup, default_command="show")
+def digest_group() -> None:
+    """The daily 《网络信息摘要》: show (default), add, instruct."""
+
+
+@digest_group.command("show")
+@click.option("--date", "day", help="YYYY-MM-DD (default: today)")
+@click.option("--out", type=click.Path(path_type=Path), help="folder for the HTML (default: reports dir)")
+@pass_context
+def digest_show(context: Context, day: str | None, out: Path | None) -> None:
+    """Write the day's digest as HTML and print the chat summary."""
+    book = context.playbook()
+    with _session(context) as session:
+        date = _date(day, book)
+        path = digest.write(session, date, utcnow(), _out(context, out))
+        click.echo(digest.chat_summary(digest.entries(session, date), date))
+        click.echo(f"HTML: {path}")
+
+
+@digest_group.command("add")
+@click.option("--item", "item_id", type=int)
+@click.option("--event", "event_id", type=int)
+@click.option("--date", "day", help="YYYY-MM-DD (default: today)")
+@click.option("--by", "who", default="cli")
+@pass_context
+def digest_add(context: Context, item_id: int | None, event_id: int | None, day: str | None, who: str) -> None:
+    """Pick an item or an event into the day's digest (+3 to its department)."""
+    book = context.playbook()
+    with _session(context) as session:
+        entry = digest.add(session, book, who=who, now=utcnow(), item_id=item_id, event_id=event_id,
+                           day=_date(day, book))
+        click.echo(f"摘要条目 {entry.id}（{entry.day}，{entry.department_key or '无责任单位'}）")
+
+
+@digest_group.command("instruct")
+@click.argument("entry_id", type=int)
+@click.argument("text")
+@click.option("--by", "who", default="cli")
+@pass_context
+def digest_instruct(context: Context, entry_id: int, text: str, who: str) -> None:
+    """Record a leader's instruction (批示) on a digest entry (+6 to its department)."""
+    with _session(context) as session:
+        entry = digest.instruct(session, context.playbook(), entry_id, text, who=who, now=utcnow())
+        click.echo(f"摘要条目 {entry.id} 已记录批示")
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@click.group()
+def report() -> None:
+    """Leaders' reports: the monthly ranking (通报) and the weekly opinion report."""
+
+
+@report.command("monthly")
+@click.option("--month", help="e.g. 2026-11 (default: last month)")
+@click.option("--out", type=click.Path(path_type=Path), help="folder (default: reports dir)")
+@pass_context
+def report_monthly(context: Context, month: str | None, out: Path | None) -> None:
+    """Departments ranked by points, on-time rates, policy-reprint timeliness, overdue list (HTML + CSV)."""
+    from responders.reports import monthly
+
+    book = context.playbook()
+    with _session(context) as session:
+        now = utcnow()
+        period = (periods.month(month, _tz(book)) if month
+                  else periods.previous_month(periods.month_of(now, _tz(book)), _tz(book)))
+        html_path, csv_path = monthly.write(monthly.build(session, book, period, now, _dedupe(context)),
+                                            _out(context, out))
+        click.echo(f"{html_path}\n{csv_path}")
+
+
+@report.command("weekly")
+@click.option("--week", help="e.g. 2026-W47 (default: last week)")
+@click.option("--out", type=click.Path(path_type=Path), help="folder (default: reports dir)")
+@pass_context
+def report_weekly(context: Context, week: str | None, out: Path | None) -> None:
+    """The weekly opinion report as HTML and PDF."""
+    from responders.reports import weekly
+
+    book = context.playbook()
+    with _session(context) as session:
+        now = utcnow()
+        period = (periods.week(week, _tz(book)) if week
+                  else periods.previous_week(periods.week_of(now, _tz(book)), _tz(book)))
+        data = weekly.build(session, book, period, now, _sources(context).health)
+        html_path, pdf_path = weekly.write(data, _out(context, out))
+        click.echo(f"{html_path}\n{pdf_path}")
+
+
+# --------------------------------------------------------------------------- compliance
+
+
+@click.command()
+@click.option("--days", default=7, show_default=True, help="policies published in the last N days")
+@pass_context
+def compliance(context: Context, days: int) -> None:
+    """Policy-reprint status (2015 §六) of every subordinate site for recent important policies."""
+    from monitor.compliance import STATUS_LABELS, check_all
+
+    book = context.playbook()
+    with _session(context) as session:
+        now = utcnow()
+        results = check_all(session, book, now - dt.timedelta(days=days), now, _dedupe(context))
+        if not results:
+            click.echo(f"近 {days} 天无重要政策")
+        for policy_id, sites in results.items():
+            click.echo(f"政策条目 {policy_id}")
+            for s in sites:
+                when = f" {shown(s.carried_at)}" if s.carried_at else ""
+                click.echo(f"  {s.source_name:<24} {STATUS_LABELS[s.status]}{when}（最迟 {shown(s.deadlines.latest)}）")
+
+
+points_group.name = "points"
+digest_group.name = "digest"
+COMMANDS = [clarify, case, points_group, digest_group, report, compliance]
