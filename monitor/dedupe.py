@@ -70,16 +70,17 @@ class ReprintFinder:
 
     def refresh(self, session: Session) -> None:
         rows = session.execute(
-            select(Item.id, Item.signature, Item.published_at, Item.fetched_at, Item.reprint_of_id)
+            select(Item.id, Item.signature, Item.fetched_at, Item.reprint_of_id)
             .where(Item.id > self._high_id)
             .order_by(Item.id)
         )
-        for item_id, signature, published, fetched, reprint_of in rows:
+        for item_id, signature, fetched, reprint_of in rows:
             self._high_id = max(self._high_id, item_id)
             if signature is not None and reprint_of is None:
-                self.remember(item_id, signature, published or fetched)
+                self.remember(item_id, signature, fetched)
 
     def remember(self, item_id: int, signature: int, at: dt.datetime | None) -> None:
+        """Index an original; *at* is when we stored it (the window counts from there)."""
         self._index.add(item_id, signature)
         self._times[item_id] = at
         self._high_id = max(self._high_id, item_id)

@@ -160,7 +160,7 @@ class Pipeline:
                 detected_at=now,
             ))
         elif signature is not None:
-            self.finder.remember(row.id, signature, item.published_at or now)
+            self.finder.remember(row.id, signature, now)
         self._annotate(row, item)
         if self.events is not None:
             event = self.events.assign(session, row, now)
