@@ -7,7 +7,15 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install test demo bench lint clean
 
-$(STAMP): pyproject.toml
+# Reports draw Chinese with a CJK font from Debian (charts and the embedded PDF font).
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CJK_FONT):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-wqy-zenhei
+
+$(STAMP): pyproject.toml | $(CJK_FONT)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
