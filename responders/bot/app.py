@@ -7,6 +7,9 @@ from telegram.ext import Application, ApplicationBuilder
 from responders.bot import buttons, commands, errors, replies
 from responders.bot.context import DESK_KEY
 from responders.desk import Desk
+from responders.notifiers.telegram import TelegramNotifier
+
+__all__ = ["TelegramNotifier", "build_application"]
 
 
 def build_application(token: str, base_url: str, desk: Desk) -> Application:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import warnings
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, Ne
 
 from responders.errors import DeliveryError
 from responders.notifiers import Button, Outgoing
+
+# Opt in to PTB's timedelta durations (the v23 behaviour): without it PTB warns each time
+# it builds a RetryAfter, and flood control is exactly when we must not trip over a warning.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 def _markup(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:

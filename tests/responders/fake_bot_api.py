@@ -26,6 +26,7 @@ BOT_USER = {"id": 4242, "is_bot": True, "first_name": "舆情助手", "username"
 class Call:
     method: str
     params: dict[str, Any]
+    result: Any = None
 
 
 @dataclass
@@ -130,13 +131,14 @@ class FakeBotAPI:
         with self._lock:
             failure = self.failures.get(method, [])
             status, retry_after = failure.pop(0) if failure else (200, 0)
-            if status == 200:
-                self.calls.append(Call(method, params))
-                self._lock.notify_all()
+            call = Call(method, params)
         if status == 429:
             return self._reply(request, 429, {"ok": False, "error_code": 429,
                                               "description": f"Too Many Requests: retry after {retry_after}",
                                               "parameters": {"retry_after": retry_after}})
+        if 400 <= status < 500:
+            return self._reply(request, status, {"ok": False, "error_code": status,
+                                                 "description": "Bad Request: chat not found"})
         if status != 200:
             request.send_response(status)
             request.send_header("Content-Type", "text/html")
@@ -145,7 +147,20 @@ class FakeBotAPI:
             return None
         if method == "getUpdates":
             return self._reply(request, 200, {"ok": True, "result": self._updates(params)})
-        return self._reply(request, 200, {"ok": True, "result": self._result(method, params)})
+        call.result = self._result(method, params)
+        with self._lock:
+            self.calls.append(call)
+            self._lock.notify_all()
+        return self._reply(request, 200, {"ok": True, "result": call.result})
+
+    @staticmethod
+    def _reply(request: BaseHTTPRequestHandler, status: int, payload: dict) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
 
     def _updates(self, params: dict[str, Any]) -> list[dict]:
         offset = int(params.get("offset") or 0)
@@ -162,7 +177,9 @@ class FakeBotAPI:
                    "from": BOT_USER, "text": text}
         if params.get("reply_markup"):
             markup = params["reply_markup"]
-            message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            if "inline_keyboard" in markup:  # messages carry only inline keyboards
+                message["reply_markup"] = markup
         return message
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
