@@ -54,7 +54,7 @@ def test_answered_rumour_closes_after_quiet_period(session, playbook):
     s = spread.event_spread(session, ev, playbook, NOW + 3 * H)
     assert s.rumour_total == 0.5 + 3 * playbook.spread.repost_weight
     assert s.clarification_total > s.rumour_total and s.risk == 0.0
-    assert own.id not in () and s.buckets[0].rumour_total == s.rumour_total
+    assert own.id and s.buckets[0].rumour_total == s.rumour_total
     assert not s.closable  # the rumour's last item is only 3 hours old
     assert spread.close_answered(session, playbook, NOW + 3 * H) == []
     later = NOW + playbook.spread.quiet_period + H

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import asyncio
+import io
+
+import pytest
+
+from responders.messages import TELEGRAM_LIMIT, TemplateMissing, Templates, clip_html, utf16_len
+from responders.notifiers import Button, Outgoing
+from responders.notifiers.console import ConsoleNotifier, read_commands
+
+
+def test_short_text_is_untouched() -> None:
+    assert clip_html("<b>x</b>") == "<b>x</b>"
+
+
+def test_clip_keeps_tags_balanced_and_entities_whole() -> None:
+    text = "<b>" + "舆情&amp;" * 2000 + "</b>"
+    clipped = clip_html(text)
+    assert utf16_len(clipped) <= TELEGRAM_LIMIT
+    assert clipped.endswith("…</b>") and clipped.count("<b>") == clipped.count("</b>")
+    assert "&am…" not in clipped and "&…" not in clipped
+
+
+def test_clip_counts_emoji_as_two_units() -> None:
+    clipped = clip_html("😀" * 3000)
+    assert utf16_len(clipped) <= TELEGRAM_LIMIT
+
+
+def test_item_text_is_escaped(playbook, templates) -> None:
+    text = templates.render("source_health", source="<i>论坛</i>", message="a & <b>", url=None)
+    assert "&lt;i&gt;论坛&lt;/i&gt;" in text and "a &amp; &lt;b&gt;" in text
+
+
+def test_missing_template_is_named() -> None:
+    with pytest.raises(TemplateMissing, match="duty_alert"):
+        Templates({"assignment": "x"})
+
+
+def test_playbook_refuses_a_broken_template(playbook) -> None:
+    from pydantic import ValidationError
+
+    from playbooks.schema import Playbook
+
+    data = playbook.model_dump()
+    data["templates"] = {**data["templates"], "help": "{% if %}"}
+    with pytest.raises(ValidationError, match="template 'help' line 1"):
+        Playbook.model_validate(data)
+
+
+def test_console_backend_prints_and_reads_commands() -> None:
+    out = io.StringIO()
+
+    async def scenario() -> None:
+        notifier = ConsoleNotifier(out)
+        mid = await notifier.send(Outgoing("-1", "<b>预警</b> &lt;x&gt;", ((Button("签收", "a:ack:7"),),)))
+        assert mid == "1"
+        seen = []
+
+        async def handle(line: str) -> str:
+            seen.append(line)
+            return "<b>ok</b>"
+
+        await read_commands(handle, io.StringIO("/ack 7\n\n/status\n"), out)
+        assert seen == ["/ack 7", "/status"]
+
+    asyncio.run(scenario())
+    printed = out.getvalue()
+    assert "预警 <x>" in printed and "[签收: /ack 7]" in printed and printed.count("ok") == 2

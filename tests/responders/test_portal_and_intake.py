@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from monitor.store.database import session_scope
+from monitor.store.models import Alert, Assignment, Consultation, Event, Item, ItemChange
+from responders.intake import process_event, process_recent
+from responders.portal import apply_portal_replies
+from responders_support import local
+
+
+def route_event(sessions, playbook, members, templates, event_id, now):
+    with session_scope(sessions) as session:
+        return process_event(session, session.get(Event, event_id), playbook, members, templates, now)
+
+
+def test_cold_event_is_not_routed(sessions, playbook, members, templates, make_event, clock) -> None:
+    event_id = make_event(heat=playbook.heat.alert_threshold - 1)
+    assert not route_event(sessions, playbook, members, templates, event_id, clock()).routed
+
+
+def test_routing_is_idempotent(sessions, playbook, members, templates, make_event, clock) -> None:
+    event_id = make_event()
+    first = route_event(sessions, playbook, members, templates, event_id, clock())
+    again = route_event(sessions, playbook, members, templates, event_id, clock())
+    assert first.opened and again.opened == []
+    with session_scope(sessions) as session:
+        assert len(list(session.scalars(select(Alert)))) == len(first.opened) + 1
+
+
+def test_rumour_opens_a_consultation_with_spokespersons_and_chief(sessions, playbook, members, templates,
+                                                                   make_event, clock) -> None:
+    event_id = make_event("网传长春市多所学校停课", heat=20, rumour=0.9)
+    result = route_event(sessions, playbook, members, templates, event_id, clock())
+    assert result.routed and result.consultation_opened
+    with session_scope(sessions) as session:
+        c = session.scalar(select(Consultation))
+        departments = [p["department"] for p in c.participants]
+        assert "省教育厅" in departments and "省公安厅" in departments and departments[-1] == "值班长"
+        chats = {a.chat_id for a in session.scalars(select(Alert).where(Alert.kind == "consultation"))}
+        assert str(members.duty.chat_id) in chats and str(members.duty.chief) in chats
+
+
+def test_ignored_event_is_not_routed_again(sessions, playbook, members, templates, make_event, clock, desk) -> None:
+    from responders.assignments import Actor
+
+    event_id = make_event()
+    route_event(sessions, playbook, members, templates, event_id, clock())
+    assert "已忽略" in desk.ignore(Actor("值班", 100002), event_id).text
+    assert "已经忽略过了" in desk.ignore(Actor("值班", 100002), event_id).text
+    with session_scope(sessions) as session:
+        results = process_recent(session, playbook, members, templates, clock(), clock() - dt.timedelta(days=1))
+        assert len(results) == 1 and not results[0].routed
+        states = set(session.scalars(select(Assignment.state)))
+        assert states == {"dismissed"} and session.get(Event, event_id).status == "ignored"
+
+
+def test_portal_reply_closes_the_loop(sessions, playbook, members, templates, make_event, clock) -> None:
+    clock.set(local(2026, 11, 23, 10, 0))
+    event_id = make_event("长春市某小学乱收费", source_department="省教育厅")
+    route_event(sessions, playbook, members, templates, event_id, clock())
+    reply_at = local(2026, 11, 25, 9, 0)
+    with session_scope(sessions) as session:
+        item = session.scalar(select(Item).where(Item.event_id == event_id))
+        item.reply_text, item.reply_at = "已责令学校退费", reply_at
+        session.add(ItemChange(item_id=item.id, field="reply", new_value="已责令学校退费", at=reply_at))
+        other = session.scalar(select(Item).where(Item.event_id.is_(None)))  # no event: left alone
+        assert other is None
+    with session_scope(sessions) as session:
+        assert apply_portal_replies(session, clock()) == 1
+    with session_scope(sessions) as session:
+        edu = session.scalar(select(Assignment).where(Assignment.department_key == "省教育厅"))
+        assert edu.state == "responded" and edu.responded_at == reply_at and edu.responded_on_time is True
+        assert edu.history[-1].actor == "portal" and edu.history[-1].detail["source"].startswith("item ")
+        others = session.scalars(select(Assignment).where(Assignment.department_key != "省教育厅"))
+        assert {a.state for a in others} == {"new"}
+        assert session.scalar(select(ItemChange)).handled_at == clock()
+    with session_scope(sessions) as session:
+        assert apply_portal_replies(session, clock()) == 0  # counted once
+
+
+def test_late_portal_reply_is_recorded_late(sessions, playbook, members, templates, make_event, clock) -> None:
+    clock.set(local(2026, 11, 23, 10, 0))
+    event_id = make_event("一般投诉建议", category="其他", heat=50)
+    route_event(sessions, playbook, members, templates, event_id, clock())
+    with session_scope(sessions) as session:
+        item = session.scalar(select(Item).where(Item.event_id == event_id))
+        item.reply_at = local(2026, 12, 10, 9, 0)
+        session.add(ItemChange(item_id=item.id, field="reply", new_value="答复", at=item.reply_at))
+    with session_scope(sessions) as session:
+        apply_portal_replies(session, clock())
+        a = session.scalar(select(Assignment))
+        assert a.state == "responded" and a.responded_on_time is False

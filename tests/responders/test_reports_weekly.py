@@ -1,0 +1,81 @@
+"""Weekly report: real HTML and PDF files with Chinese text, escaped item text, posted once per week."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from monitor.store.database import session_scope
+from monitor.store.models import Alert, ScheduledReport
+from responders import periods
+from responders.reports import weekly
+from responders.reports.schedule import next_weekly_run, post_weekly_report_if_due
+from yuqing.settings import Settings
+
+from loop_support import CST, at, event, item, session, source, store  # noqa: F401
+
+WEEK = "2026-W47"  # Monday 2026-11-16 .. Sunday 2026-11-22
+IN_WEEK = at(2026, 11, 18, 9, 0)
+
+
+def _fill(session) -> None:
+    src = source(session, "bbs.small.cn")
+    ev = event(session, "网传某小学食堂<script>alert(1)</script>", IN_WEEK, heat=80.0, rumour=0.9, items=3)
+    for h in range(3):
+        item(session, src, "网传某小学食堂使用过期食材", IN_WEEK + dt.timedelta(hours=h), event=ev, category="教育",
+             reposts=5)
+    item(session, src, "上周的医院排队问题", IN_WEEK - dt.timedelta(days=7), category="医疗")
+
+
+def test_weekly_files_render_chinese_and_escape(session, playbook, tmp_path: Path):
+    _fill(session)
+    report = weekly.build(session, playbook, periods.week(WEEK, CST), at(2026, 11, 23, 9, 0))
+    cats = {c.category: (c.current, c.previous) for c in report.categories}
+    assert cats["教育"] == (3, 0) and cats["医疗"] == (0, 1)
+    assert [r.event_id for r in report.rumours] == [report.top_events[0].event_id]
+    html_path, pdf_path = weekly.write(report, tmp_path)
+    assert html_path.name == f"weekly-{WEEK}.html" and pdf_path.name == f"weekly-{WEEK}.pdf"
+    html = html_path.read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+    assert "类别分布" in html and html.count("data:image/png;base64,") >= 3
+    text = "".join(page.extract_text() for page in PdfReader(pdf_path).pages)
+    for phrase in ("网上舆情周报", "类别分布", "谣言与澄清覆盖", "信息源运行状况", "网传某小学食堂"):
+        assert phrase in text, phrase
+    assert "教育" in weekly.summary_text(report)
+
+
+def test_next_run_is_the_configured_weekday_and_time(playbook):
+    policy = playbook.reports
+    run = next_weekly_run(at(2026, 11, 23, 8, 0), policy, CST).astimezone(CST)
+    assert (run.isoweekday(), run.time()) == (policy.weekly_weekday, policy.weekly_at)
+    again = next_weekly_run(run, policy, CST)
+    assert again - run == dt.timedelta(days=7)
+
+
+def test_posted_exactly_once_per_week(store, playbook, tmp_path: Path):
+    settings = Settings(data_dir=tmp_path, reports_dir=tmp_path / "reports")
+    with session_scope(store) as s:
+        _fill(s)
+    start = at(2026, 11, 20, 12, 0)
+    assert post_weekly_report_if_due(store, start, settings, playbook, chat_id="-100") is None  # schedules only
+    due = at(2026, 11, 23, 9, 30)
+    results: list[Alert | None] = []
+    threads = [threading.Thread(target=lambda: results.append(
+        post_weekly_report_if_due(store, due, settings, playbook, chat_id="-100"))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    posted = [r for r in results if r is not None]
+    assert len(posted) == 1
+    alert = posted[0]
+    assert (alert.kind, alert.dedupe_key, alert.chat_id) == ("report", f"report:weekly:{WEEK}", "-100")
+    assert Path(alert.attachment_path).is_file() and alert.attachment_path.endswith(f"weekly-{WEEK}.pdf")
+    assert post_weekly_report_if_due(store, due + dt.timedelta(hours=1), settings, playbook, chat_id="-100") is None
+    with session_scope(store) as s:
+        assert s.scalar(select(func.count()).select_from(Alert)) == 1
+        assert s.get(ScheduledReport, "weekly").next_run_at > due
