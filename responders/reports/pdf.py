@@ -10,7 +10,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from fpdf import FPDF
+from fpdf import FPDF, FontFace
 
 from monitor.store.types import shown
 from responders.reports import _num, _pct
@@ -46,7 +46,8 @@ class ReportPDF(FPDF):
             self.para("（无）")
             return
         self.set_font(FAMILY, size=8)
-        with self.table(col_widths=tuple(widths) if widths else None, text_align="LEFT", line_height=5) as table:
+        with self.table(col_widths=tuple(widths) if widths else None, text_align="LEFT", line_height=5,
+                        headings_style=FontFace(emphasis=None, fill_color=(235, 235, 235))) as table:
             table.row([str(h) for h in header])
             for values in rows:
                 table.row([str(v) for v in values])
