@@ -217,8 +217,8 @@ def standings(session: Session, period: Period) -> list[Standing]:
 
 
 def rank(rows: list[Standing]) -> list[Standing]:
-    """Sort by points; ranked units get 1, 2, 2, 4 … (ties share a rank); others get none."""
-    rows.sort(key=lambda s: (-s.points, s.department_key))
+    """Ranked units by points with places 1, 2, 2, 4 … (ties share), then the unranked ones without."""
+    rows.sort(key=lambda s: (not s.ranked, -s.points, s.department_key))
     position, last, last_rank = 0, None, 0
     for s in rows:
         if not s.ranked:

@@ -1,0 +1,47 @@
+"""The daily 《网络信息摘要》: adoption and 批示 award points once; the rendering escapes item text."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from monitor.store.models import PointsEntry
+from responders import digest
+from responders.errors import BadCommand, UnknownCase
+
+from loop_support import at, event, item, session, source, store  # noqa: F401
+
+NOW = at(2026, 11, 23, 9, 0)
+
+
+def test_add_and_instruct_award_points_once(session, playbook, tmp_path):
+    src = source(session, "www.changchun.gov.cn", department="长春市政府")
+    it = item(session, src, "长春市启动冬季清雪<b>专项</b>行动", NOW, title="长春清雪")
+    entry = digest.add(session, playbook, who="值班员", now=NOW, item_id=it.id)
+    assert digest.add(session, playbook, who="值班员", now=NOW, item_id=it.id).id == entry.id
+    digest.instruct(session, playbook, entry.id, "请市政府抓好落实", who="值班员", now=NOW)
+    digest.instruct(session, playbook, entry.id, "请市政府抓好落实", who="值班员", now=NOW)
+    rows = [(p.department_key, p.reason, p.points) for p in session.scalars(select(PointsEntry).order_by(PointsEntry.id))]
+    assert rows == [("长春市政府", "digest_adopted", playbook.points.digest_adopted),
+                    ("长春市政府", "digest_leader_instruction", playbook.points.digest_leader_instruction)]
+    views = digest.entries(session, NOW.date())
+    assert views[0].instruction == "请市政府抓好落实"
+    text = digest.chat_summary(views, NOW.date())
+    assert "长春清雪" in text and "批示：请市政府抓好落实" in text
+    path = digest.write(session, NOW.date(), NOW, tmp_path)
+    html = path.read_text(encoding="utf-8")
+    assert "&lt;b&gt;专项&lt;/b&gt;" in html and "<b>专项" not in html
+
+
+def test_event_entry_and_errors(session, playbook):
+    ev = event(session, "某地供暖不热", NOW)
+    entry = digest.add(session, playbook, who="值班员", now=NOW, event_id=ev.id, day=dt.date(2026, 11, 24))
+    assert entry.day == dt.date(2026, 11, 24) and entry.department_key is None
+    with pytest.raises(BadCommand):
+        digest.add(session, playbook, who="x", now=NOW)
+    with pytest.raises(UnknownCase):
+        digest.add(session, playbook, who="x", now=NOW, item_id=999999)
+    with pytest.raises(UnknownCase):
+        digest.instruct(session, playbook, 999999, "批示", who="x", now=NOW)
