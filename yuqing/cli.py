@@ -122,6 +122,19 @@ def demo(context: Context) -> None:
     run_demo(context.settings)
 
 
+@main.command()
+@click.option("--console", is_flag=True, help="print alerts here and read commands from stdin instead of Telegram")
+@pass_context
+def run(context: Context, console: bool) -> None:
+    """Run the service: pollers, pipeline, routing, bot, outbox and escalation on one loop (SIGTERM stops)."""
+    from yuqing.service import run_service
+
+    try:
+        run_service(context.settings, context.playbook(), backend="console" if console else None)
+    except (PolicyFileError, SettingsError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 from yuqing.cli_monitor import COMMANDS as _MONITOR_COMMANDS  # noqa: E402
 
 for _command in _MONITOR_COMMANDS:

@@ -12,6 +12,7 @@ import html
 import itertools
 import re
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
@@ -60,14 +61,23 @@ class ConsoleNotifier:
 
 async def read_commands(handle: Callable[[str], Awaitable[str]], stream: TextIO | None = None,
                         out: TextIO | None = None) -> None:
-    """Read command lines from *stream* (stdin) until EOF, printing each answer."""
+    """Read command lines from *stream* (stdin) until EOF, printing each answer.
+
+    The blocking reads happen on a daemon thread, so a service stopping while
+    the operator has typed nothing does not wait for a line that never comes.
+    """
     stream = stream or sys.stdin
     out = out or sys.stdout
     loop = asyncio.get_running_loop()
-    while True:
-        line = await loop.run_in_executor(None, stream.readline)
-        if not line:
-            return
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def pump() -> None:
+        for line in iter(stream.readline, ""):
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+        loop.call_soon_threadsafe(lines.put_nowait, None)
+
+    threading.Thread(target=pump, name="console-stdin", daemon=True).start()
+    while (line := await lines.get()) is not None:
         line = line.strip()
         if line:
             print(plain(await handle(line)), file=out)

@@ -1,0 +1,201 @@
+"""The long-running service: every stage on one asyncio loop.
+
+    pollers (APScheduler, monitor) → pipeline → events in the store
+    responders cycle (routing → cases + alerts, portal replies, escalation) every ``cycle_every``
+    source-health findings → duty chat, every ``health_every``
+    outbox sender → Telegram or the console, every ``outbox_every``
+    the bot (Telegram long polling) or stdin commands (console)
+
+Shutdown (SIGTERM or SIGINT): stop taking updates and polling, let the
+current outbox round and responders cycle finish, then close. Everything
+that matters is in the store, so the next start resumes where this one
+stopped; an alert claimed but not confirmed sent is retried (see
+:mod:`responders.outbox`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.clock import Clock, system_clock
+from monitor.health import health_findings
+from monitor.service import Monitor, build_monitor
+from monitor.scheduler import start_polling
+from monitor.store.database import session_scope, sync_departments
+from playbooks.members import Members, load_members
+from playbooks.schema import Playbook
+from responders.assignments import Actor
+from responders.commands import run_command
+from responders.cycle import run_cycle
+from responders.desk import Desk
+from responders.health_alerts import queue_source_health
+from responders.messages import Templates
+from responders.notifiers import Notifier
+from responders.notifiers.console import ConsoleNotifier, read_commands
+from responders.outbox import OutboxSender
+from yuqing.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often each loop runs (operational tuning, not policy)."""
+
+    outbox_every: float = 2.0
+    cycle_every: float = 30.0
+    health_every: float = 300.0
+    first_lookback: dt.timedelta = dt.timedelta(days=1)  # events re-examined after a start
+
+
+def load_service_members(settings: Settings, playbook: Playbook) -> Members:
+    """The members file, with YUQING_DUTY_CHAT_ID overriding its duty chat."""
+    return load_members(settings.effective_members_file, playbook).with_duty_chat(settings.duty_chat_id)
+
+
+async def _every(seconds: float, stop: asyncio.Event, name: str, fn: Callable[[], Awaitable[object]]) -> None:
+    """Run *fn* until *stop*; a round in progress always finishes (nothing half-done at shutdown)."""
+    while not stop.is_set():
+        try:
+            await fn()
+        except Exception:  # noqa: BLE001 - a loop must survive a bad round
+            log.exception("service: %s round failed", name)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+
+
+class Service:
+    def __init__(self, settings: Settings, playbook: Playbook, members: Members, *, backend: str | None = None,
+                 clock: Clock = system_clock, cadence: Cadence | None = None) -> None:
+        self.settings = settings
+        self.playbook = playbook
+        self.members = members
+        self.backend = backend or settings.chat_backend
+        self.clock = clock
+        self.cadence = cadence or Cadence()
+        self.templates = Templates.from_playbook(playbook)
+        if self.backend == "telegram" and not settings.telegram_token:
+            raise SettingsError("YUQING_TELEGRAM_TOKEN is not set (or use the console backend: yuqing run --console)")
+        self.stop_event = asyncio.Event()
+        self._since: dt.datetime | None = None
+
+    # ------------------------------------------------------------------ pieces
+
+    def _build_monitor(self) -> Monitor:
+        return build_monitor(self.settings.effective_database_url, self.settings.effective_sources_file,
+                             self.playbook, models_dir=self.settings.models_dir, clock=self.clock)
+
+    async def _cycle(self, sessions: sessionmaker[Session]) -> None:
+        now = self.clock()
+        since = self._since or now - self.cadence.first_lookback
+        report = await asyncio.to_thread(run_cycle, sessions, self.playbook, self.members, self.templates, now, since)
+        self._since = now - dt.timedelta(seconds=self.cadence.cycle_every)  # overlap: routing is idempotent
+        if report.opened_cases or report.escalations or report.portal_replies:
+            log.info("responders: %s", report)
+
+    async def _health(self, monitor: Monitor) -> None:
+        def run() -> int:
+            now = self.clock()
+            with session_scope(monitor.sessions) as session:
+                findings = health_findings(session, monitor.config, now)
+                return queue_source_health(session, findings, self.members, self.templates, now)
+
+        await asyncio.to_thread(run)
+
+    async def _console_commands(self, desk: Desk) -> None:
+        actor = Actor("console", self.members.duty.chief, "console")
+
+        async def handle(line: str) -> str:
+            return run_command(desk, actor, line).text
+
+        await read_commands(handle)
+
+    # ------------------------------------------------------------------ run
+
+    async def run(self) -> None:
+        monitor = self._build_monitor()
+        sessions = monitor.sessions
+        with session_scope(sessions) as session:
+            sync_departments(session, self.playbook)
+        desk = Desk(sessions, self.playbook, self.members, self.templates, self.clock)
+        app = None
+        notifier: Notifier
+        if self.backend == "telegram":
+            from responders.bot import build_application
+            from responders.notifiers.telegram import TelegramNotifier
+
+            app = build_application(self.settings.telegram_token or "", self.settings.telegram_api_url, desk)
+            notifier = TelegramNotifier(app.bot)
+        else:
+            notifier = ConsoleNotifier()
+        sender = OutboxSender(sessions, notifier, self.clock)
+        sender.recover()
+        scheduler = AsyncIOScheduler(timezone=dt.timezone.utc)
+        extra: list[asyncio.Task[None]] = []
+        try:
+            if app is not None:
+                await app.initialize()
+                await app.start()
+                assert app.updater is not None
+                await app.updater.start_polling(drop_pending_updates=False)
+            else:
+                extra.append(asyncio.create_task(self._console_commands(desk)))
+            start_polling(monitor.poller, scheduler)
+            loops = [
+                asyncio.create_task(_every(self.cadence.cycle_every, self.stop_event, "responders",
+                                           lambda: self._cycle(sessions))),
+                asyncio.create_task(_every(self.cadence.health_every, self.stop_event, "source health",
+                                           lambda: self._health(monitor))),
+                asyncio.create_task(_every(self.cadence.outbox_every, self.stop_event, "outbox", sender.run_once)),
+            ]
+            log.info("yuqing running (%s backend); stop with SIGTERM or Ctrl-C", self.backend)
+            await self.stop_event.wait()
+            log.info("yuqing stopping: finishing the rounds in progress")
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
+            await asyncio.gather(*loops)
+        finally:
+            for task in extra:
+                task.cancel()
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
+            if app is not None:
+                if app.updater is not None and app.updater.running:
+                    await app.updater.stop()
+                if app.running:
+                    await app.stop()
+                await app.shutdown()
+            await monitor.aclose()
+        log.info("yuqing stopped")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+
+async def serve(service: Service) -> None:
+    """Run *service* until SIGTERM or SIGINT."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, service.stop)
+    await service.run()
+
+
+def run_service(settings: Settings, playbook: Playbook, *, backend: str | None = None) -> None:
+    """Entry point of ``yuqing run``."""
+    logging.getLogger().setLevel(settings.log_level)
+    members = load_service_members(settings, playbook)
+
+    async def main() -> None:
+        await serve(Service(settings, playbook, members, backend=backend))
+
+    asyncio.run(main())
