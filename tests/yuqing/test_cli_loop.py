@@ -1,0 +1,65 @@
+"""The close-the-loop commands end to end on a SQLite store in a temporary data dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.store.database import make_engine, session_factory, session_scope
+from monitor.store.models import Event
+from monitor.store.types import utcnow
+from yuqing.cli import main
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("YUQING_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("YUQING_DATABASE_URL", raising=False)
+    monkeypatch.delenv("YUQING_REPORTS_DIR", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    return runner
+
+
+def _run(runner: CliRunner, *args: str) -> str:
+    result = runner.invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_points_award_and_quarter_totals(runner: CliRunner):
+    out = _run(runner, "points", "award", "长春市政府", "--reason", "adopted", "--ref", "2026-001")
+    assert "+5" in out
+    assert "未重复计分" in _run(runner, "points", "award", "长春市政府", "--reason", "adopted", "--ref", "2026-001")
+    assert "长春市政府" in _run(runner, "points")
+    assert "本季度无积分记录" in _run(runner, "points", "--quarter", "2020-Q1")
+    bad = runner.invoke(main, ["points", "--quarter", "2026-Q9"])
+    assert bad.exit_code != 0 and "2026-Q4" in bad.output
+
+
+def test_clarify_submit_approve_and_case(runner: CliRunner, tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'yuqing.sqlite3'}")
+    with session_scope(session_factory(engine)) as session:
+        event = Event(title="网传长春地铁停运", rumour_probability=0.9, first_seen_at=utcnow(), last_seen_at=utcnow())
+        session.add(event)
+        session.flush()
+        event_id = event.id
+    engine.dispose()
+    out = _run(runner, "clarify", str(event_id), "https://www.changchun.gov.cn/a/1.html", "--department", "长春市政府")
+    assert "待审签" in out
+    assert "审签通过" in _run(runner, "clarify", "approve", "1")
+    assert runner.invoke(main, ["clarify", "approve", "1"]).exit_code != 0
+    case = _run(runner, "case", str(event_id))
+    assert "网传长春地铁停运" in case and "澄清 1 长春市政府 approved" in case
+
+
+def test_reports_and_digest_write_files(runner: CliRunner, tmp_path: Path):
+    out_dir = tmp_path / "out"
+    _run(runner, "report", "weekly", "--week", "2026-W47", "--out", str(out_dir))
+    _run(runner, "report", "monthly", "--month", "2026-11", "--out", str(out_dir))
+    _run(runner, "digest", "--date", "2026-11-23", "--out", str(out_dir))
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert names == ["digest-2026-11-23.html", "monthly-2026-11.csv", "monthly-2026-11.html",
+                     "weekly-2026-W47.html", "weekly-2026-W47.pdf"]
