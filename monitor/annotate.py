@@ -1,27 +1,145 @@
 """Adapters from the ``classifiers`` package to the pipeline's Annotator / EventAssigner.
 
-The classifiers are built in parallel with this package; these adapters use
-whatever trained models and public functions exist. When no trained topic
-model is on disk, items are stored unannotated (category NULL) rather than
-labelled by a stand-in: a missing model is visible, a fake one is not.
+* :class:`ClassifierAnnotator` wraps ``classifiers.api.Classifier`` (topic +
+  rumour models). When no trained model is on disk the service stores items
+  unannotated (category NULL) and logs why, rather than labelling them with a
+  stand-in: a missing model is visible, a fake one is not.
+* :class:`StoredEventAssigner` runs ``classifiers.events.EventClusterer`` and
+  persists each event (title, category, counts, first/last seen, heat from
+  ``classifiers.heat``, centroid) in the ``events`` table; on start it rebuilds
+  the clusterer from the open events' stored centroids.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
-from monitor.pipeline import Annotator, EventAssigner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from classifiers.api import Classifier
+from classifiers.errors import ClassifierError
+from classifiers.events import Event as ClusterEvent
+from classifiers.events import EventClusterer
+from classifiers.heat import HeatInputs, Mention, heat_score
+from classifiers.tokenizer import Tokenizer
+from monitor.items import NormalisedItem, host_of
+from monitor.pipeline import Annotation, Annotator, EventAssigner
+from monitor.store.models import Event, Item, Source
 from playbooks.schema import Playbook
 
 log = logging.getLogger(__name__)
 
 
+def item_record(item: NormalisedItem) -> dict[str, Any]:
+    """The record shape the classifiers read (dataset field names)."""
+    return {
+        "title": item.title, "text": item.text,
+        "time": item.published_at.isoformat() if item.published_at else None,
+        "reposts_count": item.reposts, "comments_count": item.comments, "likes_count": item.likes,
+        "user": {"verified": item.author_verified, "followers": item.author_followers},
+    }
+
+
+class ClassifierAnnotator:
+    """Topic category and rumour verdict from the trained models."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        self.classifier = classifier
+
+    def annotate(self, item: NormalisedItem) -> Annotation:
+        result = self.classifier.classify(item_record(item))
+        return Annotation(result.category, dict(result.category_scores), result.rumour_probability,
+                          result.rumour_verdict, tuple(result.why))
+
+
 def default_annotator(playbook: Playbook, models_dir: Path | None) -> Annotator | None:
-    """The classifiers' annotator if its models are trained and loadable, else None."""
-    return None
+    """The trained classifiers, or None (items stored unannotated) when no model can be loaded."""
+    try:
+        return ClassifierAnnotator(Classifier.load(playbook, models_dir=models_dir))
+    except (ClassifierError, OSError) as exc:
+        log.warning("items will be stored without category/rumour verdict: %s", exc)
+        return None
 
 
-def default_event_assigner(playbook: Playbook) -> EventAssigner | None:
-    """The classifiers' event clustering, persisted to ``events``; None until it exists."""
-    return None
+class StoredEventAssigner:
+    """Online event clustering whose state lives in the ``events`` table."""
+
+    def __init__(self, playbook: Playbook, tokenizer: Tokenizer | None = None,
+                 window: dt.timedelta = dt.timedelta(days=3)) -> None:
+        self.playbook = playbook
+        self.tokenizer = tokenizer or Tokenizer.from_playbook(playbook)
+        self.clusterer = EventClusterer(self.tokenizer.tokenize, window=window)
+        self._loaded = False
+
+    def _load(self, session: Session) -> None:
+        """Rebuild the clusterer's recent events from their stored centroids (once)."""
+        self._loaded = True
+        for row in session.scalars(select(Event).where(Event.status == "open", Event.centroid.is_not(None))):
+            try:
+                event = ClusterEvent.from_data({**(row.centroid or {}), "event_id": str(row.id)})
+            except (KeyError, TypeError, ValueError):
+                continue
+            self.clusterer.events[event.event_id] = event
+
+    def assign(self, session: Session, item: Item, now: dt.datetime) -> Event | None:
+        if not self._loaded:
+            self._load(session)
+        text = f"{item.title}\n{item.text}".strip()
+        if not text:
+            return None
+        hint = None
+        if item.reprint_of_id is not None:
+            original = session.get(Item, item.reprint_of_id)
+            hint = str(original.event_id) if original is not None and original.event_id else None
+        when = item.published_at or now
+        assignment = self.clusterer.add(text, when, hint_event=hint)
+        if assignment.created:
+            row = Event(title=(item.title or item.text)[:120], category=item.category, first_seen_at=when,
+                        last_seen_at=when, item_count=0)
+            session.add(row)
+            session.flush()
+            cluster = self.clusterer.events.pop(assignment.event_id)
+            cluster.event_id = str(row.id)
+            self.clusterer.events[cluster.event_id] = cluster
+        else:
+            row = session.get(Event, int(assignment.event_id))
+            if row is None:
+                return None
+        cluster = self.clusterer.events[str(row.id)]
+        item.event_id = row.id
+        session.flush()
+        self._refresh(session, row, cluster, now)
+        return row
+
+    def _refresh(self, session: Session, row: Event, cluster: ClusterEvent, now: dt.datetime) -> None:
+        members = session.execute(
+            select(Item.published_at, Item.fetched_at, Item.url, Source.host, Item.likes, Item.comments,
+                   Item.reposts, Item.reprint_of_id, Item.category, Item.rumour_probability)
+            .join(Source).where(Item.event_id == row.id)
+        ).all()
+        mentions = [Mention(when=m.published_at or m.fetched_at, host=host_of(m.url) or m.host,
+                            engagement=m.likes + m.comments + m.reposts, is_reprint=m.reprint_of_id is not None)
+                    for m in members]
+        categories = Counter(m.category for m in members if m.category)
+        rumour = max((m.rumour_probability or 0.0 for m in members), default=0.0)
+        row.item_count = len(members)
+        row.category = categories.most_common(1)[0][0] if categories else row.category
+        row.first_seen_at = min(row.first_seen_at, cluster.first_seen)
+        row.last_seen_at = max(row.last_seen_at, cluster.last_seen)
+        row.rumour_probability = rumour
+        score = heat_score(HeatInputs(mentions, row.category or self.playbook.fallback_category, rumour),
+                           now, self.playbook)
+        row.heat = score.score
+        row.heat_breakdown = {"score": score.score, "explain": score.explain(),
+                              "parts": [{"name": p.name, "raw": p.raw, "points": p.points, "note": p.note}
+                                        for p in score.parts]}
+        row.centroid = cluster.to_data()
+
+
+def default_event_assigner(playbook: Playbook) -> EventAssigner:
+    return StoredEventAssigner(playbook)

@@ -1,0 +1,46 @@
+"""The pipeline's cluster and store steps: events persisted with heat and centroid; reprints join them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from monitor.items import NormalisedItem
+from monitor.store import session_scope
+from monitor.store.models import Event, Item, Source
+from mon_builders import records
+
+
+def _item(source: str, row: dict, **changes) -> NormalisedItem:
+    base = dict(source=source, external_id=str(row["id"]), title=row["title"], text=row["text"],
+                url=f"http://{source}.example.com/{row['id']}",
+                published_at=dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.timezone.utc), likes=row.get("likes", 0))
+    base.update(changes)
+    return NormalisedItem(**base)
+
+
+def test_events_are_persisted_and_reprints_join_the_original_event(make_monitor, clock):
+    monitor = make_monitor([])
+    hot = records("gov-messages-hot", 600)
+    by_body: dict[str, list[dict]] = {}
+    for row in hot:
+        by_body.setdefault(row["text"], []).append(row)
+    twins = next(group for group in by_body.values() if len(group) > 1 and len(group[0]["text"]) > 60)
+    other = next(r for r in hot if r["text"] != twins[0]["text"] and len(r["text"]) > 60)
+    with session_scope(monitor.sessions) as session:
+        a = Source(name="a", kind="feed", url="http://a.example.com/")
+        b = Source(name="b", kind="feed", url="http://b.example.com/")
+        session.add_all([a, b])
+        session.flush()
+        first = monitor.pipeline.process(session, a, [_item("a", twins[0]), _item("a", other)], clock())
+        second = monitor.pipeline.process(session, b, [_item("b", twins[1], title=twins[1]["title"] + "（转载）")], clock())
+    assert first.new == 2 and second.reprints == 1
+    with session_scope(monitor.sessions) as session:
+        items = {(i.source_id, i.external_id): i for i in session.query(Item)}
+        original = items[(1, str(twins[0]["id"]))]
+        reprint = items[(2, str(twins[1]["id"]))]
+        assert reprint.reprint_of_id == original.id
+        assert reprint.event_id == original.event_id is not None
+        event = session.get(Event, original.event_id)
+        assert event.item_count == 2 and event.heat > 0
+        assert event.heat_breakdown["parts"] and event.centroid["centroid"]
+        assert items[(1, str(other["id"]))].event_id != event.id
