@@ -37,7 +37,7 @@ def _step(report: CycleReport, name: str, sessions: sessionmaker[Session], fn: C
     try:
         with session_scope(sessions) as session:
             fn(session)
-    except Exception as exc:  # noqa: BLE001 - one failing step must not stop the others
+    except Exception as exc:
         log.exception("responders: %s failed", name)
         report.errors.append(f"{name}: {exc}")
 

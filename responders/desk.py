@@ -21,8 +21,19 @@ from monitor.store.types import shown
 from playbooks.members import Members
 from playbooks.schema import Playbook
 from responders.assignments import (
-    OPEN_STATES, STATE_LABELS, TRANSITIONS, Actor, State, Who, _audit, add_department, assignments_of, check,
-    get_assignment, refresh_event_status, transition,
+    OPEN_STATES,
+    STATE_LABELS,
+    TRANSITIONS,
+    Actor,
+    State,
+    Who,
+    _audit,
+    add_department,
+    assignments_of,
+    check,
+    get_assignment,
+    refresh_event_status,
+    transition,
 )
 from responders.auth import authorise, require_duty
 from responders.consultation import open_consultation, record_line
@@ -32,7 +43,14 @@ from responders.messages import Templates
 from responders.outbox import enqueue
 from responders.routing import Profile, Role, RouteIntent
 from responders.views import (
-    Buttons, case_message, department_buttons, duty_buttons, list_message, overdue_rows, status_rows, today_rows,
+    Buttons,
+    case_message,
+    department_buttons,
+    duty_buttons,
+    list_message,
+    overdue_rows,
+    status_rows,
+    today_rows,
 )
 
 Clock = Callable[[], dt.datetime]

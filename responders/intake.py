@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from monitor.store.models import Assignment, Event, Item
 from playbooks.members import Members
 from playbooks.schema import Playbook
-from responders.assignments import Actor, assignments_of, open_from_routing
+from responders.assignments import Actor, open_from_routing
 from responders.consultation import open_consultation
 from responders.errors import UnknownCase
 from responders.messages import Templates

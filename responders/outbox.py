@@ -20,8 +20,9 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -108,7 +109,8 @@ class OutboxSender:
     def recover(self) -> int:
         """Return rows left in ``sending`` by a crash to ``pending``."""
         with session_scope(self.sessions) as session:
-            result = session.execute(update(Alert).where(Alert.state == "sending").values(state="pending"))
+            result = cast(CursorResult, session.execute(
+                update(Alert).where(Alert.state == "sending").values(state="pending")))
             count = result.rowcount or 0
         if count:
             log.warning("outbox: %d message(s) were being sent when the service stopped; sending again", count)
@@ -134,9 +136,9 @@ class OutboxSender:
 
     def _claim(self, alert_id: int) -> Outgoing | None:
         with session_scope(self.sessions) as session:
-            claimed = session.execute(
+            claimed = cast(CursorResult, session.execute(
                 update(Alert).where(Alert.id == alert_id, Alert.state == "pending")
-                .values(state="sending", attempts=Alert.attempts + 1))
+                .values(state="sending", attempts=Alert.attempts + 1)))
             if not claimed.rowcount:
                 return None
             alert = session.get(Alert, alert_id)

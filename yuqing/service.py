@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.clock import Clock, system_clock
 from monitor.health import health_findings
-from monitor.service import Monitor, build_monitor
 from monitor.scheduler import start_polling
+from monitor.service import Monitor, build_monitor
 from monitor.store.database import session_scope, sync_departments
 from playbooks.members import Members, load_members
 from playbooks.schema import Playbook
@@ -67,7 +67,7 @@ async def _every(seconds: float, stop: asyncio.Event, name: str, fn: Callable[[]
     while not stop.is_set():
         try:
             await fn()
-        except Exception:  # noqa: BLE001 - a loop must survive a bad round
+        except Exception:
             log.exception("service: %s round failed", name)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds)
@@ -139,7 +139,7 @@ class Service:
             notifier = ConsoleNotifier()
         sender = OutboxSender(sessions, notifier, self.clock)
         sender.recover()
-        scheduler = AsyncIOScheduler(timezone=dt.timezone.utc)
+        scheduler = AsyncIOScheduler(timezone=dt.UTC)
         extra: list[asyncio.Task[None]] = []
         try:
             if app is not None:

@@ -28,7 +28,7 @@ def plain(text: str) -> str:
 
 def button_hint(button: Button) -> str:
     """The command a console user types instead of pressing *button*."""
-    kind, action, number = (button.data.split(":", 2) + ["", ""])[:3]
+    _scope, action, number = (button.data.split(":", 2) + ["", ""])[:3]
     return f"/{action} {number}".strip()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import warnings
@@ -9,7 +10,15 @@ from pathlib import Path
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from responders.errors import DeliveryError
 from responders.notifiers import Button, Outgoing
@@ -59,10 +68,11 @@ class TelegramNotifier:
     async def send(self, message: Outgoing) -> str:
         try:
             if message.attachment_path:
-                with Path(message.attachment_path).open("rb") as fh:
-                    sent = await self.bot.send_document(
-                        message.chat_id, fh, caption=message.text[:1024], parse_mode=ParseMode.HTML,
-                        reply_markup=_markup(message.buttons))
+                path = Path(message.attachment_path)
+                data = await asyncio.to_thread(path.read_bytes)
+                sent = await self.bot.send_document(
+                    message.chat_id, data, filename=path.name, caption=message.text[:1024],
+                    parse_mode=ParseMode.HTML, reply_markup=_markup(message.buttons))
             else:
                 sent = await self.bot.send_message(
                     message.chat_id, message.text, parse_mode=ParseMode.HTML,

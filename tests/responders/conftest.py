@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterator
 
 import pytest
+from responders_support import MEMBERS_FILE, Clock, local
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.store.database import make_engine, migrate, session_factory, session_scope, sync_departments
@@ -14,8 +14,6 @@ from playbooks.members import Members, load_members
 from playbooks.schema import Playbook
 from responders.desk import Desk
 from responders.messages import Templates
-
-from responders_support import MEMBERS_FILE, Clock, local
 
 
 @pytest.fixture

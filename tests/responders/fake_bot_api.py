@@ -51,7 +51,7 @@ class FakeBotAPI:
         api = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server naming
+            def do_POST(self) -> None:
                 api._handle(self)
 
             def log_message(self, *args: Any) -> None:

@@ -3,17 +3,23 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from responders_support import local
 from sqlalchemy import select
 
 from monitor.store.database import session_scope
 from monitor.store.models import AssignmentEvent, AuditRowImmutable, Clarification, Event
 from responders.assignments import (
-    TRANSITIONS, Actor, State, allowed_actions, combined_status, get_assignment, open_from_routing, transition,
+    TRANSITIONS,
+    Actor,
+    State,
+    allowed_actions,
+    combined_status,
+    get_assignment,
+    open_from_routing,
+    transition,
 )
 from responders.errors import AlreadyDone, BadCommand, InvalidTransition
 from responders.routing import EventFacts, route
-
-from responders_support import local
 
 DUTY = Actor("值班员", user_id=100002, chat_id="-1")
 DEPT = Actor("教育厅联络员", user_id=200101, chat_id="-2")
@@ -195,10 +201,9 @@ def test_reassign_opens_a_case_for_the_target(sessions, playbook, open_case, clo
 
 def test_audit_rows_are_append_only(sessions, open_case) -> None:
     open_case()
-    with pytest.raises(AuditRowImmutable):
-        with session_scope(sessions) as session:
-            row = session.scalars(select(AssignmentEvent)).first()
-            row.actor = "someone else"
+    with pytest.raises(AuditRowImmutable), session_scope(sessions) as session:
+        row = session.scalars(select(AssignmentEvent)).first()
+        row.actor = "someone else"
 
 
 def test_event_status_combines_its_cases() -> None:

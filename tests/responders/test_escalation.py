@@ -3,16 +3,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from responders_support import DUTY_CHIEF, local
 from sqlalchemy import select
 
 from monitor.store.database import session_scope
 from monitor.store.models import Alert, Assignment, Event
 from playbooks.schema import EscalationStep, EscalationTarget, EscalationWhen
 from responders.assignments import Actor, get_assignment, open_from_routing, transition
-from responders.escalation import decide, deadlines_of, in_quiet_hours, run_escalations
+from responders.escalation import deadlines_of, decide, in_quiet_hours, run_escalations
 from responders.routing import EventFacts, route
 from responders.snapshot import Rules
-from responders_support import DUTY_CHIEF, local
 
 
 @pytest.fixture
@@ -107,9 +107,9 @@ def test_quiet_hours_delay_non_urgent_steps_only(sessions, playbook, members, te
 
 
 def test_reminder_dropped_once_the_deadline_passed(playbook) -> None:
-    from responders.snapshot import take_snapshot
-    from responders.routing import Profile
     from responders.escalation import Deadline
+    from responders.routing import Profile
+    from responders.snapshot import take_snapshot
 
     rules = Rules.of(take_snapshot(playbook, Profile.ordinary, role="lead", reason="", category="其他"))
     due = local(2026, 11, 23, 23, 30)

@@ -4,6 +4,7 @@ import asyncio
 import datetime as dt
 
 import pytest
+from fake_bot_api import FakeBotAPI
 from sqlalchemy import select
 from telegram import Bot
 
@@ -12,7 +13,6 @@ from monitor.store.models import Alert
 from responders.notifiers import Button
 from responders.notifiers.telegram import TelegramNotifier
 from responders.outbox import OutboxSender, RetryPolicy, enqueue
-from fake_bot_api import FakeBotAPI
 
 CHAT = -1001000000001
 

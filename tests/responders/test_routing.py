@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from playbooks.schema import Playbook
 from responders.routing import (
-    RUMOUR_LIKELY, RUMOUR_UNLIKELY, RUMOUR_VERIFY, EventFacts, Profile, Role, find_places, route, rumour_verdict,
+    RUMOUR_LIKELY,
+    RUMOUR_UNLIKELY,
+    RUMOUR_VERIFY,
+    EventFacts,
+    Profile,
+    Role,
+    find_places,
+    route,
+    rumour_verdict,
 )
 
 

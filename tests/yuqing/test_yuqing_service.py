@@ -16,7 +16,7 @@ from yuqing.service import Cadence, Service, load_service_members
 from yuqing.settings import Settings, SettingsError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "responders"))
-from fake_bot_api import FakeBotAPI  # noqa: E402
+from fake_bot_api import FakeBotAPI
 
 FAST = Cadence(outbox_every=0.05, cycle_every=0.05, health_every=0.05)
 

@@ -7,6 +7,8 @@ import datetime as dt
 import json
 
 import pytest
+from fake_bot_api import FakeBotAPI
+from responders_support import DUTY_STAFF, EDU_MEMBER, STRANGER, TRAFFIC_MEMBER
 from sqlalchemy import select
 from telegram import Update
 
@@ -16,8 +18,6 @@ from responders.bot import build_application
 from responders.intake import process_event
 from responders.notifiers.telegram import TelegramNotifier
 from responders.outbox import OutboxSender
-from fake_bot_api import FakeBotAPI
-from responders_support import DUTY_STAFF, EDU_MEMBER, STRANGER, TRAFFIC_MEMBER
 
 EDU_CHAT = -1001000000101
 DUTY_CHAT = -1001000000001
