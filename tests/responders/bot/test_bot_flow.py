@@ -188,3 +188,30 @@ def test_commands_for_departments_and_duty(api, sessions, desk, clock, routed_ev
             assert actions == ["open", "acknowledge", "extend", "reassign_requested", "reassign"]
 
     asyncio.run(scenario())
+
+
+def test_duty_buttons_confirm_assign_consult(api, sessions, desk, clock, routed_event) -> None:
+    async def scenario() -> None:
+        async with Harness(api, sessions, desk, clock) as h:
+            await h.sender.run_once()
+            duty = h.message_in(DUTY_CHAT, "舆情预警")
+            mid = h.message_id(duty)
+            await h.feed(api.button_update(DUTY_STAFF, DUTY_CHAT, mid, "e:confirm:1", "李值班"))
+            assert "已确认：李值班" in api.sent("editMessageText")[-1].params["text"]
+            await h.feed(api.button_update(DUTY_STAFF, DUTY_CHAT, mid, "e:confirm:1", "李值班"))
+            assert "已经「确认」过了" in api.sent("answerCallbackQuery")[-1].params["text"]
+            await h.feed(api.button_update(DUTY_STAFF, DUTY_CHAT, mid, "e:assign:1", "李值班"))
+            assert "指派的部门" in api.sent()[-1].params["text"]
+            await h.feed(api.message_update(DUTY_STAFF, DUTY_CHAT, "省信访局", "李值班"))
+            assert "已指派 省信访局" in api.sent()[-1].params["text"]
+            await h.feed(api.button_update(DUTY_STAFF, DUTY_CHAT, mid, "e:consult:1", "李值班"))
+            assert "已发起会商" in api.sent("editMessageText")[-1].params["text"]
+            await h.sender.run_once()
+            consult = [c for c in api.sent() if "【会商】" in c.params["text"]]
+            assert {int(c.params["chat_id"]) for c in consult} >= {DUTY_CHAT, EDU_CHAT, 100001}
+            assert any("省信访局" in c.params["text"] for c in consult)
+        with session_scope(sessions) as session:
+            letters = session.scalar(select(Assignment).where(Assignment.department_key == "省信访局"))
+            assert letters.role == "manual" and "李值班" in letters.reason
+
+    asyncio.run(scenario())
