@@ -31,22 +31,27 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = query.message
     if reply.prompt and message is not None and actor.user_id is not None:
         prompts_of(context)[(message.chat.id, actor.user_id)] = Prompt(
-            reply.prompt, message.chat.id, message.message_id, getattr(message, "text_html", None))
+            reply.prompt, message.chat.id, message.message_id, getattr(message, "text_html", None),
+            getattr(message, "reply_markup", None))
         await query.answer(reply.text[:_ANSWER_LIMIT])
         await context.bot.send_message(message.chat.id, reply.text, reply_markup=ForceReply(selective=True))
         return
     await query.answer(reply.text[:_ANSWER_LIMIT], show_alert=not reply.changed)
     if reply.changed and message is not None:
-        await edit_with_note(context, message.chat.id, message.message_id, getattr(message, "text_html", ""), reply)
+        await edit_with_note(context, message.chat.id, message.message_id, getattr(message, "text_html", ""), reply,
+                             getattr(message, "reply_markup", None))
 
 
 async def edit_with_note(context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int, html_text: str | None,
-                         reply: Reply) -> None:
-    """Append the reply's status line to the message and replace its buttons."""
+                         reply: Reply, existing: InlineKeyboardMarkup | None = None) -> None:
+    """Append the reply's status line to the message; new buttons, or the old ones when the reply has none."""
     if not reply.note:
         return
     text = clip_html(f"{html_text or ''}\n\n<b>{reply.note}</b>".strip())
-    markup = _markup(reply.buttons) if reply.buttons else None
+    if reply.buttons is None:
+        markup = existing
+    else:
+        markup = _markup(reply.buttons) if reply.buttons else None
     await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
                                         reply_markup=markup, disable_web_page_preview=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from responders.assignments import Actor
@@ -22,6 +22,7 @@ class Prompt:
     message_chat_id: int | None = None
     message_id: int | None = None
     message_html: str | None = None
+    message_markup: InlineKeyboardMarkup | None = None
 
 
 def desk_of(context: ContextTypes.DEFAULT_TYPE) -> Desk:

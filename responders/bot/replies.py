@@ -23,7 +23,8 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     reply = run_command(desk_of(context), actor, f"{prompt.command} {message.text.strip()}")
     await message.reply_text(clip_html(reply.text), parse_mode=ParseMode.HTML)
     if reply.changed and prompt.message_id is not None and prompt.message_chat_id is not None:
-        await edit_with_note(context, prompt.message_chat_id, prompt.message_id, prompt.message_html, reply)
+        await edit_with_note(context, prompt.message_chat_id, prompt.message_id, prompt.message_html, reply,
+                             prompt.message_markup)
 
 
 def handler() -> MessageHandler:

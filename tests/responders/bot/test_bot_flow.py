@@ -197,7 +197,9 @@ def test_duty_buttons_confirm_assign_consult(api, sessions, desk, clock, routed_
             duty = h.message_in(DUTY_CHAT, "舆情预警")
             mid = h.message_id(duty)
             await h.feed(api.button_update(DUTY_STAFF, DUTY_CHAT, mid, "e:confirm:1", "李值班"))
-            assert "已确认：李值班" in api.sent("editMessageText")[-1].params["text"]
+            confirmed = api.sent("editMessageText")[-1].params
+            assert "已确认：李值班" in confirmed["text"]
+            assert "e:consult:1" in confirmed["reply_markup"]  # the other buttons stay
             await h.feed(api.button_update(DUTY_STAFF, DUTY_CHAT, mid, "e:confirm:1", "李值班"))
             assert "已经「确认」过了" in api.sent("answerCallbackQuery")[-1].params["text"]
             await h.feed(api.button_update(DUTY_STAFF, DUTY_CHAT, mid, "e:assign:1", "李值班"))
