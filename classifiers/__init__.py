@@ -1,0 +1,16 @@
+"""Understanding text: tokenise, topic category, rumour probability, events, bursts, heat.
+
+Pure: text and numbers in, labels and scores out; no database, no network.
+The public surface:
+
+- :class:`classifiers.tokenizer.Tokenizer` — ``Tokenizer.from_playbook(pb).tokenize(text)``
+- :class:`classifiers.api.Classifier` — ``Classifier.load(pb).classify(record)`` →
+  :class:`classifiers.api.Classification` (category, category_scores, rumour_probability,
+  rumour_verdict, why)
+- :class:`classifiers.events.EventClusterer` — ``add(text, when, hint_event=None)``,
+  ``export_state()`` / ``from_state()``
+- :func:`classifiers.burst.detect_burst` — ``detect_burst(times, now, BurstPolicy())``
+- :func:`classifiers.heat.heat_score` — ``heat_score(HeatInputs(...), now, pb)``
+
+Errors: :mod:`classifiers.errors` (``ClassifierError`` and subclasses).
+"""

@@ -1,0 +1,209 @@
+"""Online single-pass clustering of items into events (topics).
+
+Each item is hashed into a sparse term vector (no fitted vocabulary, so the
+clusterer never needs retraining) and compared by cosine with the centroids
+of events seen within ``window``. Above ``threshold`` it joins the best event,
+else it opens a new one. A caller that already knows an item is a near-duplicate
+of an item in event X (the monitor's dedupe) passes ``hint_event`` and skips
+the comparison.
+
+The clusterer is a pure object: no clock (callers pass the item time), no I/O.
+:meth:`EventClusterer.export_state` returns plain JSON-able data that the store
+persists, and :meth:`EventClusterer.from_state` restores it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import zlib
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from classifiers.errors import DataError
+
+STATE_VERSION = 1
+Vector = dict[int, float]
+
+
+def hashed_vector(tokens: list[str], n_features: int) -> Vector:
+    """L2-normalised sublinear term-frequency vector over hashed token ids (crc32: stable across runs)."""
+    counts = Counter(zlib.crc32(t.encode("utf-8")) % n_features for t in tokens)
+    vec = {k: 1.0 + math.log(c) for k, c in counts.items()}
+    return _normalised(vec)
+
+
+def _normalised(vec: Vector) -> Vector:
+    norm = math.sqrt(sum(v * v for v in vec.values()))
+    return {k: v / norm for k, v in vec.items()} if norm > 0 else {}
+
+
+def cosine(a: Vector, b: Vector) -> float:
+    """Cosine of two L2-normalised sparse vectors."""
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(k, 0.0) for k, v in a.items())
+
+
+@dataclass
+class Event:
+    """An event: its centroid (sum of member vectors, pruned), members and time span."""
+
+    event_id: str
+    centroid: Vector
+    size: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "centroid": [[k, round(v, 6)] for k, v in sorted(self.centroid.items())],
+            "size": self.size,
+            "first_seen": self.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Event:
+        return cls(
+            event_id=str(data["event_id"]),
+            centroid={int(k): float(v) for k, v in data["centroid"]},
+            size=int(data["size"]),
+            first_seen=dt.datetime.fromisoformat(data["first_seen"]),
+            last_seen=dt.datetime.fromisoformat(data["last_seen"]),
+        )
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Where one item went: event id, whether that event is new, and the similarity that decided."""
+
+    event_id: str
+    created: bool
+    similarity: float
+    by_hint: bool = False
+
+
+class EventClusterer:
+    """Single-pass clustering against the centroids of recent events."""
+
+    def __init__(
+        self,
+        tokenize: Callable[[str], list[str]],
+        *,
+        threshold: float = 0.35,
+        window: dt.timedelta = dt.timedelta(days=3),
+        n_features: int = 1 << 20,
+        max_centroid_terms: int = 200,
+        id_prefix: str = "ev",
+    ) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+        if window <= dt.timedelta(0):
+            raise ValueError("window must be positive")
+        self.tokenize = tokenize
+        self.threshold = threshold
+        self.window = window
+        self.n_features = n_features
+        self.max_centroid_terms = max_centroid_terms
+        self.id_prefix = id_prefix
+        self.events: dict[str, Event] = {}
+        self._next_id = 1
+
+    def add(self, text: str, when: dt.datetime, *, hint_event: str | None = None) -> Assignment:
+        """Put one item into an event and return the assignment.
+
+        ``when`` must be timezone-aware. ``hint_event`` names an event the item
+        is known to duplicate; an unknown hint falls back to comparison.
+        """
+        if when.tzinfo is None:
+            raise ValueError("item time must be timezone-aware")
+        vec = hashed_vector(self.tokenize(text), self.n_features)
+        if hint_event is not None and hint_event in self.events:
+            event = self.events[hint_event]
+            self._absorb(event, vec, when)
+            return Assignment(event.event_id, False, 1.0, by_hint=True)
+        best, best_sim = self._best_match(vec, when)
+        if best is not None and best_sim >= self.threshold:
+            self._absorb(best, vec, when)
+            return Assignment(best.event_id, False, round(best_sim, 4))
+        event = self._open(vec, when)
+        return Assignment(event.event_id, True, round(best_sim, 4))
+
+    def _best_match(self, vec: Vector, when: dt.datetime) -> tuple[Event | None, float]:
+        best: Event | None = None
+        best_sim = 0.0
+        if not vec:
+            return None, 0.0
+        for event in self.events.values():
+            if when - event.last_seen > self.window:
+                continue
+            sim = cosine(vec, event.centroid)
+            if sim > best_sim:
+                best, best_sim = event, sim
+        return best, best_sim
+
+    def _open(self, vec: Vector, when: dt.datetime) -> Event:
+        event_id = f"{self.id_prefix}{self._next_id}"
+        self._next_id += 1
+        event = Event(event_id, dict(vec), 1, when, when)
+        self.events[event_id] = event
+        return event
+
+    def _absorb(self, event: Event, vec: Vector, when: dt.datetime) -> None:
+        """Running mean of member vectors, renormalised and pruned to the strongest terms."""
+        n = event.size
+        merged = {k: v * n for k, v in event.centroid.items()}
+        for k, v in vec.items():
+            merged[k] = merged.get(k, 0.0) + v
+        if len(merged) > self.max_centroid_terms:
+            keep = sorted(merged.items(), key=lambda kv: -kv[1])[: self.max_centroid_terms]
+            merged = dict(keep)
+        event.centroid = _normalised(merged)
+        event.size = n + 1
+        event.first_seen = min(event.first_seen, when)
+        event.last_seen = max(event.last_seen, when)
+
+    def forget_before(self, cutoff: dt.datetime) -> list[str]:
+        """Drop events last seen before ``cutoff`` (keeps the state small); returns their ids."""
+        gone = [k for k, e in self.events.items() if e.last_seen < cutoff]
+        for k in gone:
+            del self.events[k]
+        return gone
+
+    def export_state(self) -> dict[str, Any]:
+        """Plain data (JSON-able) the store can persist."""
+        return {
+            "version": STATE_VERSION,
+            "threshold": self.threshold,
+            "window_seconds": self.window.total_seconds(),
+            "n_features": self.n_features,
+            "next_id": self._next_id,
+            "events": [e.to_data() for e in self.events.values()],
+        }
+
+    @classmethod
+    def from_state(
+        cls, state: Mapping[str, Any], tokenize: Callable[[str], list[str]], **overrides: Any
+    ) -> EventClusterer:
+        """Rebuild a clusterer from :meth:`export_state` output."""
+        if state.get("version") != STATE_VERSION:
+            raise DataError(f"event state version {state.get('version')!r}, expected {STATE_VERSION}")
+        try:
+            params: dict[str, Any] = {
+                "threshold": float(state["threshold"]),
+                "window": dt.timedelta(seconds=float(state["window_seconds"])),
+                "n_features": int(state["n_features"]),
+            }
+            params.update(overrides)
+            clusterer = cls(tokenize, **params)
+            clusterer._next_id = int(state["next_id"])
+            for data in state["events"]:
+                event = Event.from_data(data)
+                clusterer.events[event.event_id] = event
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"event state is malformed: {exc!r}") from None
+        return clusterer

@@ -1,0 +1,189 @@
+"""Topic category of a citizen message: which hot-issue category and who answers.
+
+Pipeline: title and text → word TF-IDF (our tokenizer) + character n-gram
+TF-IDF (robust to segmentation errors on names and typos) → LinearSVC with
+sigmoid-calibrated probabilities, so ``category_scores`` can be compared with
+thresholds. The same pipeline trains on the dataset's 7 native labels (to
+measure it) or on playbook categories made by :func:`playbook_labels`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import accuracy_score, classification_report, f1_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
+from sklearn.svm import LinearSVC
+
+from classifiers.errors import DataError, NotFittedError
+from classifiers.explain import top_terms
+from classifiers.features import TextColumns, field_text
+from classifiers.tokenizer import Tokenizer
+from playbooks.schema import Playbook, Training
+
+
+def _word_tfidf(tokenizer: Tokenizer, min_df: int, max_features: int) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer=tokenizer, sublinear_tf=True, min_df=min_df, max_features=max_features, dtype=np.float32
+    )
+
+
+def _char_tfidf(ngrams: tuple[int, int], min_df: int, max_features: int) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer="char",
+        ngram_range=ngrams,
+        sublinear_tf=True,
+        min_df=min_df,
+        max_features=max_features,
+        dtype=np.float32,
+    )
+
+
+def build_topic_pipeline(
+    tokenizer: Tokenizer,
+    *,
+    C: float = 1.0,
+    calibration_folds: int = 5,
+    max_features: int = 20000,
+    random_state: int = 0,
+) -> Pipeline:
+    """The unfitted topic pipeline; records in, calibrated class probabilities out."""
+    features = ColumnTransformer(
+        [
+            ("title", _word_tfidf(tokenizer, 1, max_features), 0),
+            ("text", _word_tfidf(tokenizer, 2, max_features), 1),
+            ("title_chars", _char_tfidf((1, 3), 2, max_features), 0),
+            ("text_chars", _char_tfidf((1, 2), 2, max_features), 1),
+        ],
+        sparse_threshold=1.0,
+    )
+    svc = LinearSVC(C=C, random_state=random_state)
+    classifier = CalibratedClassifierCV(svc, method="sigmoid", cv=calibration_folds, ensemble=False)
+    return Pipeline(
+        [("columns", TextColumns(("title", "text"))), ("features", features), ("clf", classifier)]
+    )
+
+
+def compact_vectorizers(pipeline: Pipeline) -> Pipeline:
+    """Shrink fitted vectorisers before saving.
+
+    ``stop_words_`` lists every pruned term and is unused when predicting;
+    vocabulary indices become plain ints because skops writes each numpy
+    scalar as its own file (tens of thousands of entries otherwise).
+    """
+    for _, vectorizer, _ in pipeline.named_steps["features"].transformers_:
+        if hasattr(vectorizer, "stop_words_"):
+            del vectorizer.stop_words_
+        if hasattr(vectorizer, "vocabulary_"):
+            vectorizer.vocabulary_ = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
+    return pipeline
+
+
+def playbook_labels(
+    records: Sequence[Mapping[str, Any]], labels: Sequence[str], training: Training
+) -> list[str]:
+    """Native labels → playbook categories: ``label_map``, then ``relabel`` keyword rules in order.
+
+    A rule moves a message whose native label is in ``from_labels`` and whose
+    title+text contains at least ``min_hits`` distinct rule keywords; the first
+    matching rule wins.
+    """
+    out = []
+    for i, (record, native) in enumerate(zip(records, labels, strict=True)):
+        if native not in training.label_map:
+            raise DataError(f"label {native!r} is not in the playbook's training.label_map", line=i + 1)
+        category = training.label_map[native]
+        text = field_text(record, "title") + "\n" + field_text(record, "text")
+        for rule in training.relabel:
+            if native in rule.from_labels and sum(1 for k in rule.keywords if k in text) >= rule.min_hits:
+                category = rule.category
+                break
+        out.append(category)
+    return out
+
+
+@dataclass(frozen=True)
+class TopicResult:
+    """A category with the calibrated probability of every category and the terms behind it."""
+
+    category: str
+    scores: dict[str, float]
+    why: list[str]
+
+
+class TopicModel:
+    """Fitted topic pipeline with the operations other stages need."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    @property
+    def classes(self) -> list[str]:
+        try:
+            return [str(c) for c in self.pipeline.classes_]
+        except AttributeError:
+            raise NotFittedError("topic model is not trained") from None
+
+    def fit(self, records: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> TopicModel:
+        self.pipeline.fit(list(records), np.asarray(labels))
+        compact_vectorizers(self.pipeline)
+        return self
+
+    def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        classes = self.classes
+        proba = self.pipeline.predict_proba(list(records))
+        assert proba.shape[1] == len(classes)
+        return proba
+
+    def classify(self, records: Sequence[Mapping[str, Any]], *, top_terms_n: int = 5) -> list[TopicResult]:
+        """Category, rounded scores and top terms for each record."""
+        classes = self.classes
+        records = list(records)
+        features = self.pipeline[:-1].transform(records)
+        proba = self.pipeline.steps[-1][1].predict_proba(features)
+        results = []
+        for i, row in enumerate(proba):
+            best = classes[int(np.argmax(row))]
+            why = top_terms(self.pipeline, features[i], best, top=top_terms_n)
+            scores = {c: round(float(p), 4) for c, p in zip(classes, row, strict=True)}
+            results.append(TopicResult(best, scores, why))
+        return results
+
+
+def cross_validate(
+    pipeline: Pipeline,
+    records: Sequence[Mapping[str, Any]],
+    labels: Sequence[str],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Stratified k-fold predictions → macro-F1, accuracy and per-class report."""
+    y = np.asarray(labels)
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    pred = cross_val_predict(pipeline, list(records), y, cv=cv)
+    report = classification_report(y, pred, output_dict=True, zero_division=0)
+    return {
+        "cv_folds": folds,
+        "macro_f1": round(float(f1_score(y, pred, average="macro")), 4),
+        "accuracy": round(float(accuracy_score(y, pred)), 4),
+        "per_class": {
+            str(k): {m: round(float(v[m]), 4) for m in ("precision", "recall", "f1-score", "support")}
+            for k, v in report.items()
+            if isinstance(v, dict) and k not in ("macro avg", "weighted avg")
+        },
+    }
+
+
+def topic_labels_for(
+    records: Sequence[Mapping[str, Any]], labels: Sequence[str], playbook: Playbook, *, native: bool
+) -> list[str]:
+    """Training targets: the native labels, or playbook categories."""
+    return list(labels) if native else playbook_labels(records, labels, playbook.training)

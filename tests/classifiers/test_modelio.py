@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import skops.io as sio
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from classifiers.errors import ModelFileError
+from classifiers.modelio import (
+    FORMAT_VERSION,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    TRUSTED_TYPES,
+    load_model,
+    save_model,
+    sha256_file,
+)
+from classifiers.rumour import RumourModel
+from classifiers.topic import TopicModel
+
+
+def test_round_trip_predicts_the_same(
+    tmp_path: Path, topic_model: TopicModel, topic_records: list[dict[str, Any]]
+) -> None:
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"a": 1}\n{"a": 2}\n', encoding="utf-8")
+    saved = save_model(
+        topic_model.pipeline, tmp_path / "m", kind="topic", data_files=[data], metrics={"macro_f1": 0.5}
+    )
+    pipeline, manifest = load_model(tmp_path / "m", kind="topic")
+    assert manifest == saved
+    assert manifest.format_version == FORMAT_VERSION
+    assert manifest.training_data == [{"file": "train.jsonl", "sha256": sha256_file(data), "records": 2}]
+    assert manifest.metrics == {"macro_f1": 0.5}
+    sample = topic_records[:20]
+    assert TopicModel(pipeline).classify(sample) == topic_model.classify(sample)
+
+
+def test_trusted_types_cover_our_pipelines(
+    tmp_path: Path, topic_model: TopicModel, rumour_model: RumourModel
+) -> None:
+    needed: set[str] = set()
+    for name, model in (("t", topic_model.pipeline), ("r", rumour_model.pipeline)):
+        sio.dump(model, tmp_path / name)
+        needed |= set(sio.get_untrusted_types(file=tmp_path / name))
+    assert needed <= set(TRUSTED_TYPES)
+    assert {"classifiers.tokenizer.Tokenizer", "classifiers.features.RecordColumns"} <= needed
+
+
+def test_refuses_foreign_type(tmp_path: Path) -> None:
+    evil = Pipeline([("f", FunctionTransformer(os.system))])
+    target = tmp_path / "evil"
+    target.mkdir()
+    sio.dump(evil, target / MODEL_FILE)
+    manifest = {
+        "kind": "topic",
+        "format_version": FORMAT_VERSION,
+        "model_sha256": sha256_file(target / MODEL_FILE),
+    }
+    (target / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ModelFileError, match="untrusted types: .*system"):
+        load_model(target, kind="topic")
+
+
+def test_refuses_saving_foreign_type(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="untrusted"):
+        save_model(Pipeline([("f", FunctionTransformer(os.system))]), tmp_path / "x", kind="topic")
+
+
+def test_refuses_directory_without_manifest(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="not a model directory"):
+        load_model(tmp_path, kind="topic")
+
+
+def test_refuses_other_kind_version_and_tampering(tmp_path: Path, topic_model: TopicModel) -> None:
+    save_model(topic_model.pipeline, tmp_path, kind="topic")
+    with pytest.raises(ModelFileError, match="expected 'rumour'"):
+        load_model(tmp_path, kind="rumour")
+    manifest = json.loads((tmp_path / MANIFEST_FILE).read_text(encoding="utf-8"))
+    (tmp_path / MANIFEST_FILE).write_text(json.dumps({**manifest, "format_version": 99}), encoding="utf-8")
+    with pytest.raises(ModelFileError, match="format version 99"):
+        load_model(tmp_path, kind="topic")
+    (tmp_path / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    with open(tmp_path / MODEL_FILE, "ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(ModelFileError, match="sha256"):
+        load_model(tmp_path, kind="topic")
+
+
+def test_bundled_models_load() -> None:
+    from classifiers.api import load_rumour_model, load_topic_model
+    from playbooks.loader import load_playbook
+
+    topic, topic_manifest = load_topic_model()
+    rumour, rumour_manifest = load_rumour_model(load_playbook())
+    assert rumour.policy == load_playbook().rumour
+    assert topic_manifest.kind == "topic" and rumour_manifest.kind == "rumour"
+    assert set(topic.classes) == set(load_playbook().categories)
+    for directory in ("topic", "rumour"):
+        size = (
+            (Path(__file__).resolve().parents[2] / "classifiers" / "models" / directory / MODEL_FILE)
+            .stat()
+            .st_size
+        )
+        assert size < 5_000_000
