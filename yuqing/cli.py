@@ -140,6 +140,11 @@ from yuqing.cli_monitor import COMMANDS as _MONITOR_COMMANDS  # noqa: E402
 for _command in _MONITOR_COMMANDS:
     main.add_command(_command)
 
+from yuqing.cli_classifiers import COMMANDS as _CLASSIFIER_COMMANDS  # noqa: E402
+
+for _command in _CLASSIFIER_COMMANDS:
+    main.add_command(_command)
+
 from yuqing.cli_loop import COMMANDS as _LOOP_COMMANDS  # noqa: E402
 
 for _command in _LOOP_COMMANDS:
