@@ -107,9 +107,10 @@ class StoredEventAssigner:
             cluster.event_id = str(row.id)
             self.clusterer.events[cluster.event_id] = cluster
         else:
-            row = session.get(Event, int(assignment.event_id))
-            if row is None:
+            found = session.get(Event, int(assignment.event_id))
+            if found is None:
                 return None
+            row = found
         cluster = self.clusterer.events[str(row.id)]
         item.event_id = row.id
         session.flush()

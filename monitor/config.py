@@ -30,11 +30,11 @@ class _Strict(BaseModel):
 
 
 class FetchSection(_Strict):
-    connect_timeout: float = Field(10.0, gt=0)
-    read_timeout: float = Field(20.0, gt=0)
-    max_bytes: int = Field(20_000_000, gt=0)
-    per_host_concurrency: int = Field(2, ge=1)
-    per_host_min_delay: float = Field(1.0, ge=0)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=20.0, gt=0)
+    max_bytes: int = Field(default=20_000_000, gt=0)
+    per_host_concurrency: int = Field(default=2, ge=1)
+    per_host_min_delay: float = Field(default=1.0, ge=0)
 
     def limits(self) -> FetchLimits:
         return FetchLimits(**self.model_dump())
@@ -45,7 +45,7 @@ class PollingSection(_Strict):
     max_interval: Duration = dt.timedelta(hours=6)
     backoff_base: Duration = dt.timedelta(minutes=1)
     backoff_cap: Duration = dt.timedelta(hours=6)
-    jitter: float = Field(0.2, ge=0, lt=1)
+    jitter: float = Field(default=0.2, ge=0, lt=1)
 
     def policy(self) -> PollPolicy:
         return PollPolicy(**self.model_dump())
@@ -54,15 +54,15 @@ class PollingSection(_Strict):
 class DedupeSection(_Strict):
     """Near-duplicate policy; the threshold is measured in monitor/README.md."""
 
-    near_duplicate_max_distance: int = Field(14, ge=0, le=32, description="SimHash Hamming bits to a candidate")
-    min_jaccard: float = Field(0.6, gt=0, le=1, description="character-bigram overlap that confirms a candidate")
-    min_chars: int = Field(20, ge=1, description="shorter texts match only exactly")
+    near_duplicate_max_distance: int = Field(default=14, ge=0, le=32, description="SimHash Hamming bits to a candidate")
+    min_jaccard: float = Field(default=0.6, gt=0, le=1, description="character-bigram overlap that confirms a candidate")
+    min_chars: int = Field(default=20, ge=1, description="shorter texts match only exactly")
     window: Duration = dt.timedelta(days=30)
 
 
 class HealthSection(_Strict):
-    failing_after: int = Field(3, ge=1, description="consecutive failures before a source is flagged")
-    silent_factor: float = Field(3.0, gt=0, description="silent longer than factor × expected period")
+    failing_after: int = Field(default=3, ge=1, description="consecutive failures before a source is flagged")
+    silent_factor: float = Field(default=3.0, gt=0, description="silent longer than factor × expected period")
     default_expected_period: Duration = dt.timedelta(days=2)
 
 
@@ -76,7 +76,7 @@ class SourceSpec(_Strict):
     weight_class: Literal["auto", "major", "other"] = "auto"
     department: str | None = None
     interval: Duration = dt.timedelta(minutes=15)
-    expected_period: Duration | None = Field(None, description="how often it normally posts")
+    expected_period: Duration | None = Field(default=None, description="how often it normally posts")
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("name")

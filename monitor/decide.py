@@ -8,6 +8,7 @@ tested exhaustively and replayed. The shell (``monitor.poll``) does the I/O.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ def adaptive_interval(
     found something shrinks it by half; always within [min, max].
     """
     times = sorted(t for t in published if t is not None)
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:]) if b > a]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times) if b > a]
     if len(gaps) >= 2:
         target = dt.timedelta(seconds=statistics.median(gaps) / 2)
     elif new_items:

@@ -38,8 +38,8 @@ class ImportSummary:
     rejected: list[Rejected] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = [f"{self.file} → {self.source}: read {self.read}, new {self.new}, updated {self.updated}, "
-               f"duplicates {self.duplicates}, rejected {len(self.rejected)}"]
+        out = [(f"{self.file} → {self.source}: read {self.read}, new {self.new}, updated {self.updated}, "
+                f"duplicates {self.duplicates}, rejected {len(self.rejected)}")]
         out += [f"  rejected {r}" for r in self.rejected]
         return out
 

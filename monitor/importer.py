@@ -92,11 +92,14 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    from zipfile import BadZipFile
+
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a bad file
+    except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError) as exc:
         raise ImportFileError(f"{path.name}: not a readable XLSX workbook ({exc})") from None
     try:
         sheet = book.worksheets[0]

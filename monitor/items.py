@@ -146,10 +146,10 @@ def parse_time(value: Any, tz: dt.tzinfo = SHANGHAI) -> dt.datetime | None:
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=tz)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(float(value), dt.timezone.utc)
+        return dt.datetime.fromtimestamp(float(value), dt.UTC)
     text = str(value).strip()
     if text.isdigit() and len(text) >= 9:
-        return dt.datetime.fromtimestamp(int(text), dt.timezone.utc)
+        return dt.datetime.fromtimestamp(int(text), dt.UTC)
     for parser in (_iso, _weibo, _rfc822, _chinese):
         parsed = parser(text, tz)
         if parsed is not None:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import decide
 from monitor.clock import Clock, system_clock
-from monitor.config import SourceSpec, SourcesFile
+from monitor.config import SourcesFile, SourceSpec
 from monitor.errors import SourceError, UnknownSourceError
 from monitor.fetch import Fetcher
 from monitor.items import host_of

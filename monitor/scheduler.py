@@ -33,14 +33,14 @@ def schedule_sources(scheduler: AsyncIOScheduler, poller: Poller, tick: dt.timed
         jobs.append(scheduler.add_job(
             poller.poll_if_due, IntervalTrigger(seconds=tick.total_seconds()), args=[name],
             id=JOB_PREFIX + name, name=f"poll {name}", replace_existing=True,
-            max_instances=1, coalesce=True, next_run_time=dt.datetime.now(dt.timezone.utc),
+            max_instances=1, coalesce=True, next_run_time=dt.datetime.now(dt.UTC),
         ))
     return jobs
 
 
 def start_polling(poller: Poller, scheduler: AsyncIOScheduler | None = None) -> AsyncIOScheduler:
     """Schedule every source on the running loop and start the scheduler (call from the service)."""
-    scheduler = scheduler or AsyncIOScheduler(timezone=dt.timezone.utc)
+    scheduler = scheduler or AsyncIOScheduler(timezone=dt.UTC)
     schedule_sources(scheduler, poller)
     if not scheduler.running:
         scheduler.start()

@@ -13,7 +13,7 @@ import click
 import yaml
 from sqlalchemy import select
 
-from monitor.config import add_source, load_sources, set_enabled
+from monitor.config import add_source, set_enabled
 from monitor.errors import MonitorError
 from monitor.health import health_findings
 from monitor.service import Monitor, build_monitor

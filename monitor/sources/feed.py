@@ -27,7 +27,7 @@ def _struct_time(entry: Any, *keys: str) -> dt.datetime | None:
     for key in keys:
         value = entry.get(key)
         if value:
-            return dt.datetime.fromtimestamp(calendar.timegm(value), dt.timezone.utc)
+            return dt.datetime.fromtimestamp(calendar.timegm(value), dt.UTC)
     return None
 
 

@@ -12,10 +12,10 @@ import re
 from typing import Any, ClassVar, Literal
 from urllib.parse import urljoin
 
+import soupsieve
 from bs4 import BeautifulSoup, Tag
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from soupsieve import SelectorSyntaxError
-import soupsieve
 
 from monitor.config import SourceSpec
 from monitor.errors import ParseError, SourceError
