@@ -25,13 +25,13 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import feedparser  # noqa: E402
+import feedparser
 
-from monitor.config import parse_sources  # noqa: E402
-from monitor.items import parse_time  # noqa: E402
-from monitor.service import build_monitor  # noqa: E402
-from playbooks.loader import load_playbook  # noqa: E402
-from yuqing.settings import load_settings  # noqa: E402
+from monitor.config import parse_sources
+from monitor.items import parse_time
+from monitor.service import build_monitor
+from playbooks.loader import load_playbook
+from yuqing.settings import load_settings
 
 
 def feeds(n_items: int, n_feeds: int) -> list[bytes]:
@@ -56,7 +56,7 @@ def serve(bodies: list[bytes]) -> ThreadingHTTPServer:
         def log_message(self, *_a: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             body = bodies[int(self.path.strip("/").removesuffix(".xml"))]
             self.send_response(200)
             self.send_header("Content-Type", "application/rss+xml")

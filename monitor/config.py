@@ -54,7 +54,7 @@ class PollingSection(_Strict):
 class DedupeSection(_Strict):
     """Near-duplicate policy; the threshold is measured in monitor/README.md."""
 
-    near_duplicate_max_distance: int = Field(default=14, ge=0, le=32, description="SimHash Hamming bits to a candidate")
+    near_duplicate_max_distance: int = Field(default=16, ge=0, le=32, description="SimHash Hamming bits to a candidate")
     min_jaccard: float = Field(default=0.6, gt=0, le=1, description="character-bigram overlap that confirms a candidate")
     min_chars: int = Field(default=20, ge=1, description="shorter texts match only exactly")
     window: Duration = dt.timedelta(days=30)

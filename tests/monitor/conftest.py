@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mon_server import LoopbackServer
 
 from monitor.clock import FrozenClock
 from monitor.config import SourcesFile, parse_sources
@@ -13,9 +14,8 @@ from monitor.fetch import Fetcher, FetchLimits
 from monitor.service import Monitor, build_monitor
 from playbooks.loader import load_playbook
 from playbooks.schema import Playbook
-from mon_server import LoopbackServer
 
-START = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def records(name: str, limit: int = 400) -> tuple[dict[str, Any], ...]:
 
 
 def _when(record: dict[str, Any]) -> dt.datetime:
-    return parse_time(record["time"]) or dt.datetime(2019, 1, 1, tzinfo=dt.timezone.utc)
+    return parse_time(record["time"]) or dt.datetime(2019, 1, 1, tzinfo=dt.UTC)
 
 
 def rss2(rows: Sequence[dict[str, Any]], base: str = "http://example.gov.cn/msg/", encoding: str = "utf-8") -> bytes:

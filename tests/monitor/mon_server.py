@@ -43,7 +43,7 @@ class LoopbackServer:
             def log_message(self, *_args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 request = Request(parts.path, parts.query, {k.lower(): v for k, v in self.headers.items()})
                 server.hits.append(request)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
-
 from mon_builders import datasets_dir, records, rss2
+
 from yuqing.cli import main
 
 

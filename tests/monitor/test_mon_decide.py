@@ -11,7 +11,7 @@ from monitor.decide import PollPolicy, adaptive_interval, backoff_delay, next_po
 from monitor.health import SourceFacts, assess
 
 H = dt.timedelta(hours=1)
-NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 POLICY = PollPolicy(min_interval=dt.timedelta(minutes=5), max_interval=6 * H, backoff_base=dt.timedelta(minutes=1),
                     backoff_cap=6 * H, jitter=0.2)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from monitor.config import DedupeSection
-from monitor.dedupe import weight_for
 from mon_builders import records, rss2
 from mon_helpers import Item, Reprint, cycle, stored
 from mon_server import Reply
+
+from monitor.config import DedupeSection
+from monitor.dedupe import weight_for
 
 
 def test_duplicates_across_a_restart(server, make_monitor):

@@ -6,13 +6,13 @@ import asyncio
 import datetime as dt
 
 import pytest
+from mon_builders import PORTAL_OPTIONS, portal_detail, portal_list, records, rss2
+from mon_helpers import Item, cycle, source_row, stored
+from mon_server import Reply, Request
 
 from monitor.encoding import decode_bytes
 from monitor.errors import FetchTimeout, HTTPStatusError, ResponseTooLarge
 from monitor.fetch import Fetcher, FetchLimits
-from mon_builders import PORTAL_OPTIONS, portal_detail, portal_list, records, rss2
-from mon_helpers import Item, cycle, source_row, stored
-from mon_server import Reply, Request
 
 
 def _get(limits: FetchLimits, url: str):

@@ -6,12 +6,12 @@ import csv
 import datetime as dt
 import json
 
+from mon_builders import datasets_dir, records
+from mon_helpers import Item, stored
 from openpyxl import Workbook
 
 from monitor.file_import import import_file
 from monitor.items import normalise_space
-from mon_builders import datasets_dir, records
-from mon_helpers import Item, stored
 
 
 def test_dataset_jsonl_imports_without_mapping_and_reimport_adds_nothing(tmp_path, make_monitor, clock):
@@ -28,7 +28,7 @@ def test_dataset_jsonl_imports_without_mapping_and_reimport_adds_nothing(tmp_pat
     row = records("gov-messages-replies", 1)[0]
     item = next(i for i in stored(monitor, Item) if i.external_id == str(row["id"]))
     # "2019/4/24 16:03:40" is Asia/Shanghai
-    assert item.published_at == dt.datetime(2019, 4, 24, 8, 3, 40, tzinfo=dt.timezone.utc)
+    assert item.published_at == dt.datetime(2019, 4, 24, 8, 3, 40, tzinfo=dt.UTC)
     assert item.reply_status == "已回复" and item.reply_text == row["reply"].strip()
 
 
@@ -75,5 +75,5 @@ def test_xlsx_import(tmp_path, make_monitor, clock):
     summary = import_file(monitor.sessions, monitor.pipeline, path, clock(), source="board-export")
     assert summary.new == 5 and summary.source == "board-export"
     item = stored(monitor, Item)[0]
-    assert item.published_at == dt.datetime(2019, 2, 28, 3, 25, 5, tzinfo=dt.timezone.utc)
+    assert item.published_at == dt.datetime(2019, 2, 28, 3, 25, 5, tzinfo=dt.UTC)
     assert import_file(monitor.sessions, monitor.pipeline, path, clock(), source="board-export").new == 0

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+from mon_builders import records
+
 from monitor.items import NormalisedItem
 from monitor.store import session_scope
 from monitor.store.models import Event, Item, Source
-from mon_builders import records
 
 
 def _item(source: str, row: dict, **changes) -> NormalisedItem:
     base = dict(source=source, external_id=str(row["id"]), title=row["title"], text=row["text"],
                 url=f"http://{source}.example.com/{row['id']}",
-                published_at=dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.timezone.utc), likes=row.get("likes", 0))
+                published_at=dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC), likes=row.get("likes", 0))
     base.update(changes)
     return NormalisedItem(**base)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
-from monitor.pipeline import pending_reply_changes
-from monitor.store import session_scope
 from mon_builders import PORTAL_OPTIONS, portal_detail, portal_list, records
 from mon_helpers import Item, ItemChange, cycle, stored
 from mon_server import Reply, Request
+
+from monitor.pipeline import pending_reply_changes
+from monitor.store import session_scope
 
 
 def _board(server, rows, replied: set[int], per_page: int = 4) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 
-from monitor.scheduler import JOB_PREFIX, start_polling
 from mon_builders import records, rss2
 from mon_helpers import Item, cycle, stored
+
+from monitor.scheduler import JOB_PREFIX, start_polling
 
 
 def test_scheduler_polls_each_source_on_the_loop(server, make_monitor):
