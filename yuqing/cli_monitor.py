@@ -13,7 +13,7 @@ import click
 import yaml
 from sqlalchemy import select
 
-from monitor.config import add_source, set_enabled
+from monitor.config import add_source, load_sources, set_enabled
 from monitor.errors import MonitorError
 from monitor.health import health_findings
 from monitor.service import Monitor, build_monitor
@@ -26,9 +26,17 @@ T = TypeVar("T")
 
 
 def _monitor(context: Context) -> Monitor:
+    """The monitor for the configured store; YUQING_HTTP_TIMEOUT / _MAX_RESPONSE_BYTES fill what the file leaves out."""
     settings = context.settings
     try:
-        return build_monitor(settings.effective_database_url, settings.effective_sources_file, context.playbook(),
+        config = load_sources(settings.effective_sources_file)
+        given = config.fetch.model_fields_set
+        fetch = config.fetch.model_copy(update={
+            **({} if "read_timeout" in given else {"read_timeout": settings.http_timeout}),
+            **({} if "max_bytes" in given else {"max_bytes": settings.max_response_bytes}),
+        })
+        config = config.model_copy(update={"fetch": fetch})
+        return build_monitor(settings.effective_database_url, config, context.playbook(),
                              models_dir=settings.models_dir)
     except (PolicyFileError, MonitorError) as exc:
         raise click.ClickException(str(exc)) from None
