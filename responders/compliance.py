@@ -22,7 +22,7 @@ from monitor.config import DedupeSection
 from monitor.store.models import Alert, Item
 from monitor.store.types import shown
 from playbooks.schema import Playbook
-from responders.enqueue import enqueue
+from responders.outbox import enqueue
 from responders.points import Reason, award
 
 

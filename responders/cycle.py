@@ -1,4 +1,6 @@
-"""One turn of the responders' clock: route new events, close cases from portal replies, escalate.
+"""One turn of the responders' clock: route new events, close cases from portal replies, escalate,
+then close the loop: track approved clarifications and their reprints, award and deduct points,
+close rumour events whose clarification has covered them, and chase policy reprints.
 
 Each step runs in its own transaction and a failing step is logged without
 stopping the others, so one bad event cannot stall escalation.
@@ -14,14 +16,20 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.store.database import session_scope
+from monitor.config import DedupeSection
 from playbooks.members import Members
 from playbooks.schema import Playbook
+from responders import clarifications, compliance, points, spread
 from responders.escalation import run_escalations
 from responders.intake import process_recent
 from responders.messages import Templates
 from responders.portal import apply_portal_replies
 
 log = logging.getLogger(__name__)
+
+# Important policies stay under watch this long: their latest deadline is one working day,
+# which the longest holiday (Spring Festival, National Day) stretches to about ten days.
+POLICY_LOOKBACK = dt.timedelta(days=14)
 
 
 @dataclass
@@ -30,6 +38,10 @@ class CycleReport:
     opened_cases: int = 0
     portal_replies: int = 0
     escalations: int = 0
+    clarification_reprints: int = 0
+    points_rows: int = 0
+    closed_events: int = 0
+    policy_reminders: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -43,8 +55,8 @@ def _step(report: CycleReport, name: str, sessions: sessionmaker[Session], fn: C
 
 
 def run_cycle(sessions: sessionmaker[Session], playbook: Playbook, members: Members, templates: Templates,
-              now: dt.datetime, since: dt.datetime) -> CycleReport:
-    """Route events seen since *since*, apply portal replies, then escalate, all at *now*."""
+              now: dt.datetime, since: dt.datetime, dedupe: DedupeSection | None = None) -> CycleReport:
+    """Route events seen since *since*, apply portal replies, escalate, then close the loop, all at *now*."""
     report = CycleReport()
 
     def intake(session: Session) -> None:
@@ -58,7 +70,29 @@ def run_cycle(sessions: sessionmaker[Session], playbook: Playbook, members: Memb
     def escalate(session: Session) -> None:
         report.escalations = run_escalations(session, members, templates, now)
 
+    def clarification_spread(session: Session) -> None:
+        results = clarifications.track_all(session, playbook, now, dedupe)
+        report.clarification_reprints = sum(len(r.added) for r in results)
+
+    def ledger(session: Session) -> None:
+        awarded = points.award_reprints(session, playbook, now)
+        deducted = points.deduct_missed_deadlines(session, playbook, now)
+        report.points_rows = len(awarded) + len(deducted)
+
+    def close_covered(session: Session) -> None:
+        report.closed_events = len(spread.close_answered(session, playbook, now))
+
+    def policy_reprints(session: Session) -> None:
+        chats = {key: chat for key in members.departments if (chat := members.chat_of(key)) is not None}
+        alerts = compliance.remind(session, playbook, now, since=now - POLICY_LOOKBACK, duty_chat_id=members.duty.chat_id,
+                                   department_chats=chats, dedupe=dedupe)
+        report.policy_reminders = len(alerts)
+
     _step(report, "routing", sessions, intake)
     _step(report, "portal replies", sessions, portal)
     _step(report, "escalation", sessions, escalate)
+    _step(report, "clarification reprints", sessions, clarification_spread)
+    _step(report, "points", sessions, ledger)
+    _step(report, "spread", sessions, close_covered)
+    _step(report, "policy reprints", sessions, policy_reprints)
     return report

@@ -30,6 +30,7 @@ from monitor.store.database import session_scope
 from monitor.store.models import Alert, Assignment
 from responders.assignments import Actor, State, transition
 from responders.errors import DeliveryError
+from responders.messages import clip_html
 from responders.notifiers import Button, Notifier, Outgoing, buttons_from_json, buttons_to_json
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,14 @@ def enqueue(session: Session, *, dedupe_key: str, kind: str, chat_id: int | str,
             buttons: Sequence[Sequence[Button]] = (), event_id: int | None = None,
             assignment_id: int | None = None, source_id: int | None = None,
             attachment_path: str | None = None) -> Alert | None:
-    """Queue one message unless one with *dedupe_key* exists; returns the new row or None."""
+    """Queue one message unless one with *dedupe_key* exists; returns the new row or None.
+
+    The text is clipped to what a chat message can hold, so every producer
+    (alerts, reminders, reports) gets the same limit.
+    """
     if session.scalar(select(Alert.id).where(Alert.dedupe_key == dedupe_key)) is not None:
         return None
-    alert = Alert(dedupe_key=dedupe_key, kind=kind, chat_id=str(chat_id), text=text,
+    alert = Alert(dedupe_key=dedupe_key, kind=kind, chat_id=str(chat_id), text=clip_html(text),
                   buttons=buttons_to_json([tuple(r) for r in buttons]) or None, event_id=event_id,
                   assignment_id=assignment_id, source_id=source_id, attachment_path=attachment_path,
                   state="pending", attempts=0, next_attempt_at=now, created_at=now)

@@ -42,6 +42,7 @@ from responders.messages import Templates
 from responders.notifiers import Notifier
 from responders.notifiers.console import ConsoleNotifier, read_commands
 from responders.outbox import OutboxSender
+from responders.reports.schedule import post_weekly_report_if_due
 from yuqing.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Cadence:
     outbox_every: float = 2.0
     cycle_every: float = 30.0
     health_every: float = 300.0
+    report_every: float = 600.0
     first_lookback: dt.timedelta = dt.timedelta(days=1)  # events re-examined after a start
 
 
@@ -94,13 +96,21 @@ class Service:
         return build_monitor(self.settings.effective_database_url, self.settings.effective_sources_file,
                              self.playbook, models_dir=self.settings.models_dir, clock=self.clock)
 
-    async def _cycle(self, sessions: sessionmaker[Session]) -> None:
+    async def _cycle(self, monitor: Monitor) -> None:
         now = self.clock()
         since = self._since or now - self.cadence.first_lookback
-        report = await asyncio.to_thread(run_cycle, sessions, self.playbook, self.members, self.templates, now, since)
+        report = await asyncio.to_thread(run_cycle, monitor.sessions, self.playbook, self.members, self.templates,
+                                         now, since, monitor.config.dedupe)
         self._since = now - dt.timedelta(seconds=self.cadence.cycle_every)  # overlap: routing is idempotent
-        if report.opened_cases or report.escalations or report.portal_replies:
+        if report.opened_cases or report.escalations or report.portal_replies or report.closed_events:
             log.info("responders: %s", report)
+
+    async def _weekly_report(self, sessions: sessionmaker[Session]) -> None:
+        """Post last week's report once its slot has come (exactly once, even across restarts)."""
+        alert = await asyncio.to_thread(post_weekly_report_if_due, sessions, self.clock(), self.settings,
+                                        self.playbook, self.members.duty.chat_id)
+        if alert is not None:
+            log.info("weekly report queued for the duty chat: %s", alert.attachment_path)
 
     async def _health(self, monitor: Monitor) -> None:
         def run() -> int:
@@ -152,7 +162,9 @@ class Service:
             start_polling(monitor.poller, scheduler)
             loops = [
                 asyncio.create_task(_every(self.cadence.cycle_every, self.stop_event, "responders",
-                                           lambda: self._cycle(sessions))),
+                                           lambda: self._cycle(monitor))),
+                asyncio.create_task(_every(self.cadence.report_every, self.stop_event, "weekly report",
+                                           lambda: self._weekly_report(sessions))),
                 asyncio.create_task(_every(self.cadence.health_every, self.stop_event, "source health",
                                            lambda: self._health(monitor))),
                 asyncio.create_task(_every(self.cadence.outbox_every, self.stop_event, "outbox", sender.run_once)),

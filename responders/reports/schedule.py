@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.store.database import session_scope
 from monitor.store.models import Alert, ScheduledReport
 from playbooks.schema import Playbook, ReportPolicy
-from responders.enqueue import enqueue
+from responders.outbox import enqueue
 from responders.periods import Period, previous_week, week_of
 from responders.reports import weekly
 
