@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from classifiers.signatures import canonical, distance, simhash
+from classifiers.signatures import canonical, distance, jaccard, simhash
 from monitor.config import DedupeSection
 from playbooks.schema import SourceWeights
 
@@ -108,7 +108,9 @@ def carries(original: Text, candidate: Text, dedupe: DedupeSection) -> Carriage 
     sig_a, sig_b = original.sig(), candidate.sig()
     if sig_a is None or sig_b is None:
         return None
-    bits = distance(sig_a, sig_b)
-    if bits > dedupe.near_duplicate_max_distance:
+    if distance(sig_a, sig_b) > dedupe.near_duplicate_max_distance:
         return None
-    return Carriage("near_duplicate", 1.0 - bits / 64)
+    # SimHash only picks candidates; the bigram overlap confirms them (the rule monitor.dedupe uses,
+    # measured in monitor/README.md), or short texts sharing a template would count as reprints.
+    overlap = jaccard(a, b)
+    return Carriage("near_duplicate", overlap) if overlap >= dedupe.min_jaccard else None
