@@ -35,6 +35,7 @@ from responders.assignments import (
     refresh_event_status,
     transition,
 )
+from responders import clarifications
 from responders.auth import authorise, require_duty
 from responders.consultation import open_consultation, record_line
 from responders.errors import AlreadyDone, BadCommand, UnknownDepartment
@@ -96,6 +97,10 @@ class Desk:
             what = {"respond": "已提交回应", "explain": "说明无法办理", "extend": "申请延期"}[action]
             text = (f"任务 #{a.id} {html.escape(a.department_key)} {what}"
                     f"（事件 {a.event_id}：{html.escape(a.event.title[:60])}）")
+            pending = clarifications.of_event(session, a.event_id)
+            submitted = [c for c in pending if c.assignment_id == a.id and c.state == "submitted"]
+            if action == "respond" and submitted:
+                text += f"\n审签：/approve {submitted[-1].id}　退回：/reject {submitted[-1].id} 理由"
             enqueue(session, dedupe_key=f"assignment:{a.id}:{action}:{int(now.timestamp())}", kind="assignment",
                     chat_id=self.members.duty.chat_id, text=text, now=now, event_id=a.event_id)
 
@@ -227,6 +232,22 @@ class Desk:
                 return Reply(f"事件 {event_id} 的会商已经开启，本次未作改动")
             return Reply(f"事件 {event_id} 会商已开启", True,
                          f"已发起会商：{html.escape(actor.name)}，{shown(now)}")
+
+    def approve(self, actor: Actor, clarification_id: int) -> Reply:
+        """审签: duty staff sign off a submitted clarification; from now on its spread is tracked."""
+        require_duty(self.members, actor, "审签澄清")
+        with session_scope(self.sessions) as session:
+            row = clarifications.get(session, clarification_id)
+            if row.state == "approved":
+                return Reply(f"澄清 #{clarification_id} 已经审签通过，本次未作改动")
+            clarifications.approve(session, clarification_id, actor, self.clock())
+            return Reply(f"澄清 #{clarification_id} 审签通过，开始跟踪转载（事件 {row.event_id}）", True)
+
+    def reject(self, actor: Actor, clarification_id: int, reason: str) -> Reply:
+        require_duty(self.members, actor, "退回澄清")
+        with session_scope(self.sessions) as session:
+            row = clarifications.reject(session, clarification_id, actor, reason, self.clock())
+            return Reply(f"澄清 #{clarification_id} 已退回{html.escape(row.department_key)}：{html.escape(reason)}", True)
 
     def line(self, actor: Actor, event_id: int, text: str) -> Reply:
         require_duty(self.members, actor, "记录统一口径")
