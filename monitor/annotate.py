@@ -93,8 +93,9 @@ class StoredEventAssigner:
         if not text:
             return None
         hint = None
-        if item.reprint_of_id is not None:
-            original = session.get(Item, item.reprint_of_id)
+        linked = item.reprint_of_id or item.repost_of_id  # a reprint or a repost joins its original's event
+        if linked is not None:
+            original = session.get(Item, linked)
             hint = str(original.event_id) if original is not None and original.event_id else None
         when = item.published_at or now
         assignment = self.clusterer.add(text, when, hint_event=hint)

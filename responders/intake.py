@@ -1,7 +1,9 @@
 """From an event in the store to cases and alerts: the shell around :func:`routing.route`.
 
 For an event hot enough to alert (heat ≥ ``heat.alert_threshold``, a rumour
-verdict of 疑似谣言, or an emergency) that the duty desk has not ignored,
+verdict of 疑似谣言, or an emergency), or one holding a citizen's message to
+government (a portal or hotline record: 件件有回复, every message gets an
+answer within the 2015 document's working days), that the duty desk has not ignored,
 :func:`process_event` opens a case per routed department, queues each
 department's notice and the duty chat's alert, and opens the 会商 when
 routing asks for it. Everything is keyed, so running it again on the same
@@ -42,6 +44,8 @@ def facts_for(event: Event, items: Iterable[Item]) -> EventFacts:
     """Routing facts from the stored event and its items."""
     items = list(items)
     signals = tuple(s for s in (event.signals or []) if isinstance(s, str))
+    if any(i.source is not None and i.source.kind in CITIZEN_MESSAGE_KINDS for i in items):
+        signals += (CITIZEN_MESSAGE,)
     places = tuple(p for p in (event.places or []) if isinstance(p, str))
     return EventFacts(
         title=event.title,
@@ -60,7 +64,12 @@ def deserves_alert(facts: EventFacts, playbook: Playbook) -> bool:
         facts.heat >= playbook.heat.alert_threshold
         or rumour_verdict(facts.rumour_probability, playbook) == RUMOUR_LIKELY
         or facts.is_emergency
+        or CITIZEN_MESSAGE in facts.signals
     )
+
+
+CITIZEN_MESSAGE = "citizen_message"
+CITIZEN_MESSAGE_KINDS = frozenset({"portal", "import"})  # messages written to government, not about it
 
 
 @dataclass

@@ -59,10 +59,10 @@ def make_event(sessions: sessionmaker[Session], clock: Clock) -> MakeEvent:
     def make(title: str = "长春市某小学乱收费", text: str = "", *, category: str | None = "教育",
              heat: float = 55.0, rumour: float | None = 0.1, emergency: bool = False,
              signals: list[str] | None = None, url: str = "https://bbs.example.cn/t/1",
-             source_department: str | None = None) -> int:
+             source_department: str | None = None, kind: str = "feed") -> int:
         n = next(counter)
         with session_scope(sessions) as session:
-            source = Source(name=f"src-{n}", kind="portal", url="https://bbs.example.cn/",
+            source = Source(name=f"src-{n}", kind=kind, url="https://bbs.example.cn/",
                             department_key=source_department)
             event = Event(title=title, category=category, heat=heat, rumour_probability=rumour,
                           is_emergency=emergency, signals=signals, first_seen_at=clock(), last_seen_at=clock(),

@@ -59,7 +59,7 @@ def test_ignored_event_is_not_routed_again(sessions, playbook, members, template
 
 def test_portal_reply_closes_the_loop(sessions, playbook, members, templates, make_event, clock) -> None:
     clock.set(local(2026, 11, 23, 10, 0))
-    event_id = make_event("长春市某小学乱收费", source_department="省教育厅")
+    event_id = make_event("长春市某小学乱收费", source_department="省教育厅", kind="portal")
     route_event(sessions, playbook, members, templates, event_id, clock())
     reply_at = local(2026, 11, 25, 9, 0)
     with session_scope(sessions) as session:
@@ -83,7 +83,7 @@ def test_portal_reply_closes_the_loop(sessions, playbook, members, templates, ma
 
 def test_late_portal_reply_is_recorded_late(sessions, playbook, members, templates, make_event, clock) -> None:
     clock.set(local(2026, 11, 23, 10, 0))
-    event_id = make_event("一般投诉建议", category="其他", heat=50)
+    event_id = make_event("一般投诉建议", category="其他", heat=50, kind="portal")
     route_event(sessions, playbook, members, templates, event_id, clock())
     with session_scope(sessions) as session:
         item = session.scalar(select(Item).where(Item.event_id == event_id))
@@ -93,3 +93,14 @@ def test_late_portal_reply_is_recorded_late(sessions, playbook, members, templat
         apply_portal_replies(session, clock())
         a = session.scalar(select(Assignment))
         assert a.state == "responded" and a.responded_on_time is False
+
+
+def test_every_citizen_message_gets_a_case_however_cold(sessions, playbook, members, templates, make_event,
+                                                         clock) -> None:
+    """件件有回复: a portal message opens a case on the 7-working-day clock even at heat 1."""
+    event_id = make_event("咨询灵活就业人员社保缴费基数", category="社保", heat=1.0, rumour=0.05, kind="portal")
+    route_event(sessions, playbook, members, templates, event_id, clock())
+    with session_scope(sessions) as session:
+        lead = session.scalar(select(Assignment).where(Assignment.role == "lead"))
+        assert lead is not None and lead.department_key == "省劳动保障厅"
+        assert lead.respond_due_at == local(2026, 12, 2, 17, 0)  # Mon Nov 23 + 7 working days
