@@ -30,6 +30,7 @@ demo: $(STAMP)
 	$(VENV)/bin/yuqing demo
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m bench
 
 clean:
