@@ -1,0 +1,116 @@
+"""Benchmark: items per second through parse → normalise → dedupe → classify → cluster → store.
+
+Builds on :mod:`bench.bench_ingest` (its dataset feeds and loopback server):
+N dataset messages served as M RSS feeds on 127.0.0.1, one poll cycle into a
+fresh SQLite file with the trained classifiers loaded. In the same run
+feedparser alone parses the same bytes (best of 3); the RATIO of the two rates
+is the figure to compare across machines. Target: ratio ≥ 0.5.
+
+A second cycle with the classify step stubbed out (into another fresh file)
+shows how much of the time the classifiers take. Not a test.
+
+Run ``python -m bench.ingest [--items N] [--feeds M]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import feedparser
+
+from bench.bench_ingest import feeds, serve
+from bench.common import header, models_dir, verdict
+from monitor.config import SourcesFile, parse_sources
+from monitor.items import NormalisedItem
+from monitor.pipeline import Annotation, Annotator
+from monitor.service import build_monitor
+from monitor.sources.feed import parse_feed
+from playbooks.loader import load_playbook
+
+TARGET = 0.5
+
+
+class NoAnnotation:
+    """Stands in for the classifiers to measure the rest of the pipeline alone."""
+
+    def annotate(self, item: NormalisedItem) -> Annotation:
+        return Annotation(None)
+
+
+def run_cycle(config: SourcesFile, models: Path, annotator: Annotator | None,
+              warm: NormalisedItem) -> tuple[int, float]:
+    """One poll cycle of every feed into a fresh SQLite file: (items stored, seconds)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        monitor = build_monitor(f"sqlite:///{tmp}/ingest.sqlite3", config, load_playbook(), models_dir=models,
+                                annotator=annotator)
+        if monitor.pipeline.annotator is not None:
+            monitor.pipeline.annotator.annotate(warm)  # jieba's dictionary loads outside the timing
+        tokenizer = getattr(monitor.pipeline.events, "tokenizer", None)
+        if tokenizer is not None:
+            tokenizer.tokenize("预热")
+        monitor.poller.sync()
+        started = time.perf_counter()
+        results = asyncio.run(monitor.poller.poll_cycle())
+        elapsed = time.perf_counter() - started
+        asyncio.run(monitor.aclose())
+    errors = [r.error for r in results if r.error]
+    if errors:
+        raise SystemExit(f"ingest failed: {errors[:3]}")
+    return sum(r.new for r in results), elapsed
+
+
+def parse_only(bodies: list[bytes], repeat: int = 3) -> tuple[int, float]:
+    """feedparser alone on the same bytes: (entries, best seconds of *repeat*)."""
+    best, entries = float("inf"), 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        entries = sum(len(feedparser.parse(body).entries) for body in bodies)
+        best = min(best, time.perf_counter() - started)
+    return entries, best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=500, help="dataset messages to serve (max 3,462)")
+    parser.add_argument("--feeds", type=int, default=4, help="loopback feeds they are spread over")
+    parser.add_argument("--full", action="store_true", help="3,000 items over 20 feeds")
+    args = parser.parse_args(argv)
+    if args.full:
+        args.items, args.feeds = 3000, 20
+    header("ingest")
+    models = models_dir()
+    bodies = feeds(args.items, args.feeds)
+    httpd = serve(bodies)
+    port = httpd.server_address[1]
+    sources = [{"name": f"f{k}", "kind": "feed", "url": f"http://127.0.0.1:{port}/{k}.xml"}
+               for k in range(args.feeds)]
+    config = parse_sources({"fetch": {"per_host_min_delay": 0}, "sources": sources}, {}, "bench")
+    try:
+        warm = parse_feed("warm", "http://127.0.0.1/", bodies[0], None)[0][0]
+        stored, full = run_cycle(config, models, None, warm)
+        stored_nc, no_classify = run_cycle(config, models, NoAnnotation(), warm)
+    finally:
+        httpd.shutdown()
+    parsed, parse_s = parse_only(bodies)
+    rate, base = stored / full, parsed / parse_s
+    print(f"items: {stored} stored of {parsed} parsed, {args.feeds} loopback feeds, models from {models}")
+    print(f"full pipeline:            {rate:9,.1f} items/s ({full:.2f} s)")
+    print(f"pipeline, classify stub:  {stored_nc / no_classify:9,.1f} items/s ({no_classify:.2f} s; "
+          f"classify ≈ {100 * (1 - no_classify / full):.0f} % of the full time)")
+    print(f"feedparser alone:         {base:9,.1f} items/s ({parse_s:.3f} s, best of 3)")
+    ratio = rate / base
+    print(f"RATIO pipeline/feedparser: {ratio:.4f}")
+    verdict("ingest ratio", ratio, TARGET, at_most=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
