@@ -15,6 +15,7 @@ process being measured. :class:`FeedServer` starts and drives it.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import random
 import subprocess
@@ -67,8 +68,9 @@ class Feeds:
     def _append(self, k: int) -> str:
         record = self._next_record()
         guid = f"http://feed{k}.bench.example.cn/item/{self.used}"
+        published = dt.datetime.now(dt.UTC)  # a live feed: what appears now was published now
         self.items[k].appendleft((guid, rss_item(guid, Record(f"{record.title}（{self.used}）", record.text,
-                                                                   record.published))))
+                                                                   published))))
         self.version[k] += 1
         self.modified[k] = time.time()
         return guid
@@ -99,6 +101,8 @@ class Feeds:
 def make_handler(feeds: Feeds) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        wbufsize = 1 << 16  # headers and body leave in one write (no delayed-ACK stall on keep-alive)
+        disable_nagle_algorithm = True
 
         def log_message(self, *_a: object) -> None:
             pass
