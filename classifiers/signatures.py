@@ -31,6 +31,15 @@ def canonical(text: str) -> str:
     return _NOISE.sub("", text)
 
 
+def match_basis(title: str | None, text: str | None, min_chars: int) -> str:
+    """The part of an item that its reprints keep: the body, since reprinting sites rewrite
+    headlines; title and body together only when the body alone is too short to judge."""
+    body = (text or "").strip()
+    if len(canonical(body)) >= min_chars:
+        return body
+    return "\n".join(part for part in (title, body) if part)
+
+
 def shingles(text: str, size: int = 3) -> list[str]:
     """Overlapping character n-grams of the canonical text (the whole text if shorter)."""
     body = canonical(text)

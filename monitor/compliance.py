@@ -22,6 +22,7 @@ from enum import Enum
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from classifiers.signatures import match_basis
 from monitor.carrying import Text, carries, host_of
 from monitor.config import DedupeSection
 from monitor.store.models import Department, Item, Source
@@ -131,10 +132,9 @@ def item_time(item: Item) -> dt.datetime:
     return item.published_at or item.fetched_at
 
 
-def item_text(item: Item) -> Text:
-    """The matching view of a stored item (title and text; signatures computed alike)."""
-    body = "\n".join(part for part in (item.title, item.text) if part)
-    return Text(item.url, body, None, item.raw)
+def item_text(item: Item, min_chars: int = DedupeSection().min_chars) -> Text:
+    """The matching view of a stored item, on the same basis as the pipeline's signatures."""
+    return Text(item.url, match_basis(item.title, item.text, min_chars), None, item.raw)
 
 
 def important_policies(session: Session, playbook: Playbook, since: dt.datetime,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from classifiers.signatures import SignatureIndex, canonical, distance, jaccard, simhash
+from classifiers.signatures import SignatureIndex, canonical, distance, jaccard, match_basis, simhash
 from monitor.config import DedupeSection
 from monitor.items import NormalisedItem, host_of
 from monitor.store.models import Item, Source
@@ -35,7 +35,7 @@ class Match:
 
 def signature_of(item: NormalisedItem, policy: DedupeSection) -> int | None:
     """The item's SimHash, or None when its text is too short to judge fuzzily."""
-    basis = f"{item.title}\n{item.text}"
+    basis = match_basis(item.title, item.text, policy.min_chars)
     if len(canonical(basis)) < policy.min_chars:
         return None
     return simhash(basis)
@@ -113,8 +113,8 @@ class ReprintFinder:
         if not candidates:
             return None
         rows = session.scalars(select(Item).where(Item.id.in_([k for k, _ in candidates]), Item.source_id != source_id)).all()
-        basis = f"{item.title}\n{item.text}"
-        confirmed = [(r, jaccard(basis, f"{r.title}\n{r.text}")) for r in rows]
+        basis = match_basis(item.title, item.text, self.policy.min_chars)
+        confirmed = [(r, jaccard(basis, match_basis(r.title, r.text, self.policy.min_chars))) for r in rows]
         confirmed = [(r, score) for r, score in confirmed if score >= self.policy.min_jaccard]
         if not confirmed:
             return None

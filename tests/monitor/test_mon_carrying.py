@@ -30,3 +30,14 @@ def test_a_link_to_the_original_counts() -> None:
 
 def test_the_same_page_is_not_its_own_reprint() -> None:
     assert carries(Text("http://a.example/1", ORIGINAL), Text("http://a.example/1/", ORIGINAL), DedupeSection()) is None
+
+
+def test_a_reprint_under_a_rewritten_headline_is_still_a_candidate() -> None:
+    """Reprinting sites rewrite headlines: signatures are taken on the body."""
+    from classifiers.signatures import distance, match_basis, simhash
+
+    policy = DedupeSection()
+    original = match_basis("关于“长春市自来水被污染不能饮用”网传信息的说明", ORIGINAL, policy.min_chars)
+    reprint = match_basis("长春回应传言：检测合格 供水正常", ORIGINAL, policy.min_chars)
+    assert distance(simhash(original), simhash(reprint)) <= policy.near_duplicate_max_distance
+    assert match_basis("标题", "短", policy.min_chars) == "标题\n短"  # a short body keeps its title
