@@ -29,7 +29,7 @@ from classifiers.heat import HeatInputs, Mention, heat_score
 from classifiers.tokenizer import Tokenizer
 from monitor.items import NormalisedItem, host_of
 from monitor.pipeline import Annotation, Annotator, EventAssigner
-from monitor.store.models import Event, Item, Source
+from monitor.store.models import Clarification, Event, Item, Source
 from playbooks.schema import Playbook
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,19 @@ def default_annotator(playbook: Playbook, models_dir: Path | None) -> Annotator 
         return None
 
 
+OFFICIAL_CLARIFICATION = "官方澄清"
+
+
+def clarification_event(session: Session, item: Item, original: Item | None) -> int | None:
+    """The event an item answers, when it is a submitted clarification's page or a reprint of one."""
+    if original is not None and original.rumour_verdict == OFFICIAL_CLARIFICATION:
+        return original.event_id
+    if not item.url:
+        return None
+    return session.scalar(select(Clarification.event_id).where(Clarification.url == item.url,
+                                                              Clarification.state != "rejected").limit(1))
+
+
 class StoredEventAssigner:
     """Online event clustering whose state lives in the ``events`` table."""
 
@@ -94,9 +107,15 @@ class StoredEventAssigner:
             return None
         hint = None
         linked = item.reprint_of_id or item.repost_of_id  # a reprint or a repost joins its original's event
-        if linked is not None:
-            original = session.get(Item, linked)
-            hint = str(original.event_id) if original is not None and original.event_id else None
+        original = session.get(Item, linked) if linked is not None else None
+        if original is not None and original.event_id:
+            hint = str(original.event_id)
+        official = clarification_event(session, item, original)
+        if official is not None:
+            # Our own published clarification (or a reprint of it) belongs to the event it answers,
+            # and is not itself a rumour, however much it quotes one.
+            hint = str(official)
+            item.rumour_probability, item.rumour_verdict = 0.0, OFFICIAL_CLARIFICATION
         when = item.published_at or now
         assignment = self.clusterer.add(text, when, hint_event=hint)
         if assignment.created:

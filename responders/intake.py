@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from monitor.store.models import Assignment, Event, Item
@@ -133,8 +133,15 @@ def _alert_duty(session: Session, event: Event, routing: Routing, items: list[It
 
 def process_recent(session: Session, playbook: Playbook, members: Members, templates: Templates,
                    now: dt.datetime, since: dt.datetime) -> list[IntakeResult]:
-    """Route every event seen since *since* (idempotent, so overlap after a restart is harmless)."""
-    events = session.scalars(select(Event).where(Event.last_seen_at >= since).order_by(Event.id))
+    """Route every event that gained or changed an item since *since* (by when we stored it, not when
+    it was published: a message posted yesterday and fetched now is news to us).
+
+    Idempotent, so overlap after a restart is harmless.
+    """
+    touched = select(Item.event_id).where(Item.event_id.is_not(None),
+                                          or_(Item.fetched_at >= since, Item.updated_at >= since))
+    events = session.scalars(select(Event).where(or_(Event.last_seen_at >= since, Event.id.in_(touched)))
+                             .order_by(Event.id))
     return [process_event(session, e, playbook, members, templates, now) for e in list(events)]
 
 

@@ -104,3 +104,19 @@ def test_every_citizen_message_gets_a_case_however_cold(sessions, playbook, memb
         lead = session.scalar(select(Assignment).where(Assignment.role == "lead"))
         assert lead is not None and lead.department_key == "省劳动保障厅"
         assert lead.respond_due_at == local(2026, 12, 2, 17, 0)  # Mon Nov 23 + 7 working days
+
+
+def test_an_old_message_fetched_now_is_routed(sessions, playbook, members, templates, make_event, clock) -> None:
+    """The routing window counts from when we stored an item, not from when it was posted."""
+
+    event_id = make_event("反映朝阳区某小区暖气不热", category="市政", heat=1.0, kind="portal")
+    with session_scope(sessions) as session:
+        event = session.get(Event, event_id)
+        posted = clock() - dt.timedelta(hours=10)
+        event.first_seen_at = event.last_seen_at = posted
+        for item in session.scalars(select(Item).where(Item.event_id == event_id)):
+            item.published_at, item.fetched_at = posted, clock()
+    with session_scope(sessions) as session:
+        results = process_recent(session, playbook, members, templates, clock(), clock() - dt.timedelta(minutes=1))
+        assert [r.routed for r in results] == [True]
+        assert session.scalar(select(Assignment).where(Assignment.event_id == event_id)) is not None
