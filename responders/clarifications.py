@@ -18,7 +18,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.carrying import Text, carries, host_of, host_weight, same_url
@@ -173,7 +174,14 @@ def track(session: Session, row: Clarification, playbook: Playbook, now: dt.date
         reprint = Reprint(original_id=own.id, reprint_id=item.id, host=host, method=found.method,
                           weight=host_weight(host, playbook.source_weights, source.weight_class),
                           similarity=found.similarity, detected_at=now, clarification_id=row.id)
-        session.add(reprint)
+        try:
+            with session.begin_nested():
+                session.add(reprint)
+        except IntegrityError:  # the monitor's pipeline recorded the same pair meanwhile: label it ours
+            session.execute(update(Reprint).where(Reprint.original_id == own.id, Reprint.reprint_id == item.id,
+                                                  Reprint.clarification_id.is_(None))
+                            .values(clarification_id=row.id))
+            continue
         added.append(reprint)
     session.flush()
     return TrackResult(row.id, own.id, added)
