@@ -21,8 +21,12 @@ from responders.notifiers import Button, Outgoing
 _TAG = re.compile(r"<[^>]+>")
 
 
+_LINK = re.compile(r'<a\s+href="([^"]*)"[^>]*>(.*?)</a>', re.S)
+
+
 def plain(text: str) -> str:
-    """HTML message text as a terminal shows it."""
+    """HTML message text as a terminal shows it; a link keeps its address, which a terminal can open."""
+    text = _LINK.sub(lambda m: f"{m.group(2)} {m.group(1)}", text)
     return html.unescape(_TAG.sub("", text))
 
 

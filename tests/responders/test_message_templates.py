@@ -67,3 +67,10 @@ def test_console_backend_prints_and_reads_commands() -> None:
     asyncio.run(scenario())
     printed = out.getvalue()
     assert "预警 <x>" in printed and "[签收: /ack 7]" in printed and printed.count("ok") == 2
+
+
+def test_console_shows_link_addresses_and_unescapes() -> None:
+    from responders.notifiers.console import plain
+
+    text = '原文<a href="http://x.cn/1?a=1&amp;b=2">1</a> <b>粗</b> &lt;script&gt;'
+    assert plain(text) == "原文1 http://x.cn/1?a=1&b=2 粗 <script>"
