@@ -11,7 +11,9 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from classifiers.features import within
 
 
-def binary_metrics(y: Sequence[int] | np.ndarray, proba: Sequence[float] | np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+def binary_metrics(
+    y: Sequence[int] | np.ndarray, proba: Sequence[float] | np.ndarray, threshold: float = 0.5
+) -> dict[str, float]:
     """Accuracy and macro-F1 of P(positive) ≥ threshold."""
     pred = (np.asarray(proba) >= threshold).astype(int)
     return {

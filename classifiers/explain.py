@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import Pipeline
+
+NUMERIC_BLOCK = "numbers__"
 
 
 def linear_coefficients(classifier: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -44,15 +47,21 @@ def top_terms(
     for idx in order:
         if contrib[idx] <= 0 or len(out) >= top:
             break
-        term = _readable(str(names[row.indices[idx]]))
+        name = str(names[row.indices[idx]])
+        if name.startswith(NUMERIC_BLOCK):  # spread numbers are not terms a reader can check
+            continue
+        term = _readable(name)
         if len(term.strip()) >= min_chars and term not in out and not any(term in t for t in out):
             out.append(term)
     return out
 
 
+_NAMES: weakref.WeakKeyDictionary[Pipeline, np.ndarray] = weakref.WeakKeyDictionary()
+
+
 def _feature_names(pipeline: Pipeline) -> np.ndarray:
-    cached = getattr(pipeline, "_yuqing_feature_names", None)
-    if cached is None:
-        cached = pipeline[-2].get_feature_names_out()
-        pipeline._yuqing_feature_names = cached  # type: ignore[attr-defined]
-    return cached
+    """Feature names of a fitted pipeline, cached beside it (not on it: it may be saved later)."""
+    names = _NAMES.get(pipeline)
+    if names is None:
+        names = _NAMES[pipeline] = pipeline[-2].get_feature_names_out()
+    return names

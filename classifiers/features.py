@@ -49,16 +49,16 @@ _DOUBT = re.compile("|".join(re.escape(w) for w in DOUBT_WORDS))
 _URL = re.compile(r"https?://\S+")
 _MENTION = re.compile(r"@[\w\u4e00-\u9fff-]{1,30}")
 
+# Spread numbers that carry over between datasets. Raw reaction counts and
+# first-hour counts were dropped: they depend on how a source was collected
+# (CED keeps 100 reactions, CHECKED 50) and trained a CED model to call
+# almost every COVID post a rumour (cross-dataset accuracy 0.06).
 NUMERIC_FEATURES: tuple[str, ...] = (
-    "log_reactions",
-    "log_first_hour",
     "log_velocity_per_hour",
     "doubt_share",
     "doubt_any",
-    "empty_share",
-    "has_user",
-    "verified",
-    "log_followers",
+    "verified",  # NaN when the source has no user data: imputed, never read as "not verified"
+    "log_followers",  # NaN when unknown, same reason
 )
 
 
@@ -96,17 +96,18 @@ def parse_time(value: Any) -> dt.datetime | None:
     text = str(value).strip()
     if text.isdigit():
         return dt.datetime.fromtimestamp(float(text), dt.UTC)
+    try:  # fast path: ISO-like "YYYY-MM-DD HH:MM[:SS]", the common case
+        parsed = dt.datetime.fromisoformat(text)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
+    except ValueError:
+        pass
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%a %b %d %H:%M:%S %z %Y"):
         try:
             parsed = dt.datetime.strptime(text, fmt)
         except ValueError:
             continue
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
-    try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
+    return None
 
 
 def reactions(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -154,16 +155,17 @@ def reaction_text(record: Mapping[str, Any]) -> str:
     return "\n".join(t for t in texts if t)
 
 
-def _user_numbers(record: Mapping[str, Any]) -> tuple[float, float, float]:
+def _user_numbers(record: Mapping[str, Any]) -> tuple[float, float]:
+    """(verified, log followers), NaN when the source does not say."""
     user = record.get("user")
     if not isinstance(user, Mapping) or "followers" not in user:
-        return 0.0, 0.0, 0.0
+        return math.nan, math.nan
     verified = 1.0 if user.get("verified") in (True, 1, "true", "True") else 0.0
     try:
         followers = math.log1p(max(float(user.get("followers") or 0), 0.0))
     except (TypeError, ValueError):
-        followers = 0.0
-    return 1.0, verified, followers
+        followers = math.nan
+    return verified, followers
 
 
 def spread_numbers(record: Mapping[str, Any]) -> list[float]:
@@ -171,24 +173,18 @@ def spread_numbers(record: Mapping[str, Any]) -> list[float]:
     items = reactions(record)
     start = parse_time(record.get("time"))
     times = [t for t in (parse_time(r.get("time")) for r in items) if t is not None]
-    first_hour = sum(1 for t in times if start is not None and t <= start + dt.timedelta(hours=1))
     if times and start is not None:
         span_h = max((max(times) - start).total_seconds() / 3600.0, 0.25)
         velocity = len(times) / span_h
     else:
         velocity = 0.0
-    texts = [clean_reaction(field_text(r, "text")) for r in items]
-    nonempty = [t for t in texts if t]
+    nonempty = [t for t in (clean_reaction(field_text(r, "text")) for r in items) if t]
     doubting = sum(1 for t in nonempty if _DOUBT.search(t))
-    has_user, verified, followers = _user_numbers(record)
+    verified, followers = _user_numbers(record)
     return [
-        math.log1p(len(items)),
-        math.log1p(first_hour),
         math.log1p(velocity),
         doubting / len(nonempty) if nonempty else 0.0,
         1.0 if doubting else 0.0,
-        (len(texts) - len(nonempty)) / len(texts) if texts else 0.0,
-        has_user,
         verified,
         followers,
     ]
@@ -197,7 +193,8 @@ def spread_numbers(record: Mapping[str, Any]) -> list[float]:
 class RecordColumns(BaseEstimator, TransformerMixin):
     """Records → [post text, reaction text, numeric spread features...] columns.
 
-    ``use_reactions=False`` blanks reactions and spread numbers (text-only model).
+    ``use_reactions=False`` blanks reactions and their numbers (the "no reposts"
+    model: post text plus what is known about the author at posting time).
     """
 
     def __init__(self, use_reactions: bool = True) -> None:
@@ -213,10 +210,9 @@ class RecordColumns(BaseEstimator, TransformerMixin):
             title = field_text(record, "title")
             text = field_text(record, "text")
             out[i, 0] = f"{title}\n{text}" if title else text
-            if self.use_reactions:
-                out[i, 1] = reaction_text(record)
-                out[i, 2:] = spread_numbers(record)
-            else:
-                out[i, 1] = ""
-                out[i, 2:] = [0.0] * len(NUMERIC_FEATURES)
+            out[i, 1] = reaction_text(record) if self.use_reactions else ""
+            numbers = spread_numbers(record)
+            if not self.use_reactions:  # keep only what is known at posting time: the author
+                numbers = [0.0, 0.0, 0.0, *numbers[3:]]
+            out[i, 2:] = numbers
         return out

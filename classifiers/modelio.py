@@ -36,7 +36,6 @@ DEFAULT_MODELS_DIR = PACKAGE_DIR / "models"
 TRUSTED_TYPES: tuple[str, ...] = (
     "classifiers.features.RecordColumns",
     "classifiers.features.TextColumns",
-    "classifiers.features.SkipStopWords",
     "classifiers.tokenizer.Tokenizer",
     "builtins.frozenset",
     "collections.defaultdict",
@@ -47,6 +46,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.feature_extraction.text.TfidfTransformer",
     "sklearn.feature_extraction.text.TfidfVectorizer",
     "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.impute._base.SimpleImputer",
     "sklearn.utils._bunch.Bunch",
     "sklearn.svm._classes.LinearSVC",
     "sklearn.linear_model._logistic.LogisticRegression",

@@ -1,10 +1,11 @@
 """Rumour probability of a post and the verdict the duty desk sees.
 
-Features: the post text (word TF-IDF via our tokenizer + character bigrams),
+Features: the post text (word TF-IDF via our tokenizer + character 1–2-grams),
 the text of its reposts/comments (readers saying 谣言/辟谣/假的/求证 is the
-strongest early signal), spread numbers (reaction count, first-hour count,
-velocity, share of doubting reactions) and the poster's verified flag and
-followers when the source gives them. A calibrated linear model turns these
+strongest early signal), spread numbers (reaction velocity, share of doubting reactions) and the
+poster's verified flag and followers when the source gives them (missing
+values are imputed, so a source without user data is not read as "unknown
+author"). See classifiers/README.md for why raw counts are left out. A calibrated linear model turns these
 into a probability; :func:`verdict` maps it to one of three verdicts using the
 playbook's band ``rumour.verify_low``/``verify_high``.
 """
@@ -19,6 +20,7 @@ import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -70,7 +72,7 @@ def build_rumour_pipeline(
     tokenizer: Tokenizer,
     *,
     use_reactions: bool = True,
-    C: float = 1.0,
+    C: float = 30.0,
     calibration_folds: int = 5,
     max_features: int = 20000,
     random_state: int = 0,
@@ -78,15 +80,19 @@ def build_rumour_pipeline(
     """The unfitted rumour pipeline: records in, calibrated P(rumour) out."""
     columns: list[tuple[str, Any, Any]] = [
         ("post", _tfidf(tokenizer, 2, max_features), 0),
-        ("post_chars", _tfidf("char", 2, max_features, (2, 2)), 0),
+        ("post_chars", _tfidf("char", 2, max_features, (1, 2)), 0),
     ]
+    numbers = list(range(2, 2 + len(NUMERIC_FEATURES)))
     if use_reactions:
-        columns += [
-            ("reactions", _tfidf(tokenizer, 3, max_features), 1),
-            ("spread", StandardScaler(), list(range(2, 2 + len(NUMERIC_FEATURES)))),
-        ]
+        columns.append(("reactions", _tfidf(tokenizer, 3, max_features), 1))
+    else:
+        numbers = numbers[3:]  # author only
+    scaler = Pipeline(
+        [("impute", SimpleImputer(strategy="mean", keep_empty_features=True)), ("scale", StandardScaler())]
+    )
+    columns.append(("numbers", scaler, numbers))
     features = ColumnTransformer(columns, sparse_threshold=1.0)
-    model = LogisticRegression(C=C, max_iter=2000, class_weight="balanced", random_state=random_state)
+    model = LogisticRegression(C=C, max_iter=5000, class_weight="balanced", random_state=random_state)
     classifier = CalibratedClassifierCV(model, method="sigmoid", cv=calibration_folds, ensemble=False)
     return Pipeline(
         [("columns", RecordColumns(use_reactions=use_reactions)), ("features", features), ("clf", classifier)]

@@ -50,38 +50,63 @@ def train_topic_model(
 ) -> Manifest:
     """Cross-validate, fit on everything and save a topic model directory."""
     targets = topic_labels_for(records, labels, playbook, native=native)
-    _need_two_classes(targets, folds)
+    inner = calibration_folds_for(targets, folds)
     tokenizer = training_tokenizer(playbook)
-    metrics = cross_validate(
-        build_topic_pipeline(tokenizer, random_state=seed), records, targets, folds=folds, seed=seed
-    )
-    model = TopicModel(build_topic_pipeline(tokenizer, random_state=seed)).fit(records, targets)
+    pipeline = build_topic_pipeline(tokenizer, calibration_folds=inner, random_state=seed)
+    metrics = cross_validate(pipeline, records, targets, folds=folds, seed=seed)
+    model = TopicModel(clone(pipeline)).fit(records, targets)
     _finish(tokenizer)
-    params = {"native": native, "labels": sorted(set(targets)), "records": len(records), "seed": seed}
+    params = {
+        "native": native,
+        "labels": sorted(set(targets)),
+        "records": len(records),
+        "seed": seed,
+        "calibration_folds": inner,
+    }
     return save_model(
         model.pipeline, out, kind="topic", data_files=data_files, metrics=metrics, params=params
     )
 
 
-def _need_two_classes(targets: Sequence[Any], folds: int) -> None:
+def calibration_folds_for(targets: Sequence[Any], folds: int) -> int:
+    """Inner calibration folds (at most 5) that the smallest class can fill inside every CV fold.
+
+    Raises :class:`DataError` naming the classes too small to train on.
+    """
     counts: dict[Any, int] = {}
     for t in targets:
         counts[t] = counts.get(t, 0) + 1
     if len(counts) < 2:
         raise DataError(f"training needs at least two classes, got {sorted(map(str, counts))}")
-    small = sorted(str(k) for k, n in counts.items() if n < folds)
-    if small:
-        raise DataError(f"classes with fewer examples than the {folds} CV folds: {', '.join(small)}")
+    if folds < 2:
+        raise DataError(f"cross-validation needs at least 2 folds, got {folds}")
+    smallest = min(counts.values())
+    inner = min(5, smallest - -(-smallest // folds))  # examples left in the training part of a fold
+    if smallest < folds or inner < 2:
+        small = sorted(str(k) for k, n in counts.items() if n == smallest)
+        raise DataError(
+            f"class {', '.join(small)} has only {smallest} examples: too few for {folds}-fold "
+            "cross-validation with calibration (add examples or lower --folds)"
+        )
+    return inner
 
 
 def rumour_metrics(
-    groups: Sequence[RumourGroup], tokenizer: Tokenizer, *, folds: int, use_reactions: bool, seed: int = 0
+    groups: Sequence[RumourGroup],
+    tokenizer: Tokenizer,
+    *,
+    folds: int,
+    use_reactions: bool,
+    seed: int = 0,
+    calibration_folds: int = 5,
 ) -> dict[str, Any]:
     """CV on all groups pooled (reported overall and per file) plus cross-file figures."""
     records = [r for _, recs, _ in groups for r in recs]
     y = np.asarray([v for _, _, ys in groups for v in ys])
     origin = np.asarray([i for i, (_, recs, _) in enumerate(groups) for _ in recs])
-    pipeline = build_rumour_pipeline(tokenizer, use_reactions=use_reactions, random_state=seed)
+    pipeline = build_rumour_pipeline(
+        tokenizer, use_reactions=use_reactions, random_state=seed, calibration_folds=calibration_folds
+    )
     strata = y * len(groups) + origin  # keep each file's class balance in every fold
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     proba = cross_val_predict(pipeline, records, y, cv=cv.split(records, strata), method="predict_proba")[
@@ -95,6 +120,16 @@ def rumour_metrics(
     for i, (path, _, _) in enumerate(groups):
         mask = origin == i
         metrics[f"cv_pooled[{_name(path)}]"] = binary_metrics(y[mask], proba[mask])
+    if len(groups) > 1:  # each file on its own, as its dataset's papers report it
+        for path, recs, ys in groups:
+            own = cross_val_predict(
+                pipeline,
+                list(recs),
+                np.asarray(ys),
+                cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
+                method="predict_proba",
+            )[:, 1]
+            metrics[f"cv[{_name(path)}]"] = binary_metrics(np.asarray(ys), own)
     for i, (src, src_recs, src_y) in enumerate(groups):
         for j, (dst, dst_recs, dst_y) in enumerate(groups):
             if i != j:
@@ -122,14 +157,23 @@ def train_rumour_model(
     if not groups:
         raise DataError("no training files given")
     y_all = [v for _, _, ys in groups for v in ys]
-    _need_two_classes(y_all, folds)
+    inner = min(calibration_folds_for(ys, folds) for _, _, ys in groups)
     tokenizer = training_tokenizer(playbook)
-    metrics = rumour_metrics(groups, tokenizer, folds=folds, use_reactions=use_reactions, seed=seed)
+    metrics = rumour_metrics(
+        groups, tokenizer, folds=folds, use_reactions=use_reactions, seed=seed, calibration_folds=inner
+    )
     records = [r for _, recs, _ in groups for r in recs]
-    pipeline = build_rumour_pipeline(tokenizer, use_reactions=use_reactions, random_state=seed)
+    pipeline = build_rumour_pipeline(
+        tokenizer, use_reactions=use_reactions, random_state=seed, calibration_folds=inner
+    )
     model = RumourModel(pipeline, playbook.rumour).fit(records, y_all)
     _finish(tokenizer)
-    params = {"use_reactions": use_reactions, "records": len(records), "seed": seed}
+    params = {
+        "use_reactions": use_reactions,
+        "records": len(records),
+        "seed": seed,
+        "calibration_folds": inner,
+    }
     return save_model(
         model.pipeline,
         out,

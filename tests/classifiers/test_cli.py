@@ -26,7 +26,7 @@ def runner() -> CliRunner:
 def trained(tmp_path_factory: pytest.TempPathFactory, runner: CliRunner, subset: Any) -> dict[str, Path]:
     """Topic (playbook categories) and rumour models trained by the CLI on small subsets."""
     root = tmp_path_factory.mktemp("cli")
-    topic_data = write_jsonl(root / "topic.jsonl", subset("gov-messages", 280, seed=3))
+    topic_data = write_jsonl(root / "topic.jsonl", subset("gov-messages", 490, seed=3))
     ced = write_jsonl(root / "ced.jsonl", subset("weibo-rumours", 70, seed=3))
     covid = write_jsonl(root / "covid.jsonl", subset("weibo-covid-rumours", 50, seed=3))
     result = runner.invoke(

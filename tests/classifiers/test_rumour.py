@@ -84,14 +84,16 @@ def test_within_keeps_only_early_reactions() -> None:
 
 
 def test_spread_numbers() -> None:
-    log_n, log_first, _velocity, doubt_share, doubt_any, empty_share, has_user, verified, _ = spread_numbers(
-        POST
-    )
-    assert log_n == pytest.approx(np.log1p(4)) and log_first == pytest.approx(np.log1p(2))
-    assert doubt_share == pytest.approx(1.0) and doubt_any == 1.0
-    assert empty_share == pytest.approx(0.25)
-    assert (has_user, verified) == (1.0, 1.0)
-    assert spread_numbers({"text": "x"})[6] == 0.0
+    velocity, doubt_share, doubt_any, verified, followers = spread_numbers(POST)
+    assert velocity == pytest.approx(np.log1p(4 / 48))  # 4 reactions over two days
+    assert doubt_share == pytest.approx(1.0) and doubt_any == 1.0  # every non-empty reaction doubts
+    assert verified == 1.0 and followers == pytest.approx(np.log1p(999))
+
+
+def test_missing_user_is_nan_not_zero() -> None:
+    numbers = spread_numbers({"text": "x", "user": {"uid": "1"}})
+    assert numbers[:3] == [0.0, 0.0, 0.0]
+    assert all(np.isnan(numbers[3:]))
 
 
 def test_reaction_text_drops_repost_chain_and_mentions() -> None:
