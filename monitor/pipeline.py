@@ -161,21 +161,22 @@ class Pipeline:
             ))
         elif signature is not None:
             self.finder.remember(row.id, signature, now)
-        self._annotate(row, item)
+        self._annotate(row, item, source)
         if self.events is not None:
             event = self.events.assign(session, row, now)
             row.event_id = event.id if event is not None else None
         session.flush()
         return row
 
-    def _annotate(self, row: Item, item: NormalisedItem) -> None:
+    def _annotate(self, row: Item, item: NormalisedItem, source: Source) -> None:
         if self.annotator is None:
             return
         note = self.annotator.annotate(item)
         row.category = note.category
         row.category_scores = {k: float(v) for k, v in note.category_scores.items()}
-        row.rumour_probability = note.rumour_probability
-        row.rumour_verdict = note.rumour_verdict
+        if source.kind in self.playbook.rumour.source_kinds:
+            row.rumour_probability = note.rumour_probability
+            row.rumour_verdict = note.rumour_verdict
         row.why = list(note.why)
 
     # -- items seen before --------------------------------------------------

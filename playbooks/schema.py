@@ -217,10 +217,16 @@ class EscalationStep(_Strict):
 
 
 class RumourPolicy(_Strict):
-    """Probabilities inside [verify_low, verify_high) get the verdict 需核实."""
+    """Probabilities inside [verify_low, verify_high) get the verdict 需核实.
+
+    ``source_kinds`` are the kinds of source whose posts the rumour model judges: it
+    learnt from microblog posts and their reposts, and a citizen's letter to the
+    mayor or a news report is not a rumour candidate in that sense.
+    """
 
     verify_low: float = Field(ge=0, le=1)
     verify_high: float = Field(ge=0, le=1)
+    source_kinds: list[str] = Field(default_factory=lambda: ["weibo"])
 
     @field_validator("verify_high")
     @classmethod

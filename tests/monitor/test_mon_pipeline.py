@@ -45,3 +45,37 @@ def test_events_are_persisted_and_reprints_join_the_original_event(make_monitor,
         assert event.item_count == 2 and event.heat > 0
         assert event.heat_breakdown["parts"] and event.centroid["centroid"]
         assert items[(1, str(other["id"]))].event_id != event.id
+
+
+def test_rumour_model_judges_only_the_playbook_source_kinds(make_monitor, clock, playbook):
+    monitor = make_monitor([])
+    post = records("weibo-rumours", 5)[0]
+    row = {"id": "p1", "title": "", "text": post["text"]}
+    with session_scope(monitor.sessions) as session:
+        weibo = Source(name="w", kind="weibo", url="http://w.example.com/")
+        board = Source(name="m", kind="portal", url="http://m.example.com/")
+        session.add_all([weibo, board])
+        session.flush()
+        monitor.pipeline.process(session, weibo, [_item("w", row)], clock())
+        monitor.pipeline.process(session, board, [_item("m", row)], clock())
+    with session_scope(monitor.sessions) as session:
+        judged = {i.source.kind: (i.rumour_probability, i.rumour_verdict, i.category) for i in session.query(Item)}
+    assert playbook.rumour.source_kinds == ["weibo"]
+    assert judged["weibo"][0] is not None and judged["weibo"][1] is not None
+    assert judged["portal"][:2] == (None, None) and judged["portal"][2] is not None  # still categorised
+
+
+def test_a_repost_joins_its_originals_event(make_monitor, clock):
+    monitor = make_monitor([])
+    original = {"id": "o1", "title": "", "text": "听说长春市自来水被化工厂污染了，全市要停水三天，大家赶紧去超市抢桶装水"}
+    repost = {"id": "o1r", "title": "", "text": "真的假的？已经去超市了"}
+    with session_scope(monitor.sessions) as session:
+        weibo = Source(name="w", kind="weibo", url="http://w.example.com/")
+        session.add(weibo)
+        session.flush()
+        monitor.pipeline.process(session, weibo, [_item("w", original)], clock())
+        monitor.pipeline.process(session, weibo, [_item("w", repost, repost_of_external_id="o1")], clock())
+    with session_scope(monitor.sessions) as session:
+        rows = {i.external_id: i for i in session.query(Item)}
+        assert rows["o1r"].repost_of_id == rows["o1"].id
+        assert rows["o1r"].event_id == rows["o1"].event_id is not None
