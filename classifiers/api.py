@@ -36,11 +36,17 @@ class Classification:
 
 
 def load_topic_model(
-    directory: Path | None = None, *, models_dir: Path | None = None
+    directory: Path | None = None, *, models_dir: Path | None = None, playbook: Playbook | None = None
 ) -> tuple[TopicModel, Manifest]:
-    """A topic model directory (default: the bundled one)."""
+    """A topic model directory (default: the bundled one).
+
+    With ``playbook``, a model trained on playbook categories also applies the
+    playbook's relabel rules to its predictions (as its labels were made).
+    """
     pipeline, manifest = load_model(directory or default_model_dir(TOPIC_KIND, models_dir), kind=TOPIC_KIND)
-    return TopicModel(pipeline), manifest
+    native = bool(manifest.params.get("native", False))
+    rules = playbook.training if playbook is not None and not native else None
+    return TopicModel(pipeline, rules=rules), manifest
 
 
 def load_rumour_model(
@@ -67,7 +73,7 @@ class Classifier:
         rumour_dir: Path | None = None,
         models_dir: Path | None = None,
     ) -> Classifier:
-        topic, _ = load_topic_model(topic_dir, models_dir=models_dir)
+        topic, _ = load_topic_model(topic_dir, models_dir=models_dir, playbook=playbook)
         rumour, _ = load_rumour_model(playbook, rumour_dir, models_dir=models_dir)
         return cls(topic, rumour)
 

@@ -53,7 +53,8 @@ def train_topic_model(
     inner = calibration_folds_for(targets, folds)
     tokenizer = training_tokenizer(playbook)
     pipeline = build_topic_pipeline(tokenizer, calibration_folds=inner, random_state=seed)
-    metrics = cross_validate(pipeline, records, targets, folds=folds, seed=seed)
+    rules = None if native else playbook.training
+    metrics = cross_validate(pipeline, records, targets, folds=folds, seed=seed, rules=rules)
     model = TopicModel(clone(pipeline)).fit(records, targets)
     _finish(tokenizer)
     params = {

@@ -285,10 +285,11 @@ def eval_topic(data: Path, model_dir: Path | None, label_field: str, native: boo
     from classifiers.topic import topic_labels_for
 
     try:
-        model, manifest = load_topic_model(model_dir, models_dir=_models_dir())
+        playbook = _playbook()
+        model, manifest = load_topic_model(model_dir, models_dir=_models_dir(), playbook=playbook)
         records, labels, _ = _labelled(data, label_field)
         use_native = manifest.params.get("native", False) if native is None else native
-        truth = topic_labels_for(records, [str(x) for x in labels], _playbook(), native=bool(use_native))
+        truth = topic_labels_for(records, [str(x) for x in labels], playbook, native=bool(use_native))
         pred = [r.category for r in model.classify(records)]
     except ClassifierError as exc:
         raise _fail(exc) from None

@@ -7,7 +7,14 @@ import pytest
 
 from classifiers.errors import DataError, NotFittedError
 from classifiers.tokenizer import Tokenizer
-from classifiers.topic import TopicModel, build_topic_pipeline, cross_validate, playbook_labels
+from classifiers.topic import (
+    TopicModel,
+    TopicResult,
+    build_topic_pipeline,
+    cross_validate,
+    playbook_labels,
+    rule_category,
+)
 from playbooks.schema import Playbook
 
 
@@ -73,3 +80,24 @@ def test_cross_validate_reports_macro_f1(tokenizer: Tokenizer, topic_records: li
     )
     assert 0.3 < metrics["macro_f1"] <= 1.0
     assert set(metrics["per_class"]) == set(labels)
+
+
+def test_rule_category_follows_label_rules(playbook: Playbook) -> None:
+    record = {"title": "强拆", "text": "开发商强拆房屋，补偿款未到位"}
+    assert rule_category(record, "市政", playbook.training) == ("拆迁", ["强拆", "补偿款"])
+    # 拆迁 is carved only out of 城乡建设 (→ 市政): other predictions stay.
+    assert rule_category(record, "教育", playbook.training) == ("教育", [])
+    assert rule_category({"text": "景区票价太高"}, "其他", playbook.training)[0] == "价格"
+
+
+def test_model_with_rules_overrides_and_keeps_top_score(topic_model: TopicModel, playbook: Playbook) -> None:
+    pipeline = topic_model.pipeline
+    record = {"title": "强拆", "text": "开发商强拆房屋，补偿款未到位"}
+    [plain] = TopicModel(pipeline).classify([record])
+    ruled = TopicModel(pipeline, rules=playbook.training)._with_rules(
+        record, TopicResult("市政", {"市政": 0.7, "拆迁": 0.2, "其他": 0.1}, ["房屋"])
+    )
+    assert plain.category in topic_model.classes
+    assert ruled.category == "拆迁"
+    assert ruled.scores == {"市政": 0.2, "拆迁": 0.7, "其他": 0.1}
+    assert ruled.why[:2] == ["强拆", "补偿款"] and "房屋" in ruled.why
