@@ -18,7 +18,7 @@ rest of the path costs. Baseline for the RATIO, same run: one conditional
 feed GET plus one sendMessage to the same servers (the network floor).
 Target p95 ≤ 2 s. Not a test.
 
-Run ``python -m bench.alert_latency [--seconds 30] [--every 2]``.
+Run ``python -m bench.alert_latency [--seconds 20] [--every 2]``.
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def report(result: PhaseResult) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=30.0, help="how long items are added, per phase")
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long items are added, per phase")
     parser.add_argument("--every", type=float, default=2.0, help="mean seconds between added items")
     parser.add_argument("--fast-cycle", type=float, default=0.5, help="responders cycle of the fast phase")
     parser.add_argument("--fast-outbox", type=float, default=0.2, help="outbox round of the fast phase")

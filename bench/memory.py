@@ -6,7 +6,7 @@ cached as ``var/bench/memory-<items>.sqlite3``. Each run works on a scratch
 copy of it: the service in a child process opens the copy, syncs 1,000
 loopback feed sources (10 % with a new item), and runs ``yuqing.service.Service`` (console backend, trained
 classifiers) until every source was polled once and a responders cycle ran;
-then it prints its peak RSS (``ru_maxrss``). Baseline for the RATIO, same
+then it prints its peak RSS (VmHWM; ``ru_maxrss`` would carry the forking parent's). Baseline for the RATIO, same
 run: a bare Python process importing nothing of ours. Target ≤ 400 MB.
 
 Run ``python -m bench.memory [--items 1000000] [--sources 1000] [--regenerate]``.
@@ -89,9 +89,20 @@ def generate(path: Path, n_items: int, n_sources: int) -> None:
           flush=True)
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS: VmHWM (reset by exec, unlike ru_maxrss, which keeps the forking parent's)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def bare_rss_mb() -> float:
     """Peak RSS of a bare interpreter that imports nothing of ours."""
-    code = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    code = "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0])"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     return int(out) / 1024
 
@@ -128,7 +139,7 @@ def child(db: Path, tmp: Path, models: Path, n_sources: int, timeout: float) -> 
         return polled
 
     polled = asyncio.run(run())
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(json.dumps({"peak_mb": peak, "polled": polled, "seconds": time.time() - started}))
 
 
