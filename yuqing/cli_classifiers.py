@@ -131,9 +131,18 @@ def train_topic(data: Path | None, label_field: str, native: bool, out: Path, fo
 
     data = data or load_settings().datasets_dir / "gov-messages" / "train.jsonl"
     try:
-        records, labels, _ = _labelled(data, label_field)
+        records, labels, lines = _labelled(data, label_field)
+        playbook = _playbook()
+        if not native:  # name the file line of a label the playbook cannot map
+            for value, number in zip(labels, lines, strict=True):
+                if str(value) not in playbook.training.label_map:
+                    raise DataError(
+                        f"label {value!r} is not in the playbook's training.label_map (or use --native)",
+                        source=str(data),
+                        line=number,
+                    )
         manifest = train_topic_model(
-            records, [str(x) for x in labels], _playbook(), out, native=native, data_files=[data], folds=folds
+            records, [str(x) for x in labels], playbook, out, native=native, data_files=[data], folds=folds
         )
     except (ClassifierError, OSError) as exc:
         raise _fail(exc) from None

@@ -26,10 +26,10 @@ def _datasets_dir() -> Path:
 
 
 def read_subset(name: str, n: int, *, seed: int = 0, stratify: str = "label") -> list[dict[str, Any]]:
-    """A deterministic class-balanced subset of a dataset's train.jsonl (skips if absent)."""
+    """A deterministic class-balanced subset of a dataset's train.jsonl (fails if absent)."""
     path = _datasets_dir() / name / "train.jsonl"
     if not path.is_file():
-        pytest.skip(f"dataset not found: {path} (set YUQING_DATASETS_DIR)")
+        pytest.fail(f"dataset not found: {path} (set YUQING_DATASETS_DIR)")
     with open(path, encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle if line.strip()]
     by_label: dict[str, list[dict[str, Any]]] = {}

@@ -151,3 +151,12 @@ def test_missing_model_directory_is_a_clear_error(runner: CliRunner, tmp_path: P
     data = write_jsonl(tmp_path / "x.jsonl", [{"id": 1, "text": "x"}])
     result = runner.invoke(main, ["classify", str(data), "--topic-model", str(tmp_path)])
     assert result.exit_code != 0 and "not a model directory" in result.output
+
+
+def test_train_topic_unknown_label_names_file_and_line(runner: CliRunner, tmp_path: Path) -> None:
+    data = write_jsonl(
+        tmp_path / "t.jsonl", [{"text": "a", "label": "教育文体"}, {"text": "b", "label": "外星"}]
+    )
+    result = runner.invoke(main, ["train", "topic", "--data", str(data), "--out", str(tmp_path / "m")])
+    assert result.exit_code != 0
+    assert "t.jsonl:2: label '外星' is not in the playbook's training.label_map" in result.output
