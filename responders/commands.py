@@ -40,6 +40,8 @@ COMMANDS: dict[str, Spec] = {
     "ignore": Spec("/ignore 事件号 [理由]", 1, lambda d, a, n, w: d.ignore(a, n, _rest(w, 0)), True),
     "assign": Spec("/assign 事件号 部门", 1, lambda d, a, n, w: d.assign(a, n, w[0])),
     "consult": Spec("/consult 事件号", 0, lambda d, a, n, w: d.consult(a, n)),
+    "digest": Spec("/digest 事件号", 0, lambda d, a, n, w: d.digest(a, n)),
+    "instruct": Spec("/instruct 摘要条目号 批示内容", 1, lambda d, a, n, w: d.instruct(a, n, w[0])),
     "approve": Spec("/approve 澄清号", 0, lambda d, a, n, w: d.approve(a, n)),
     "reject": Spec("/reject 澄清号 理由", 1, lambda d, a, n, w: d.reject(a, n, w[0])),
     "line": Spec("/line 事件号 口径", 1, lambda d, a, n, w: d.line(a, n, w[0])),

@@ -13,10 +13,11 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.store.database import session_scope
-from monitor.store.models import Assignment, Event
+from monitor.store.models import Assignment, DigestEntry, Event
 from monitor.store.types import shown
 from playbooks.members import Members
 from playbooks.schema import Playbook
@@ -35,7 +36,7 @@ from responders.assignments import (
     refresh_event_status,
     transition,
 )
-from responders import clarifications
+from responders import clarifications, digest
 from responders.auth import authorise, require_duty
 from responders.consultation import open_consultation, record_line
 from responders.errors import AlreadyDone, BadCommand, UnknownDepartment
@@ -248,6 +249,26 @@ class Desk:
         with session_scope(self.sessions) as session:
             row = clarifications.reject(session, clarification_id, actor, reason, self.clock())
             return Reply(f"澄清 #{clarification_id} 已退回{html.escape(row.department_key)}：{html.escape(reason)}", True)
+
+    def digest(self, actor: Actor, event_id: int) -> Reply:
+        """入摘要: pick the event into today's 《网络信息摘要》 (+3 to its lead department, once)."""
+        require_duty(self.members, actor, "编入摘要")
+        now = self.clock()
+        with session_scope(self.sessions) as session:
+            get_event(session, event_id)
+            picked = {e.id for e in session.scalars(select(DigestEntry).where(DigestEntry.event_id == event_id))}
+            entry = digest.add(session, self.playbook, who=actor.name, now=now, event_id=event_id)
+            if entry.id in picked:
+                return Reply(f"事件 {event_id} 已在 {entry.day} 的摘要中（条目 {entry.id}），本次未作改动")
+            return Reply(f"事件 {event_id} 已编入 {entry.day} 的《网络信息摘要》（条目 {entry.id}）", True,
+                         f"已入摘要：{html.escape(actor.name)}，{shown(now)}")
+
+    def instruct(self, actor: Actor, entry_id: int, text: str) -> Reply:
+        """Record a leader's 批示 on a digest entry (+6 to the department, once)."""
+        require_duty(self.members, actor, "记录领导批示")
+        with session_scope(self.sessions) as session:
+            entry = digest.instruct(session, self.playbook, entry_id, text, who=actor.name, now=self.clock())
+            return Reply(f"摘要条目 {entry.id} 的领导批示已记录", True)
 
     def line(self, actor: Actor, event_id: int, text: str) -> Reply:
         require_duty(self.members, actor, "记录统一口径")

@@ -51,7 +51,8 @@ def duty_buttons(event: Event) -> Buttons:
     if event.status in ("ignored", "dismissed", "closed"):
         return ()
     return ((Button("确认", f"e:confirm:{event.id}"), Button("忽略", f"e:ignore:{event.id}"),
-             Button("指派", f"e:assign:{event.id}"), Button("会商", f"e:consult:{event.id}")),)
+             Button("指派", f"e:assign:{event.id}"), Button("会商", f"e:consult:{event.id}")),
+            (Button("入摘要", f"e:digest:{event.id}"),))
 
 
 def assignment_message(session: Session, a: Assignment, templates: Templates, *, links: list[str] | None = None,

@@ -57,3 +57,24 @@ def test_reject_needs_a_reason_and_records_it(sessions, playbook, members, templ
     with session_scope(sessions) as session:
         row = session.get(Clarification, cid)
         assert (row.state, row.review_note) == ("rejected", "口径与会商不一致")
+
+
+def test_digest_button_and_leader_instruction_award_points_once(sessions, playbook, members, templates, make_event,
+                                                                 clock, desk) -> None:
+    from monitor.store.models import DigestEntry, PointsEntry
+    from responders.commands import press_button
+
+    event_id = make_event("长春市某小学强制补课收费", "家长反映每月收费800元", heat=55)
+    with session_scope(sessions) as session:
+        process_event(session, session.get(Event, event_id), playbook, members, templates, clock())
+    chief = Actor("值班长", DUTY_CHIEF, "-1001000000001")
+    assert "已编入" in press_button(desk, chief, f"e:digest:{event_id}").text
+    assert "未作改动" in press_button(desk, chief, f"e:digest:{event_id}").text
+    refused = press_button(desk, Actor("教育厅联络员", EDU_MEMBER, "-1001000000101"), f"e:digest:{event_id}")
+    assert refused.text.startswith("未执行")
+    with session_scope(sessions) as session:
+        entry = session.scalars(select(DigestEntry)).one()
+    assert "批示已记录" in run_command(desk, chief, f"/instruct {entry.id} 请教育厅一周内核查并公开回应").text
+    with session_scope(sessions) as session:
+        rows = {(p.department_key, p.reason, p.points) for p in session.scalars(select(PointsEntry))}
+    assert rows == {("省教育厅", "digest_adopted", 3.0), ("省教育厅", "digest_leader_instruction", 6.0)}
