@@ -3,7 +3,8 @@
 The real service (``yuqing.service.Service``: scheduler and pollers, pipeline
 with the trained classifiers, responders cycle, outbox sender, telegram
 notifier via ``base_url``) runs against loopback feeds (another process) and
-the fake Bot API on 127.0.0.1. Dataset rumours are added to random feeds at
+the fake Bot API on 127.0.0.1. Dataset rumours are posted to random
+Weibo-style feeds (the source kind the playbook's rumour model judges) at
 random times; each becomes an event whose rumour verdict deserves a duty alert.
 
 Latency = Bot API receive time of the duty alert − the time the feed server
@@ -113,7 +114,7 @@ async def phase(name: str, cadence: Cadence, seconds: float, every: float, model
     api = TimedBotAPI().start()
     rand = random.Random(7)
     try:
-        with FeedServer(10, per_feed=0, datasets=RUMOURS, labels=RUMOUR_LABELS) as server, \
+        with FeedServer(10, per_feed=0, datasets=RUMOURS, labels=RUMOUR_LABELS, fmt="weibo") as server, \
                 tempfile.TemporaryDirectory() as tmp:
             settings = bench_settings(Path(tmp), api, models)
             write_sources(settings.effective_sources_file, server)

@@ -1,8 +1,9 @@
 """Loopback RSS feeds for the benchmarks, served from a separate process.
 
 ``python -m bench.feedserver --feeds N --per-feed K`` prints ``PORT <n>`` and
-serves ``/feed/<k>.xml`` with ETag and Last-Modified (304 on a match) until
-its stdin closes. Items are dataset messages read at start. Control calls
+serves ``/feed/<k>.xml`` (RSS) or, with ``--format weibo`` (or ``mixed``: odd
+feeds), ``/weibo/<k>.json`` (the m.weibo.cn container shape), with ETag and
+Last-Modified (304 on a match) until its stdin closes. Items are dataset messages read at start. Control calls
 (JSON over HTTP): ``POST /_bump?count=C&seed=S`` adds one item to C random
 feeds, ``POST /_add?feeds=0,5`` to the named ones, ``POST /_chaos?fail=..&stall=..&garbage=..&r429=..``
 sets fault probabilities, ``GET /_served`` gives each item's first-served
@@ -40,8 +41,9 @@ class Feeds:
     """The feeds' state: latest items, validators, first-served times, fault probabilities."""
 
     def __init__(self, n_feeds: int, per_feed: int, keep: int, seed: int,
-                 datasets: tuple[str, ...] = DATASETS, labels: tuple[str, ...] = ()) -> None:
+                 datasets: tuple[str, ...] = DATASETS, labels: tuple[str, ...] = (), fmt: str = "rss") -> None:
         self.lock = threading.Lock()
+        self.weibo = [fmt == "weibo" or fmt == "mixed" and k % 2 == 1 for k in range(n_feeds)]
         self.datasets, self.labels = datasets, labels
         self.records = iter_records(datasets, labels)
         self.used = 0
@@ -67,10 +69,14 @@ class Feeds:
 
     def _append(self, k: int) -> str:
         record = self._next_record()
-        guid = f"http://feed{k}.bench.example.cn/item/{self.used}"
         published = dt.datetime.now(dt.UTC)  # a live feed: what appears now was published now
-        self.items[k].appendleft((guid, rss_item(guid, Record(f"{record.title}（{self.used}）", record.text,
-                                                                   published))))
+        if self.weibo[k]:
+            guid = str(10**9 + self.used)
+            self.items[k].appendleft((guid, json.dumps(weibo_post(guid, record, published), ensure_ascii=False)))
+        else:
+            guid = f"http://feed{k}.bench.example.cn/item/{self.used}"
+            self.items[k].appendleft((guid, rss_item(guid, Record(f"{record.title}（{self.used}）", record.text,
+                                                                       published))))
         self.version[k] += 1
         self.modified[k] = time.time()
         return guid
@@ -89,13 +95,25 @@ class Feeds:
             entries = list(self.items[k])
             etag = f'"{k}-{self.version[k]}"'
             modified = formatdate(self.modified[k], usegmt=True)
-        return rss(f"feed {k}", [xml for _, xml in entries]), etag, modified, [g for g, _ in entries]
+        guids = [g for g, _ in entries]
+        if self.weibo[k]:
+            cards = ",".join(f'{{"card_type": 9, "mblog": {post}}}' for _, post in entries)
+            return f'{{"ok": 1, "data": {{"cards": [{cards}]}}}}'.encode(), etag, modified, guids
+        return rss(f"feed {k}", [xml for _, xml in entries]), etag, modified, guids
 
     def mark_served(self, guids: list[str]) -> None:
         now = time.time()
         with self.lock:
             for guid in guids:
                 self.served.setdefault(guid, now)
+
+
+def weibo_post(post_id: str, record: Record, published: dt.datetime) -> dict[str, Any]:
+    """One post as m.weibo.cn's container API gives it."""
+    return {"idstr": post_id, "created_at": published.strftime("%a %b %d %H:%M:%S %z %Y"),
+            "text": f"{record.title}（{post_id}）{record.text}" if record.title not in record.text else
+            f"{record.text}（{post_id}）", "reposts_count": 0, "comments_count": 0, "attitudes_count": 0,
+            "user": {"screen_name": "bench", "verified": False, "followers_count": 100}}
 
 
 def make_handler(feeds: Feeds) -> type[BaseHTTPRequestHandler]:
@@ -142,9 +160,12 @@ def make_handler(feeds: Feeds) -> type[BaseHTTPRequestHandler]:
             if path == "/_stats":
                 with feeds.lock:
                     return self._json(dict(feeds.stats))
-            if not (path.startswith("/feed/") and path.endswith(".xml")):
+            if path.startswith("/feed/") and path.endswith(".xml"):
+                k = int(path[len("/feed/"):-len(".xml")])
+            elif path.startswith("/weibo/") and path.endswith(".json"):
+                k = int(path[len("/weibo/"):-len(".json")])
+            else:
                 return self._json({"error": "not found"}, 404)
-            k = int(path[len("/feed/"):-len(".xml")])
             if self._chaos():
                 return None
             body, etag, modified, guids = feeds.body(k)
@@ -157,7 +178,8 @@ def make_handler(feeds: Feeds) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return None
-            self._send(200, body, {"Content-Type": "application/rss+xml; charset=utf-8", "ETag": etag,
+            ctype = "application/json" if feeds.weibo[k] else "application/rss+xml; charset=utf-8"
+            self._send(200, body, {"Content-Type": ctype, "ETag": etag,
                                    "Last-Modified": modified})
             self.wfile.flush()
             feeds.stats["200"] += 1
@@ -199,11 +221,12 @@ class FeedServer:
     """The feed server in a child process, with the control calls as methods."""
 
     def __init__(self, n_feeds: int, per_feed: int = 2, *, keep: int = 10, seed: int = 0,
-                 datasets: tuple[str, ...] = DATASETS, labels: tuple[str, ...] = ()) -> None:
+                 datasets: tuple[str, ...] = DATASETS, labels: tuple[str, ...] = (), fmt: str = "rss") -> None:
+        self.fmt = fmt
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.feedserver", "--feeds", str(n_feeds), "--per-feed", str(per_feed),
              "--keep", str(keep), "--seed", str(seed), "--datasets", ",".join(datasets),
-             "--labels", ",".join(labels)],
+             "--labels", ",".join(labels), "--format", fmt],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             cwd=str(Path(__file__).resolve().parent.parent))
         assert self.proc.stdout is not None
@@ -214,7 +237,12 @@ class FeedServer:
         self.port = int(line.split()[1])
         self.n_feeds = n_feeds
 
+    def is_weibo(self, k: int) -> bool:
+        return self.fmt == "weibo" or self.fmt == "mixed" and k % 2 == 1
+
     def url(self, k: int) -> str:
+        if self.is_weibo(k):
+            return f"http://127.0.0.1:{self.port}/weibo/{k}.json"
         return f"http://127.0.0.1:{self.port}/feed/{k}.xml"
 
     def _call(self, method: str, path: str) -> Any:
@@ -269,9 +297,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--labels", default="", help="keep only rows with these labels (comma-separated)")
+    parser.add_argument("--format", default="rss", choices=("rss", "weibo", "mixed"))
     args = parser.parse_args()
     feeds = Feeds(args.feeds, args.per_feed, args.keep, args.seed, tuple(args.datasets.split(",")),
-                  tuple(x for x in args.labels.split(",") if x))
+                  tuple(x for x in args.labels.split(",") if x), args.format)
     httpd = _Server(("127.0.0.1", 0), make_handler(feeds))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     print(f"PORT {httpd.server_address[1]}", flush=True)

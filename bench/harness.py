@@ -31,7 +31,8 @@ def write_sources(path: Path, server: FeedServer, *, interval: str = "1s", fetch
         "fetch": {"per_host_min_delay": 0, "per_host_concurrency": 8, **(fetch or {})},
         "polling": {"min_interval": interval, "max_interval": interval, "backoff_base": "1s",
                     "backoff_cap": "5s", **(polling or {})},
-        "sources": [{"name": f"feed{k}", "kind": "feed", "url": server.url(k), "interval": interval}
+        "sources": [{"name": f"feed{k}", "kind": "weibo" if server.is_weibo(k) else "feed", "url": server.url(k),
+                     "interval": interval}
                     for k in range(server.n_feeds)],
     }
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

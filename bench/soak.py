@@ -2,7 +2,7 @@
 
 The real service (scheduler and pollers, pipeline with the trained
 classifiers, responders cycle, outbox, telegram notifier) runs against
-loopback feeds (another process) that answer 500, stall past the read
+loopback sources, half RSS and half Weibo-style JSON (another process), that answer 500, stall past the read
 timeout, return garbage or 429 at random, while dataset messages (rumours
 among them) keep arriving; the fake Bot API refuses sends at random (429 or
 502). Then the faults stop and the service drains. Checks at the end:
@@ -123,7 +123,7 @@ async def soak(seconds: float, every: float, models: Path, feeds: int, bot_fault
     rand = random.Random(11)
     cadence = Cadence(outbox_every=0.5, cycle_every=1.0, health_every=10.0)
     try:
-        with FeedServer(feeds, per_feed=1, datasets=DATASETS, seed=5) as server, \
+        with FeedServer(feeds, per_feed=1, datasets=DATASETS, seed=5, fmt="mixed") as server, \
                 tempfile.TemporaryDirectory() as tmp:
             settings = bench_settings(Path(tmp), api, models)
             write_sources(settings.effective_sources_file, server,
