@@ -27,11 +27,11 @@ def format_report(truth: Sequence[str], pred: Sequence[str]) -> str:
     """Plain-text table: precision, recall, F1 and support per class, macro-F1, confusion matrix."""
     labels = sorted(set(truth) | set(pred))
     p, r, f, s = precision_recall_fscore_support(truth, pred, labels=labels, zero_division=0)
-    width = max(8, *(len(label) * 2 for label in labels))
-    lines = [f"{'class':<{width}} precision  recall      f1  support"]
+    width = max(8, *(_display_width(label) for label in labels))
+    lines = [f"{'class'}{' ' * (width - 5)} precision  recall      f1  support"]
     for i, label in enumerate(labels):
-        pad = width - len(label)  # CJK characters are double width on a terminal
-        lines.append(f"{label}{' ' * max(pad - len(label), 1)} {p[i]:9.4f} {r[i]:7.4f} {f[i]:7.4f} {s[i]:8d}")
+        pad = " " * (width - _display_width(label))
+        lines.append(f"{label}{pad} {p[i]:9.4f} {r[i]:7.4f} {f[i]:7.4f} {s[i]:8d}")
     macro = f1_score(truth, pred, labels=labels, average="macro", zero_division=0)
     lines.append(f"macro-F1 {macro:.4f}   accuracy {accuracy_score(truth, pred):.4f}   n={len(truth)}")
     lines.append("")
@@ -41,6 +41,11 @@ def format_report(truth: Sequence[str], pred: Sequence[str]) -> str:
     for i, row in enumerate(matrix):
         lines.append(f"[{i}] " + " ".join(f"{v:5d}" for v in row))
     return "\n".join(lines)
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
 
 
 def early_detection(
