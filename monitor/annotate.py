@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,20 +29,21 @@ from classifiers.events import EventClusterer
 from classifiers.heat import HeatInputs, Mention, heat_score
 from classifiers.tokenizer import Tokenizer
 from monitor.items import NormalisedItem, host_of
-from monitor.pipeline import Annotation, Annotator, EventAssigner
+from monitor.pipeline import Annotation, Annotator, EventAssigner, Reaction
 from monitor.store.models import Clarification, Event, Item, Source
 from playbooks.schema import Playbook
 
 log = logging.getLogger(__name__)
 
 
-def item_record(item: NormalisedItem) -> dict[str, Any]:
-    """The record shape the classifiers read (dataset field names)."""
+def item_record(item: NormalisedItem | Item, reactions: Sequence[Reaction] = ()) -> dict[str, Any]:
+    """The record shape the classifiers read (dataset field names), with the reposts seen so far."""
     return {
         "title": item.title, "text": item.text,
         "time": item.published_at.isoformat() if item.published_at else None,
         "reposts_count": item.reposts, "comments_count": item.comments, "likes_count": item.likes,
         "user": {"verified": item.author_verified, "followers": item.author_followers},
+        "reposts": [{"text": text, "time": when.isoformat() if when else None} for text, when in reactions],
     }
 
 
@@ -51,8 +53,8 @@ class ClassifierAnnotator:
     def __init__(self, classifier: Classifier) -> None:
         self.classifier = classifier
 
-    def annotate(self, item: NormalisedItem) -> Annotation:
-        result = self.classifier.classify(item_record(item))
+    def annotate(self, item: NormalisedItem | Item, reactions: Sequence[Reaction] = ()) -> Annotation:
+        result = self.classifier.classify(item_record(item, reactions))
         return Annotation(result.category, dict(result.category_scores), result.rumour_probability,
                           result.rumour_verdict, tuple(result.why))
 

@@ -36,9 +36,12 @@ class Annotation:
     why: Sequence[str] = ()
 
 
+Reaction = tuple[str, dt.datetime | None]  # a repost's own text and time
+
+
 class Annotator(Protocol):
-    def annotate(self, item: NormalisedItem) -> Annotation:
-        """Classify one item (pure: no I/O)."""
+    def annotate(self, item: NormalisedItem | Item, reactions: Sequence[Reaction] = ()) -> Annotation:
+        """Classify one item, reading its reposts when there are any (pure: no I/O)."""
         ...
 
 
@@ -162,6 +165,8 @@ class Pipeline:
         elif signature is not None:
             self.finder.remember(row.id, signature, now)
         self._annotate(row, item, source)
+        if row.repost_of_id is not None:
+            self._rejudge_original(session, row.repost_of_id, source)
         if self.events is not None:
             event = self.events.assign(session, row, now)
             row.event_id = event.id if event is not None else None
@@ -178,6 +183,19 @@ class Pipeline:
             row.rumour_probability = note.rumour_probability
             row.rumour_verdict = note.rumour_verdict
         row.why = list(note.why)
+
+    def _rejudge_original(self, session: Session, original_id: int, source: Source) -> None:
+        """A new repost changes what we know of the original: the rumour model reads the reposts too
+        (readers writing 谣言/辟谣/求证, and how fast they come)."""
+        if self.annotator is None or source.kind not in self.playbook.rumour.source_kinds:
+            return
+        original = session.get(Item, original_id)
+        if original is None:
+            return
+        reposts = session.execute(select(Item.text, Item.published_at).where(Item.repost_of_id == original_id)
+                                  .order_by(Item.published_at, Item.id)).all()
+        note = self.annotator.annotate(original, [(text, when) for text, when in reposts])
+        original.rumour_probability, original.rumour_verdict = note.rumour_probability, note.rumour_verdict
 
     # -- items seen before --------------------------------------------------
 

@@ -79,3 +79,25 @@ def test_a_repost_joins_its_originals_event(make_monitor, clock):
         rows = {i.external_id: i for i in session.query(Item)}
         assert rows["o1r"].repost_of_id == rows["o1"].id
         assert rows["o1r"].event_id == rows["o1"].event_id is not None
+
+
+def test_reposts_doubting_a_post_are_read_into_its_rumour_probability(make_monitor, clock):
+    monitor = make_monitor([])
+    original = {"id": "r1", "title": "", "text": "紧急扩散！听说市区自来水被化工厂污染了，全市要停水三天，大家赶紧去超市抢桶装水"}
+    doubts = ["谣言吧，官方已经辟谣了", "假的，别传了", "求证一下，真的吗？", "已辟谣，不实信息", "别信谣言"]
+    with session_scope(monitor.sessions) as session:
+        weibo = Source(name="w", kind="weibo", url="http://w.example.com/")
+        session.add(weibo)
+        session.flush()
+        monitor.pipeline.process(session, weibo, [_item("w", original)], clock())
+    with session_scope(monitor.sessions) as session:
+        before = session.query(Item).one().rumour_probability
+        weibo = session.query(Source).one()
+        reposts = [_item("w", {"id": f"r1-{n}", "title": "", "text": text}, repost_of_external_id="r1",
+                         published_at=dt.datetime(2026, 11, 23, 1, 5 + n, tzinfo=dt.UTC))
+                   for n, text in enumerate(doubts)]
+        monitor.pipeline.process(session, weibo, reposts, clock())
+    with session_scope(monitor.sessions) as session:
+        after = session.query(Item).filter(Item.external_id == "r1").one()
+        assert before is not None and after.rumour_probability > before
+        assert session.get(Event, after.event_id).rumour_probability >= after.rumour_probability
