@@ -57,6 +57,9 @@ class Cadence:
     health_every: float = 300.0
     report_every: float = 600.0
     first_lookback: dt.timedelta = dt.timedelta(days=1)  # events re-examined after a start
+    # Each cycle looks back this far: an item is stamped when its poll starts but becomes visible when
+    # the poll's transaction commits, which classifying a large batch can delay by minutes.
+    routing_overlap: dt.timedelta = dt.timedelta(minutes=10)
 
 
 def load_service_members(settings: Settings, playbook: Playbook) -> Members:
@@ -101,7 +104,7 @@ class Service:
         since = self._since or now - self.cadence.first_lookback
         report = await asyncio.to_thread(run_cycle, monitor.sessions, self.playbook, self.members, self.templates,
                                          now, since, monitor.config.dedupe)
-        self._since = now - dt.timedelta(seconds=self.cadence.cycle_every)  # overlap: routing is idempotent
+        self._since = now - self.cadence.routing_overlap  # routing is idempotent, so overlap is harmless
         if report.opened_cases or report.escalations or report.portal_replies or report.closed_events:
             log.info("responders: %s", report)
 
