@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from playbooks.schema import Playbook, SourceWeights
+from playbooks.schema import Playbook
 
 CAPS: Final = {"volume": 25.0, "velocity": 20.0, "engagement": 15.0, "reprints": 15.0}
 HALVES: Final = {"volume": 10.0, "velocity": 5.0, "engagement": 20.0, "reprints": 5.0}
@@ -83,17 +83,6 @@ class HeatScore:
         return "\n".join(lines)
 
 
-def source_weight(host: str | None, weights: SourceWeights) -> float:
-    """Major-site weight for a listed host or any subdomain of one, else the other weight."""
-    if host:
-        host = host.lower().strip().rstrip(".")
-        for site in weights.major_sites:
-            site = site.lower()
-            if host == site or host.endswith("." + site):
-                return weights.major
-    return weights.other
-
-
 def decay(when: dt.datetime, now: dt.datetime, half_life: dt.timedelta) -> float:
     """0.5 ** (age / half_life); items from the future count as new."""
     age = max((now - when).total_seconds(), 0.0)
@@ -117,7 +106,7 @@ def heat_score(inputs: HeatInputs, now: dt.datetime, playbook: Playbook) -> Heat
     sw = playbook.source_weights
     raw = {"volume": 0.0, "velocity": 0.0, "engagement": 0.0, "reprints": 0.0}
     for m in inputs.mentions:
-        w = source_weight(m.host, sw)
+        w = sw.weight(m.host)
         d = decay(m.when, now, half_life)
         raw["volume"] += w * d
         if dt.timedelta(0) <= now - m.when <= VELOCITY_WINDOW:
@@ -141,7 +130,7 @@ def heat_score(inputs: HeatInputs, now: dt.datetime, playbook: Playbook) -> Heat
             f"{inputs.category} ×{sensitivity:g} on attention {attention:.1f}",
         )
     )
-    reach = sum(source_weight(h, sw) for h in inputs.clarification_hosts)
+    reach = sum(sw.weight(h) for h in inputs.clarification_hosts)
     remaining = 1.0 / (1.0 + _weight(playbook, "clarification") * reach / REACH_HALF)
     risk_before = _weight(playbook, "rumour") * RUMOUR_CAP * inputs.rumour_probability
     risk = risk_before * remaining

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 from classifiers.signatures import canonical, distance, jaccard, simhash
 from monitor.config import DedupeSection
-from playbooks.schema import SourceWeights
 
 
 @dataclass(frozen=True)
@@ -48,23 +47,6 @@ def host_of(url: str | None) -> str:
         return (urlsplit(url.strip()).hostname or "").lower()
     except ValueError:
         return ""
-
-
-def is_major(host: str, weights: SourceWeights) -> bool:
-    """A host is major when it is, or is under, one of the playbook's major sites."""
-    host = host.lower().removeprefix("www.")
-    for site in weights.major_sites:
-        site = site.lower().removeprefix("www.")
-        if host == site or host.endswith("." + site):
-            return True
-    return False
-
-
-def host_weight(host: str, weights: SourceWeights, weight_class: str | None = None) -> float:
-    """Reach weight of a reprint on *host*: major 1.0 / other 0.5 by the playbook."""
-    if weight_class == "major" or is_major(host, weights):
-        return weights.major
-    return weights.other
 
 
 def normalise_url(url: str) -> str:

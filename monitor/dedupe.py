@@ -21,7 +21,6 @@ from classifiers.signatures import SignatureIndex, canonical, distance, jaccard,
 from monitor.config import DedupeSection
 from monitor.items import NormalisedItem, host_of
 from monitor.store.models import Item, Source
-from playbooks.schema import SourceWeights
 
 
 @dataclass(frozen=True)
@@ -39,20 +38,6 @@ def signature_of(item: NormalisedItem, policy: DedupeSection) -> int | None:
     if len(canonical(basis)) < policy.min_chars:
         return None
     return simhash(basis)
-
-
-def weight_for(host: str, weight_class: str, weights: SourceWeights) -> float:
-    """Points weight of a reprint on *host*: major sites 1.0, others 0.5 (playbook policy)."""
-    if weight_class == "major":
-        return weights.major
-    if weight_class == "other":
-        return weights.other
-    host = host.lower()
-    for site in weights.major_sites:
-        site = site.lower()
-        if host == site or host.endswith("." + site):
-            return weights.major
-    return weights.other
 
 
 class ReprintFinder:
@@ -138,4 +123,4 @@ def host_for(item: NormalisedItem, source: Source) -> str:
     return item.host or source.host or host_of(source.url)
 
 
-__all__ = ["Match", "ReprintFinder", "distance", "find_existing", "find_same_content", "host_for", "signature_of", "weight_for"]
+__all__ = ["Match", "ReprintFinder", "distance", "find_existing", "find_same_content", "host_for", "signature_of"]

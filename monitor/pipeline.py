@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.config import DedupeSection
-from monitor.dedupe import ReprintFinder, find_existing, find_same_content, host_for, signature_of, weight_for
+from monitor.dedupe import ReprintFinder, find_existing, find_same_content, host_for, signature_of
 from monitor.items import NormalisedItem
 from monitor.store.models import Event, Item, ItemChange, Reprint, Source
 from playbooks.schema import Playbook
@@ -157,7 +157,7 @@ class Pipeline:
                 original_id=match.original_id,
                 reprint_id=row.id,
                 host=host,
-                weight=weight_for(host, source.weight_class, self.playbook.source_weights),
+                weight=self.playbook.source_weights.weight(host, source.weight_class),
                 method=match.method,
                 similarity=match.similarity,
                 detected_at=now,

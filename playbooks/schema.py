@@ -192,6 +192,25 @@ class SourceWeights(_Strict):
     other: float = Field(ge=0)
     major_sites: list[str] = Field(default_factory=list, description="host names of major sites")
 
+    def is_major(self, host: str | None) -> bool:
+        """A host is major when it is, or is under, one of the major sites (``www.`` aside)."""
+        if not host:
+            return False
+        host = host.lower().strip().rstrip(".").removeprefix("www.")
+        for site in self.major_sites:
+            site = site.lower().removeprefix("www.")
+            if host == site or host.endswith("." + site):
+                return True
+        return False
+
+    def weight(self, host: str | None, weight_class: str | None = None) -> float:
+        """Reach weight of a site (2006 §四: major 1.0, other 0.5); a source's own class wins."""
+        if weight_class == "major":
+            return self.major
+        if weight_class == "other":
+            return self.other
+        return self.major if self.is_major(host) else self.other
+
 
 class EscalationWhen(str, Enum):
     before_due = "before_due"

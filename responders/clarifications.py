@@ -22,7 +22,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from monitor.carrying import Text, carries, host_of, host_weight, same_url
+from monitor.carrying import Text, carries, host_of, same_url
 from monitor.compliance import item_text, item_time
 from monitor.config import DedupeSection
 from monitor.store.models import Assignment, Clarification, Event, Item, Reprint, Source
@@ -172,7 +172,7 @@ def track(session: Session, row: Clarification, playbook: Playbook, now: dt.date
             continue
         host = host_of(item.url) or source.host or host_of(source.url)
         reprint = Reprint(original_id=own.id, reprint_id=item.id, host=host, method=found.method,
-                          weight=host_weight(host, playbook.source_weights, source.weight_class),
+                          weight=playbook.source_weights.weight(host, source.weight_class),
                           similarity=found.similarity, detected_at=now, clarification_id=row.id)
         try:
             with session.begin_nested():

@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from monitor.carrying import is_major
 from monitor.store.models import Assignment, Clarification, Department, Item, PointsEntry, Reprint, Source
 from playbooks.schema import Playbook
 from responders.assignments import OPEN_STATES, State
@@ -146,7 +145,7 @@ def award_reprints(session: Session, playbook: Playbook, now: dt.datetime) -> li
         owner = None if key in done else reprint_owner(session, reprint)
         if owner is None:
             continue
-        reason = Reason.reprint_major if is_major(reprint.host, playbook.source_weights) else Reason.reprint_other
+        reason = Reason.reprint_major if reprint.weight >= playbook.source_weights.major else Reason.reprint_other
         entry = award(session, playbook, owner, reason, dedupe_key=key, now=now, item_id=reprint.original_id,
                       detail=f"{reprint.host}（{reprint.method}）")
         if entry is not None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.carrying import host_of, host_weight
+from monitor.carrying import host_of
 from monitor.compliance import item_time
 from monitor.store.models import Clarification, Event, Item, Reprint, Source
 from playbooks.schema import Playbook, SpreadPolicy
@@ -143,7 +143,7 @@ def summarise(event_id: int, heat: float, rumour: Sequence[Contribution], clarif
 
 def _weight(item: Item, source: Source, playbook: Playbook) -> float:
     host = host_of(item.url) or source.host or host_of(source.url)
-    return host_weight(host, playbook.source_weights, source.weight_class)
+    return playbook.source_weights.weight(host, source.weight_class)
 
 
 def _reach(item: Item, weight: float, policy: SpreadPolicy) -> Contribution:

@@ -14,7 +14,6 @@ from classifiers.heat import (
     decay,
     heat_score,
     saturate,
-    source_weight,
 )
 from playbooks.schema import Playbook
 
@@ -42,10 +41,10 @@ def test_velocity(playbook: Playbook) -> None:
 
 
 def test_source_weights(playbook: Playbook) -> None:
-    assert source_weight("www.people.com.cn", playbook.source_weights) == 1.0
-    assert source_weight("sub.news.cn", playbook.source_weights) == 1.0
-    assert source_weight("evilnews.cn", playbook.source_weights) == 0.5
-    assert source_weight(None, playbook.source_weights) == 0.5
+    assert playbook.source_weights.weight("www.people.com.cn") == 1.0
+    assert playbook.source_weights.weight("sub.news.cn") == 1.0
+    assert playbook.source_weights.weight("evilnews.cn") == 0.5
+    assert playbook.source_weights.weight(None) == 0.5
     major = score(playbook, mentions(4, host="news.cn"))
     other = score(playbook, mentions(4, host="bbs.example.cn"))
     assert major > other

@@ -7,7 +7,6 @@ from mon_helpers import Item, Reprint, cycle, stored
 from mon_server import Reply
 
 from monitor.config import DedupeSection
-from monitor.dedupe import weight_for
 
 
 def test_duplicates_across_a_restart(server, make_monitor):
@@ -90,7 +89,8 @@ def test_short_texts_match_only_exactly(server, make_monitor):
 
 def test_weight_by_host(playbook):
     weights = playbook.source_weights
-    assert weight_for("www.gov.cn", "auto", weights) == weights.major
-    assert weight_for("sh.people.com.cn", "auto", weights) == weights.major
-    assert weight_for("bbs.example.com", "auto", weights) == weights.other
-    assert weight_for("bbs.example.com", "major", weights) == weights.major
+    assert weights.weight("www.gov.cn", "auto") == weights.major
+    assert weights.weight("sh.people.com.cn", "auto") == weights.major
+    assert weights.weight("bbs.example.com", "auto") == weights.other
+    assert weights.weight("bbs.example.com", "major") == weights.major
+    assert weights.weight("www.gov.cn", "other") == weights.other  # the source's own class wins

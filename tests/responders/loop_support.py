@@ -41,7 +41,7 @@ def session(store: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def source(session: Session, host: str, *, department: str | None = None, name: str | None = None,
-           kind: str = "feed", weight_class: str = "other") -> Source:
+           kind: str = "feed", weight_class: str = "auto") -> Source:
     row = Source(name=name or f"{host}-{next(_ids)}", kind=kind, url=f"https://{host}/", host=host,
                  department_key=department, weight_class=weight_class)
     session.add(row)

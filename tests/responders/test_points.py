@@ -49,7 +49,8 @@ def test_reprints_of_a_departments_item_score_by_site(session, playbook):
     original = item(session, own, "长春市公布冬季供暖保障措施", NOW)
     for i, src in enumerate((major, other)):
         copy = item(session, src, "长春市公布冬季供暖保障措施", NOW + dt.timedelta(hours=i + 1))
-        session.add(Reprint(original_id=original.id, reprint_id=copy.id, host=src.host, weight=1.0,
+        weight = playbook.source_weights.weight(src.host, src.weight_class)  # as the pipeline records it
+        session.add(Reprint(original_id=original.id, reprint_id=copy.id, host=src.host, weight=weight,
                             method="near_duplicate", detected_at=NOW))
     session.flush()
     added = points.award_reprints(session, playbook, NOW)
