@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from classifiers.signatures import SignatureIndex, canonical, distance, jaccard, match_basis, simhash
@@ -53,16 +53,19 @@ class ReprintFinder:
         self._times: dict[int, dt.datetime | None] = {}
         self._high_id = 0
 
-    def refresh(self, session: Session) -> None:
+    def refresh(self, session: Session, now: dt.datetime) -> None:
+        """Index originals stored since the last call, only those inside the dedupe window
+        (a store of millions of items must not be held in memory to find this week's reprints)."""
+        high = session.scalar(select(func.max(Item.id))) or 0
         rows = session.execute(
-            select(Item.id, Item.signature, Item.fetched_at, Item.reprint_of_id)
-            .where(Item.id > self._high_id)
+            select(Item.id, Item.signature, Item.fetched_at)
+            .where(Item.id > self._high_id, Item.fetched_at >= now - self.policy.window,
+                   Item.signature.is_not(None), Item.reprint_of_id.is_(None))
             .order_by(Item.id)
         )
-        for item_id, signature, fetched, reprint_of in rows:
-            self._high_id = max(self._high_id, item_id)
-            if signature is not None and reprint_of is None:
-                self.remember(item_id, signature, fetched)
+        for item_id, signature, fetched in rows:
+            self.remember(item_id, signature, fetched)
+        self._high_id = max(self._high_id, high)
 
     def remember(self, item_id: int, signature: int, at: dt.datetime | None) -> None:
         """Index an original; *at* is when we stored it (the window counts from there)."""

@@ -91,7 +91,7 @@ class Pipeline:
 
     def process(self, session: Session, source: Source, items: Iterable[NormalisedItem], now: dt.datetime) -> ProcessResult:
         """Run every item through the pipeline; the caller commits."""
-        self.finder.refresh(session)
+        self.finder.refresh(session, now)
         result = ProcessResult()
         for item in items:
             result.merge(self.process_one(session, source, item, now))

@@ -11,32 +11,13 @@ import click
 
 from playbooks.loader import PolicyFileError, load_playbook
 from playbooks.workdays import ClockError, WorkClock
-from yuqing.settings import Settings, SettingsError, load_settings
+from yuqing.cli_classifiers import COMMANDS as CLASSIFIER_COMMANDS
+from yuqing.cli_loop import COMMANDS as LOOP_COMMANDS
+from yuqing.cli_monitor import COMMANDS as MONITOR_COMMANDS
+from yuqing.context import Context, pass_context
+from yuqing.settings import SettingsError
 
 
-class Context:
-    """Lazily loaded settings and playbook, shared by the subcommands."""
-
-    def __init__(self) -> None:
-        self._settings: Settings | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            try:
-                self._settings = load_settings()
-            except SettingsError as exc:
-                raise click.ClickException(f"bad setting: {exc}") from None
-        return self._settings
-
-    def playbook(self, path: Path | None = None):  # noqa: ANN201 - Playbook
-        try:
-            return load_playbook(path or self.settings.playbook)
-        except PolicyFileError as exc:
-            raise click.ClickException(str(exc)) from None
-
-
-pass_context = click.make_pass_decorator(Context, ensure=True)
 
 
 @click.group()
@@ -135,20 +116,9 @@ def run(context: Context, console: bool) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-from yuqing.cli_monitor import COMMANDS as _MONITOR_COMMANDS  # noqa: E402
-
-for _command in _MONITOR_COMMANDS:
+for _command in (*MONITOR_COMMANDS, *CLASSIFIER_COMMANDS, *LOOP_COMMANDS):
     main.add_command(_command)
 
-from yuqing.cli_classifiers import COMMANDS as _CLASSIFIER_COMMANDS  # noqa: E402
-
-for _command in _CLASSIFIER_COMMANDS:
-    main.add_command(_command)
-
-from yuqing.cli_loop import COMMANDS as _LOOP_COMMANDS  # noqa: E402
-
-for _command in _LOOP_COMMANDS:
-    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -25,7 +25,7 @@ from playbooks.schema import Playbook
 from responders import clarifications, digest, periods, points, spread
 from responders.assignments import Actor, get_assignment
 from responders.errors import ResponderError
-from yuqing.cli import Context, pass_context
+from yuqing.context import Context, pass_context
 
 
 class DefaultGroup(click.Group):

@@ -20,7 +20,7 @@ from monitor.service import Monitor, build_monitor
 from monitor.store import session_scope, shown, utcnow
 from monitor.store.models import Item, Source
 from playbooks.loader import PolicyFileError
-from yuqing.cli import Context, pass_context
+from yuqing.context import Context, pass_context
 
 T = TypeVar("T")
 
