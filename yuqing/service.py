@@ -23,11 +23,13 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.clock import Clock, system_clock
 from monitor.health import health_findings
+from monitor.poll import PollResult
 from monitor.scheduler import start_polling
 from monitor.service import Monitor, build_monitor
 from monitor.store.database import session_scope, sync_departments
@@ -67,15 +69,28 @@ def load_service_members(settings: Settings, playbook: Playbook) -> Members:
     return load_members(settings.effective_members_file, playbook).with_duty_chat(settings.duty_chat_id)
 
 
-async def _every(seconds: float, stop: asyncio.Event, name: str, fn: Callable[[], Awaitable[object]]) -> None:
-    """Run *fn* until *stop*; a round in progress always finishes (nothing half-done at shutdown)."""
+async def _pause(seconds: float, stop: asyncio.Event, wake: asyncio.Event | None) -> None:
+    """Sleep *seconds*, or less when *stop* or *wake* is set (then *wake* is cleared)."""
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if wake is not None:
+        waiters.append(asyncio.ensure_future(wake.wait()))
+    _done, pending = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    if wake is not None:
+        wake.clear()
+
+
+async def _every(seconds: float, stop: asyncio.Event, name: str, fn: Callable[[], Awaitable[object]],
+                 wake: asyncio.Event | None = None) -> None:
+    """Run *fn* every *seconds*, or as soon as *wake* is set, until *stop*; a round in progress
+    always finishes (nothing half-done at shutdown)."""
     while not stop.is_set():
         try:
             await fn()
         except Exception:
             log.exception("service: %s round failed", name)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)
+        await _pause(seconds, stop, wake)
 
 
 class Service:
@@ -91,6 +106,10 @@ class Service:
         if self.backend == "telegram" and not settings.telegram_token:
             raise SettingsError("YUQING_TELEGRAM_TOKEN is not set (or use the console backend: yuqing run --console)")
         self.stop_event = asyncio.Event()
+        # Set when a poll stored or changed items, and when a cycle queued messages, so that an
+        # alert waits for the next step of the pipeline, not for the next tick of a slow loop.
+        self.items_arrived = asyncio.Event()
+        self.messages_queued = asyncio.Event()
         self._since: dt.datetime | None = None
 
     # ------------------------------------------------------------------ pieces
@@ -105,8 +124,18 @@ class Service:
         report = await asyncio.to_thread(run_cycle, monitor.sessions, self.playbook, self.members, self.templates,
                                          now, since, monitor.config.dedupe)
         self._since = now - self.cadence.routing_overlap  # routing is idempotent, so overlap is harmless
+        self.messages_queued.set()
         if report.opened_cases or report.escalations or report.portal_replies or report.closed_events:
             log.info("responders: %s", report)
+
+    def _on_poll(self, loop: asyncio.AbstractEventLoop) -> Callable[[JobExecutionEvent], None]:
+        """A scheduler listener that wakes the responders when a poll stored or changed items."""
+        def listener(event: JobExecutionEvent) -> None:
+            result = event.retval
+            if isinstance(result, PollResult) and (result.new or result.updated):
+                loop.call_soon_threadsafe(self.items_arrived.set)
+
+        return listener
 
     async def _weekly_report(self, sessions: sessionmaker[Session]) -> None:
         """Post last week's report once its slot has come (exactly once, even across restarts)."""
@@ -162,15 +191,17 @@ class Service:
                 await app.updater.start_polling(drop_pending_updates=False)
             else:
                 extra.append(asyncio.create_task(self._console_commands(desk)))
+            scheduler.add_listener(self._on_poll(asyncio.get_running_loop()), EVENT_JOB_EXECUTED)
             start_polling(monitor.poller, scheduler)
             loops = [
                 asyncio.create_task(_every(self.cadence.cycle_every, self.stop_event, "responders",
-                                           lambda: self._cycle(monitor))),
+                                           lambda: self._cycle(monitor), wake=self.items_arrived)),
                 asyncio.create_task(_every(self.cadence.report_every, self.stop_event, "weekly report",
                                            lambda: self._weekly_report(sessions))),
                 asyncio.create_task(_every(self.cadence.health_every, self.stop_event, "source health",
                                            lambda: self._health(monitor))),
-                asyncio.create_task(_every(self.cadence.outbox_every, self.stop_event, "outbox", sender.run_once)),
+                asyncio.create_task(_every(self.cadence.outbox_every, self.stop_event, "outbox", sender.run_once,
+                                           wake=self.messages_queued)),
             ]
             log.info("yuqing running (%s backend); stop with SIGTERM or Ctrl-C", self.backend)
             await self.stop_event.wait()
