@@ -1,6 +1,6 @@
 """Heat score of an event: how much attention it has and how risky it is.
 
-Formula (all time sums decay with the playbook's ``heat.half_life``:
+Formula (every constant is the playbook's ``heat`` section; time sums decay with ``half_life``:
 d(t) = 0.5 ** ((now − t) / half_life); w(host) is ``source_weights.major``
 for a major site, ``source_weights.other`` otherwise)::
 
@@ -11,11 +11,11 @@ for a major site, ``source_weights.other`` otherwise)::
     part(x, cap, half) = cap · x / (x + half)                 saturating: half → cap/2
 
     attention = Σ weight_f · part_f            (f = volume, velocity, engagement, reprints)
-    risk      = weight_rumour · RUMOUR_CAP · p_rumour / (1 + weight_clarification · reach / REACH_HALF)
+    risk      = weight_rumour · rumour_cap · p_rumour / (1 + weight_clarification · reach / reach_half)
     score     = min(100, sensitivity(category) · attention + risk)
 
 ``reach`` is the weighted number of places that carried the published
-clarification (major 1.0, other 0.5): a clarification reprinted REACH_HALF
+clarification (major 1.0, other 0.5): a clarification reprinted ``reach_half``
 times halves the rumour risk. Weights are ``heat.weights`` (default 1.0).
 Every part is kept in :class:`HeatScore` so an alert can print its "why".
 """
@@ -30,12 +30,7 @@ from typing import Final
 
 from playbooks.schema import Playbook
 
-CAPS: Final = {"volume": 25.0, "velocity": 20.0, "engagement": 15.0, "reprints": 15.0}
-HALVES: Final = {"volume": 10.0, "velocity": 5.0, "engagement": 20.0, "reprints": 5.0}
-RUMOUR_CAP: Final = 25.0
-REACH_HALF: Final = 10.0
-MAX_SCORE: Final = 100.0
-VELOCITY_WINDOW: Final = dt.timedelta(hours=1)
+MAX_SCORE: Final = 100.0  # the scale of every score
 
 
 @dataclass(frozen=True)
@@ -102,14 +97,15 @@ def heat_score(inputs: HeatInputs, now: dt.datetime, playbook: Playbook) -> Heat
     """Score an event; see the module docstring for the formula."""
     if not 0.0 <= inputs.rumour_probability <= 1.0:
         raise ValueError(f"rumour probability must be within [0, 1], got {inputs.rumour_probability!r}")
-    half_life = playbook.heat.half_life
+    policy = playbook.heat
+    half_life = policy.half_life
     sw = playbook.source_weights
     raw = {"volume": 0.0, "velocity": 0.0, "engagement": 0.0, "reprints": 0.0}
     for m in inputs.mentions:
         w = sw.weight(m.host)
         d = decay(m.when, now, half_life)
         raw["volume"] += w * d
-        if dt.timedelta(0) <= now - m.when <= VELOCITY_WINDOW:
+        if dt.timedelta(0) <= now - m.when <= policy.velocity_window:
             raw["velocity"] += w
         raw["engagement"] += d * math.log1p(max(m.engagement, 0))
         if m.is_reprint:
@@ -117,7 +113,7 @@ def heat_score(inputs: HeatInputs, now: dt.datetime, playbook: Playbook) -> Heat
     parts = []
     attention = 0.0
     for name, value in raw.items():
-        points = _weight(playbook, name) * saturate(value, CAPS[name], HALVES[name])
+        points = _weight(playbook, name) * saturate(value, policy.caps[name], policy.halves[name])
         attention += points
         parts.append(HeatPart(name, round(value, 3), round(points, 2), f"{value:.2f} weighted, decayed"))
     category = playbook.categories.get(inputs.category) or playbook.categories[playbook.fallback_category]
@@ -131,8 +127,8 @@ def heat_score(inputs: HeatInputs, now: dt.datetime, playbook: Playbook) -> Heat
         )
     )
     reach = sum(sw.weight(h) for h in inputs.clarification_hosts)
-    remaining = 1.0 / (1.0 + _weight(playbook, "clarification") * reach / REACH_HALF)
-    risk_before = _weight(playbook, "rumour") * RUMOUR_CAP * inputs.rumour_probability
+    remaining = 1.0 / (1.0 + _weight(playbook, "clarification") * reach / policy.reach_half)
+    risk_before = _weight(playbook, "rumour") * policy.rumour_cap * inputs.rumour_probability
     risk = risk_before * remaining
     parts.append(
         HeatPart(

@@ -256,6 +256,9 @@ class RumourPolicy(_Strict):
         return high
 
 
+HEAT_PARTS = frozenset({"volume", "velocity", "engagement", "reprints"})
+
+
 class HeatPolicy(_Strict):
     """Heat-score weights and thresholds; the formula lives in classifiers.heat."""
 
@@ -264,6 +267,25 @@ class HeatPolicy(_Strict):
     joint_consultation_min_departments: int = Field(ge=2)
     half_life: Duration
     weights: dict[str, float] = Field(default_factory=dict)
+    # each attention part saturates: cap · x / (x + half), so `half` worth of x gives half the cap
+    caps: dict[str, float] = Field(default_factory=lambda: {"volume": 25.0, "velocity": 20.0,
+                                                            "engagement": 15.0, "reprints": 15.0})
+    halves: dict[str, float] = Field(default_factory=lambda: {"volume": 10.0, "velocity": 5.0,
+                                                              "engagement": 20.0, "reprints": 5.0})
+    rumour_cap: float = Field(25.0, ge=0, description="risk points of a certain rumour")
+    reach_half: float = Field(10.0, gt=0, description="clarification reach that halves the rumour risk")
+    velocity_window: Duration = dt.timedelta(hours=1)
+
+    @field_validator("halves")
+    @classmethod
+    def _same_parts(cls, halves: dict[str, float], info: Any) -> dict[str, float]:
+        caps = info.data.get("caps")
+        for name, parts in (("caps", caps), ("halves", halves)):
+            if parts is not None and set(parts) != HEAT_PARTS:
+                raise ValueError(f"{name} must name exactly the parts {sorted(HEAT_PARTS)}, got {sorted(parts)}")
+        if any(h <= 0 for h in halves.values()):
+            raise ValueError("every half must be positive")
+        return halves
 
 
 class KeywordOverride(_Strict):

@@ -7,8 +7,6 @@ import datetime as dt
 import pytest
 
 from classifiers.heat import (
-    CAPS,
-    RUMOUR_CAP,
     HeatInputs,
     Mention,
     decay,
@@ -71,7 +69,7 @@ def test_category_sensitivity(playbook: Playbook) -> None:
 def test_rumour_probability(playbook: Playbook) -> None:
     items = mentions(2)
     base = score(playbook, items)
-    assert score(playbook, items, rumour_probability=0.9) == pytest.approx(base + 0.9 * RUMOUR_CAP, abs=0.02)
+    assert score(playbook, items, rumour_probability=0.9) == pytest.approx(base + 0.9 * playbook.heat.rumour_cap, abs=0.02)
     with pytest.raises(ValueError, match="within"):
         score(playbook, items, rumour_probability=1.2)
 
@@ -84,7 +82,7 @@ def test_clarification_lowers_only_the_risk(playbook: Playbook) -> None:
         NOW,
         playbook,
     )
-    assert clarified.score == pytest.approx(risky - 0.9 * RUMOUR_CAP / 2, abs=0.02)
+    assert clarified.score == pytest.approx(risky - 0.9 * playbook.heat.rumour_cap / 2, abs=0.02)
     assert score(playbook, items, clarification_hosts=["www.gov.cn"]) == score(playbook, items)
 
 
@@ -112,5 +110,5 @@ def test_score_is_capped_and_explained(playbook: Playbook) -> None:
 
 
 def test_saturate() -> None:
-    assert saturate(10, CAPS["volume"], 10) == pytest.approx(CAPS["volume"] / 2)
+    assert saturate(10, 25.0, 10) == pytest.approx(12.5)
     assert saturate(0, 25, 10) == 0.0

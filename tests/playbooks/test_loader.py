@@ -102,3 +102,12 @@ def test_place_index_prefers_longer_names(playbook: Playbook) -> None:
     assert index["延吉"] == "延吉市"
     names = list(index)
     assert names.index("长白朝鲜族自治县") < names.index("长白山")
+
+
+def test_heat_parts_must_all_be_given(tmp_path: Path) -> None:
+    path, line = _broken_copy(tmp_path, "caps: {volume: 25, velocity: 20, engagement: 15, reprints: 15}",
+                              "caps: {volume: 25, velocity: 20, engagement: 15}")
+    with pytest.raises(PolicyFileError) as caught:
+        load_playbook(path)
+    assert "caps must name exactly the parts" in str(caught.value)
+    assert str(caught.value).startswith("jilin.yaml:")
