@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.store.database import make_engine, migrate, session_factory, session_scope, sync_departments
+from monitor.store.database import session_scope
 from monitor.store.models import Assignment, Event, Item, Source
-from playbooks.schema import Playbook
 
 CST = ZoneInfo("Asia/Shanghai")
 _ids = itertools.count(1)
@@ -23,15 +22,9 @@ def at(*args: int) -> dt.datetime:
 
 
 @pytest.fixture
-def store(database_url: str, playbook: Playbook) -> Iterator[sessionmaker[Session]]:
-    """A migrated store with the playbook's departments."""
-    engine = make_engine(database_url)
-    migrate(engine)
-    factory = session_factory(engine)
-    with session_scope(factory) as session:
-        sync_departments(session, playbook)
-    yield factory
-    engine.dispose()
+def store(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """A migrated store with the playbook's departments (the responders' ``sessions`` fixture)."""
+    return sessions
 
 
 @pytest.fixture
