@@ -1,0 +1,38 @@
+"""The layout is the architecture: imports point one way (classifiers ← monitor ← responders ← yuqing)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ALLOWED = {
+    "playbooks": {"playbooks"},
+    "classifiers": {"classifiers", "playbooks"},
+    "monitor": {"monitor", "classifiers", "playbooks"},
+    "responders": {"responders", "monitor", "classifiers", "playbooks"},
+}
+OURS = {"playbooks", "classifiers", "monitor", "responders", "yuqing"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names & OURS
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_imports_point_one_way(package: str) -> None:
+    wrong = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / package).rglob("*.py")
+        for name in _imports(path) - ALLOWED[package]
+    }
+    assert not wrong, sorted(wrong)
