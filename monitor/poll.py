@@ -112,9 +112,19 @@ class Poller:
         self.rand = rand
         self.policy = config.polling.policy()
         self._store_lock = asyncio.Lock()
+        self._in_flight: set[asyncio.Task[object]] = set()
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
+
+    async def drain(self, timeout: float) -> int:
+        """Wait up to *timeout* seconds for the scheduler's polls in progress; returns how many
+        were still running (a shutdown then cancels them: their source is polled again next start)."""
+        running = {task for task in self._in_flight if not task.done()}
+        if not running:
+            return 0
+        _done, pending = await asyncio.wait(running, timeout=timeout)
+        return len(pending)
 
     def sync(self) -> tuple[int, int]:
         with session_scope(self.sessions) as session:
@@ -140,7 +150,13 @@ class Poller:
         """The scheduler's job body: poll *name* when its next poll time has come."""
         if not self._due(name):
             return None
-        return await self.poll_source(self.spec(name))
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            return await self.poll_source(self.spec(name))
+        finally:
+            self._in_flight.discard(task)  # type: ignore[arg-type]
 
     def _due(self, name: str) -> bool:
         with session_scope(self.sessions) as session:

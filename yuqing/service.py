@@ -62,6 +62,7 @@ class Cadence:
     # Each cycle looks back this far: an item is stamped when its poll starts but becomes visible when
     # the poll's transaction commits, which classifying a large batch can delay by minutes.
     routing_overlap: dt.timedelta = dt.timedelta(minutes=10)
+    shutdown_grace: float = 30.0  # seconds a poll in progress may take to finish at shutdown
 
 
 def load_service_members(settings: Settings, playbook: Playbook) -> Members:
@@ -207,6 +208,11 @@ class Service:
             await self.stop_event.wait()
             log.info("yuqing stopping: finishing the rounds in progress")
             if scheduler.running:
+                scheduler.pause()  # no new polls; let the ones in progress store what they fetched
+                left = await monitor.poller.drain(self.cadence.shutdown_grace)
+                if left:
+                    log.warning("yuqing stopping: %d poll(s) still running are cancelled; "
+                                "their sources are polled again at the next start", left)
                 scheduler.shutdown(wait=False)
             await asyncio.gather(*loops)
         finally:

@@ -51,3 +51,24 @@ def test_import_kind_polls_a_file(tmp_path, make_monitor):
     first = cycle(monitor)["drop"]
     assert (first.status, first.new) == ("ok", 5) and first.warnings == ["drop.jsonl line 6: not valid JSON (Expecting value at column 1)"]
     assert cycle(monitor)["drop"].new == 0
+
+
+def test_drain_lets_a_poll_in_progress_store_what_it_fetched(server, make_monitor):
+    """At shutdown the service waits for polls in progress instead of cancelling them mid-way."""
+    from mon_server import Reply
+
+    body = rss2(records("gov-messages")[:3])
+    url = server.route("/slow.xml", lambda _request: Reply(200, body, {"Content-Type": "application/xml"}, delay=1.0))
+    monitor = make_monitor([{"name": "slow", "kind": "feed", "url": url}])
+
+    async def run() -> int:
+        monitor.poller.sync()
+        polling = asyncio.create_task(monitor.poller.poll_if_due("slow"))
+        await asyncio.sleep(0.3)  # the request is on the wire
+        left = await monitor.poller.drain(timeout=20)
+        assert polling.done()
+        await monitor.poller.aclose()
+        return left
+
+    assert asyncio.run(run()) == 0
+    assert len(stored(monitor, Item)) == 3
