@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from fake_bot_api import FakeBotAPI
 from responders_support import MEMBERS_FILE, Clock, local
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -74,3 +75,11 @@ def make_event(sessions: sessionmaker[Session], clock: Clock) -> MakeEvent:
             return event.id
 
     return make
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotAPI]:
+    """A fake Telegram Bot API on 127.0.0.1 that records every call."""
+    server = FakeBotAPI().start()
+    yield server
+    server.stop()

@@ -4,7 +4,6 @@ import asyncio
 import datetime as dt
 
 import pytest
-from fake_bot_api import FakeBotAPI
 from sqlalchemy import select
 from telegram import Bot
 
@@ -15,13 +14,6 @@ from responders.notifiers.telegram import TelegramNotifier
 from responders.outbox import OutboxSender, RetryPolicy, enqueue
 
 CHAT = -1001000000001
-
-
-@pytest.fixture
-def api():
-    server = FakeBotAPI().start()
-    yield server
-    server.stop()
 
 
 def send_round(sessions, api, clock, policy: RetryPolicy | None = None):

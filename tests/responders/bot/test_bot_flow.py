@@ -7,7 +7,6 @@ import datetime as dt
 import json
 
 import pytest
-from fake_bot_api import FakeBotAPI
 from responders_support import DUTY_STAFF, EDU_MEMBER, STRANGER, TRAFFIC_MEMBER
 from sqlalchemy import select
 from telegram import Update
@@ -21,13 +20,6 @@ from responders.outbox import OutboxSender
 
 EDU_CHAT = -1001000000101
 DUTY_CHAT = -1001000000001
-
-
-@pytest.fixture
-def api():
-    server = FakeBotAPI().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
