@@ -88,13 +88,20 @@ class StoredEventAssigner:
                  window: dt.timedelta = dt.timedelta(days=3)) -> None:
         self.playbook = playbook
         self.tokenizer = tokenizer or Tokenizer.from_playbook(playbook)
+        self.window = window
         self.clusterer = EventClusterer(self.tokenizer.tokenize, window=window)
         self._loaded = False
 
-    def _load(self, session: Session) -> None:
-        """Rebuild the clusterer's recent events from their stored centroids (once)."""
+    def _load(self, session: Session, now: dt.datetime) -> None:
+        """Rebuild the clusterer's recent events from their stored centroids (once).
+
+        Only events an item could still join: seen within the window and not closed. An event
+        already routed (assigned, responded, ignored) keeps gathering its items after a restart.
+        """
         self._loaded = True
-        for row in session.scalars(select(Event).where(Event.status == "open", Event.centroid.is_not(None))):
+        recent = select(Event).where(Event.status != "closed", Event.centroid.is_not(None),
+                                     Event.last_seen_at >= now - self.window)
+        for row in session.scalars(recent):
             try:
                 event = ClusterEvent.from_data({**(row.centroid or {}), "event_id": str(row.id)})
             except (KeyError, TypeError, ValueError):
@@ -103,7 +110,7 @@ class StoredEventAssigner:
 
     def assign(self, session: Session, item: Item, now: dt.datetime) -> Event | None:
         if not self._loaded:
-            self._load(session)
+            self._load(session, now)
         text = f"{item.title}\n{item.text}".strip()
         if not text:
             return None

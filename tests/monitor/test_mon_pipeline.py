@@ -101,3 +101,23 @@ def test_reposts_doubting_a_post_are_read_into_its_rumour_probability(make_monit
         after = session.query(Item).filter(Item.external_id == "r1").one()
         assert before is not None and after.rumour_probability > before
         assert session.get(Event, after.event_id).rumour_probability >= after.rumour_probability
+
+
+def test_after_a_restart_items_join_a_routed_event(make_monitor, clock):
+    """The clusterer is rebuilt from the store: an event already assigned keeps gathering its items."""
+    text = "长春市南关区多个小区连续三天停暖，室内温度只有十度，居民多次拨打热线无人处理，请尽快解决"
+    first = make_monitor([])
+    with session_scope(first.sessions) as session:
+        source = Source(name="w", kind="weibo", url="http://w.example.com/")
+        session.add(source)
+        session.flush()
+        first.pipeline.process(session, source, [_item("w", {"id": "a", "title": "", "text": text})], clock())
+        session.query(Event).one().status = "assigned"
+    again = make_monitor([])  # a new process: same store, fresh clusterer
+    with session_scope(again.sessions) as session:
+        source = session.query(Source).one()
+        again.pipeline.process(session, source, [_item("w", {"id": "b", "title": "", "text": text + "！"})],
+                               clock())
+    with session_scope(again.sessions) as session:
+        assert session.query(Item).count() == 2 and session.query(Event).count() == 1
+        assert {i.event_id for i in session.query(Item)} == {session.query(Event).one().id}
