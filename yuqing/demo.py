@@ -43,7 +43,7 @@ from yuqing.service import Cadence, Service, load_service_members
 from yuqing.settings import Settings
 
 DEMO_CADENCE = Cadence(outbox_every=0.5, cycle_every=2.0, health_every=3.0, report_every=3600.0)
-STEP_TIMEOUT = 25.0
+STEP_TIMEOUT = 60.0  # generous: a loaded CI machine is slow, a healthy run takes seconds per step
 
 
 class DemoError(Exception):
