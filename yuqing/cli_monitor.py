@@ -121,11 +121,7 @@ def sources_list(context: Context) -> None:
 @pass_context
 def sources_disable(context: Context, name: str) -> None:
     """Stop polling NAME (its items and history stay)."""
-    try:
-        set_enabled(context.settings.effective_sources_file, name, False)
-    except PolicyFileError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"disabled {name}")
+    _switch(context, name, enabled=False)
 
 
 @sources.command("enable")
@@ -133,11 +129,15 @@ def sources_disable(context: Context, name: str) -> None:
 @pass_context
 def sources_enable(context: Context, name: str) -> None:
     """Resume polling NAME."""
+    _switch(context, name, enabled=True)
+
+
+def _switch(context: Context, name: str, *, enabled: bool) -> None:
     try:
-        set_enabled(context.settings.effective_sources_file, name, True)
+        set_enabled(context.settings.effective_sources_file, name, enabled)
     except PolicyFileError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"enabled {name}")
+    click.echo(f"{'enabled' if enabled else 'disabled'} {name}")
 
 
 @sources.command("test")
