@@ -132,9 +132,9 @@ def item_time(item: Item) -> dt.datetime:
     return item.published_at or item.fetched_at
 
 
-def item_text(item: Item, min_chars: int = DedupeSection().min_chars) -> Text:
+def item_text(item: Item, dedupe: DedupeSection) -> Text:
     """The matching view of a stored item, on the same basis as the pipeline's signatures."""
-    return Text(item.url, match_basis(item.title, item.text, min_chars), None, item.raw)
+    return Text(item.url, match_basis(item.title, item.text, dedupe.min_chars), None, item.raw)
 
 
 def important_policies(session: Session, playbook: Playbook, since: dt.datetime,
@@ -161,10 +161,10 @@ def subordinate_sites(session: Session, playbook: Playbook, exclude_source_id: i
     return [s for s in rows if s.id != exclude_source_id]
 
 
-def _candidates(session: Session, source_id: int, since: dt.datetime) -> list[Candidate]:
+def _candidates(session: Session, source_id: int, since: dt.datetime, dedupe: DedupeSection) -> list[Candidate]:
     items = session.scalars(select(Item).where(Item.source_id == source_id)
                             .where(or_(Item.published_at >= since, Item.fetched_at >= since)))
-    return [Candidate(i.id, item_time(i), item_text(i)) for i in items]
+    return [Candidate(i.id, item_time(i), item_text(i, dedupe)) for i in items]
 
 
 def check_policy(session: Session, policy: Item, playbook: Playbook, now: dt.datetime,
@@ -173,10 +173,10 @@ def check_policy(session: Session, policy: Item, playbook: Playbook, now: dt.dat
     dedupe = dedupe or DedupeSection()
     published = item_time(policy)
     due = deadlines(published, playbook)
-    original = item_text(policy)
+    original = item_text(policy, dedupe)
     result = []
     for site in subordinate_sites(session, playbook, exclude_source_id=policy.source_id):
-        status, cand, method = site_status(original, published, _candidates(session, site.id, published),
+        status, cand, method = site_status(original, published, _candidates(session, site.id, published, dedupe),
                                            due, now, dedupe)
         result.append(SiteStatus(policy.id, site.id, site.name, site.department_key or "", status, due,
                                  cand.at if cand else None, cand.item_id if cand else None, method))

@@ -123,9 +123,9 @@ class TrackResult:
     added: list[Reprint]
 
 
-def _original_text(row: Clarification, own: Item | None) -> Text:
+def _original_text(row: Clarification, own: Item | None, dedupe: DedupeSection) -> Text:
     if own is not None:
-        return item_text(own)
+        return item_text(own, dedupe)
     return Text(row.url, row.text or "")
 
 
@@ -140,7 +140,7 @@ def find_own_item(session: Session, row: Clarification, dedupe: DedupeSection) -
             return found
     if row.text:
         original = Text(None, row.text)
-        return next((i for i in candidates if carries(original, item_text(i), dedupe) is not None), None)
+        return next((i for i in candidates if carries(original, item_text(i, dedupe), dedupe) is not None), None)
     return None
 
 
@@ -154,7 +154,7 @@ def track(session: Session, row: Clarification, playbook: Playbook, now: dt.date
     if own is None:
         return TrackResult(row.id, None, [])
     row.item_id = own.id
-    original = _original_text(row, own)
+    original = _original_text(row, own, dedupe)
     known = {r.reprint_id: r for r in session.scalars(select(Reprint).where(Reprint.original_id == own.id))}
     for existing in known.values():  # the monitor may have seen the pair first
         if existing.clarification_id is None:
@@ -167,7 +167,7 @@ def track(session: Session, row: Clarification, playbook: Playbook, now: dt.date
     for item, source in rows:
         if item.id in known:
             continue
-        found = carries(original, item_text(item), dedupe)
+        found = carries(original, item_text(item, dedupe), dedupe)
         if found is None:
             continue
         host = host_of(item.url) or source.host or host_of(source.url)
