@@ -40,6 +40,10 @@ def event_items(session: Session, event_id: int, limit: int = MAX_ITEMS) -> list
         select(Item).where(Item.event_id == event_id).order_by(Item.published_at, Item.id).limit(limit)))
 
 
+CITIZEN_MESSAGE = "citizen_message"
+CITIZEN_MESSAGE_KINDS = frozenset({"portal", "import"})  # messages written to government, not about it
+
+
 def facts_for(event: Event, items: Iterable[Item]) -> EventFacts:
     """Routing facts from the stored event and its items."""
     items = list(items)
@@ -66,10 +70,6 @@ def deserves_alert(facts: EventFacts, playbook: Playbook) -> bool:
         or facts.is_emergency
         or CITIZEN_MESSAGE in facts.signals
     )
-
-
-CITIZEN_MESSAGE = "citizen_message"
-CITIZEN_MESSAGE_KINDS = frozenset({"portal", "import"})  # messages written to government, not about it
 
 
 @dataclass
