@@ -31,24 +31,10 @@ from classifiers.features import NUMERIC_FEATURES, RecordColumns
 from classifiers.tokenizer import Tokenizer
 from playbooks.schema import RumourPolicy
 
-VERDICT_RUMOUR: Final = "疑似谣言"  # probability ≥ verify_high: treat as a suspected rumour
-VERDICT_VERIFY: Final = "需核实"  # verify_low ≤ probability < verify_high: a person must check
-VERDICT_CLEAR: Final = "未见谣言特征"  # probability < verify_low: no sign of a rumour
-VERDICTS: Final = (VERDICT_RUMOUR, VERDICT_VERIFY, VERDICT_CLEAR)
+from classifiers.verdicts import VERDICT_CLEAR, VERDICT_RUMOUR, VERDICT_VERIFY, VERDICTS, verdict  # noqa: F401
 
 POSITIVE_LABELS: Final = frozenset({"rumour", "rumor", "fake", "谣言", "1", "true"})
 NEGATIVE_LABELS: Final = frozenset({"non-rumour", "non-rumor", "real", "非谣言", "0", "false"})
-
-
-def verdict(probability: float, policy: RumourPolicy) -> str:
-    """Map a rumour probability to a verdict with the playbook's verification band."""
-    if not 0.0 <= probability <= 1.0:
-        raise ValueError(f"rumour probability must be within [0, 1], got {probability!r}")
-    if probability >= policy.verify_high:
-        return VERDICT_RUMOUR
-    if probability >= policy.verify_low:
-        return VERDICT_VERIFY
-    return VERDICT_CLEAR
 
 
 def parse_label(value: Any, *, source: str | None = None, line: int | None = None) -> int:

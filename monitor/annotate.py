@@ -27,6 +27,7 @@ from classifiers.errors import ClassifierError
 from classifiers.events import Event as ClusterEvent
 from classifiers.events import EventClusterer
 from classifiers.heat import HeatInputs, Mention, heat_score
+from classifiers.signals import EMERGENCY, TextSignals, burst_signal, merge, text_signals
 from classifiers.tokenizer import Tokenizer
 from monitor.items import NormalisedItem, host_of
 from monitor.pipeline import Annotation, Annotator, EventAssigner, Reaction
@@ -125,6 +126,7 @@ class StoredEventAssigner:
             # and is not itself a rumour, however much it quotes one.
             hint = str(official)
             item.rumour_probability, item.rumour_verdict = 0.0, OFFICIAL_CLARIFICATION
+        found = TextSignals() if official is not None else text_signals(item.title, item.text, self.playbook)
         when = item.published_at or now
         assignment = self.clusterer.add(text, when, hint_event=hint)
         if assignment.created:
@@ -143,10 +145,11 @@ class StoredEventAssigner:
         cluster = self.clusterer.events[str(row.id)]
         item.event_id = row.id
         session.flush()
-        self._refresh(session, row, cluster, now)
+        self._refresh(session, row, cluster, now, found)
         return row
 
-    def _refresh(self, session: Session, row: Event, cluster: ClusterEvent, now: dt.datetime) -> None:
+    def _refresh(self, session: Session, row: Event, cluster: ClusterEvent, now: dt.datetime,
+                 found: TextSignals = TextSignals()) -> None:
         members = session.execute(
             select(Item.published_at, Item.fetched_at, Item.url, Source.host, Item.likes, Item.comments,
                    Item.reposts, Item.reprint_of_id, Item.category, Item.rumour_probability)
@@ -169,6 +172,14 @@ class StoredEventAssigner:
                               "parts": [{"name": p.name, "raw": p.raw, "points": p.points, "note": p.note}
                                         for p in score.parts]}
         row.centroid = cluster.to_data()
+        self._mark_signals(row, [m.published_at or m.fetched_at for m in members], now, found)
+
+    def _mark_signals(self, row: Event, times: list[dt.datetime], now: dt.datetime, found: TextSignals) -> None:
+        """Merge the new item's text signals, places and the event's burst verdict into the stored event."""
+        burst = burst_signal(times, now, self.playbook)
+        row.signals = merge(row.signals or [], [*found.signals, *([burst] if burst else [])])
+        row.places = list(dict.fromkeys([*(row.places or []), *found.places]))
+        row.is_emergency = bool(row.is_emergency) or any(s.kind == EMERGENCY for s in found.signals)
 
 
 def default_event_assigner(playbook: Playbook) -> EventAssigner:

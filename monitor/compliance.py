@@ -1,11 +1,15 @@
 """Policy-reprint compliance (2015 §六): did every subordinate site carry the policy in time?
 
-An item from a State Council or provincial portal source that matches the
-playbook's ``important_policy`` rules starts a clock for every subordinate
-government site among the sources (a source linked to a department of one of
-``site_kinds``). Each must carry the policy — a near-duplicate or a link —
-within ``clocks.policy_reprint.target`` (1 hour), at the latest
-``latest_working_days`` (1 working day, on the official calendar).
+An item from a State Council or provincial portal source issued by one of the
+playbook's ``important_policy.issuers`` (its 发文字号 such as 国发〔2026〕3号, or a
+title 「国务院关于…」) starts a clock for the subordinate government sites that
+must carry it: every site of ``site_kinds`` for a policy of general import; for
+a policy of one sector (``sectors``) only that sector's departments' sites, and
+for a policy naming a city or county only that region's sites (§六 相关行业和地区
+政府网站). Each must carry the policy — a near-duplicate or a link — and §六 says
+力争一个小时内, 最迟不得滞后一个工作日: one hour is the aim
+(``clocks.policy_reprint.target``), one working day the deadline
+(``latest_working_days``). A reprint at +2 h on a working day is within the deadline.
 
 The decision (:func:`site_status`) is pure; :func:`check_policy` is the thin
 store query around it. Reminders and deductions are the responders' job.
@@ -14,7 +18,6 @@ store query around it. Reminders and deductions are the responders' job.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -22,6 +25,7 @@ from enum import Enum
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from classifiers.signals import find_places, policy_sectors, policy_signal
 from classifiers.signatures import match_basis
 from monitor.carrying import Text, carries, host_of
 from monitor.config import DedupeSection
@@ -35,18 +39,21 @@ class ComplianceError(Exception):
 
 
 class ReprintStatus(str, Enum):
-    on_time = "on_time"  # carried within the target (1 hour)
-    late = "late"  # carried, but after the target
-    pending = "pending"  # not carried yet, the latest deadline has not passed
-    missing = "missing"  # not carried and the latest deadline has passed
+    within_hour = "within_hour"  # carried within the aim (1 hour)
+    within_deadline = "within_deadline"  # carried after the aim but by the deadline (1 working day)
+    late = "late"  # carried after the deadline
+    pending = "pending"  # not carried yet, the deadline has not passed
+    missing = "missing"  # not carried and the deadline has passed
 
 
 STATUS_LABELS = {
-    ReprintStatus.on_time: "按时转载",
-    ReprintStatus.late: "迟转载",
+    ReprintStatus.within_hour: "一小时内转载",
+    ReprintStatus.within_deadline: "时限内转载",
+    ReprintStatus.late: "逾期转载",
     ReprintStatus.pending: "待转载",
     ReprintStatus.missing: "未转载",
 }
+IN_TIME = frozenset({ReprintStatus.within_hour, ReprintStatus.within_deadline})
 
 
 @dataclass(frozen=True)
@@ -92,16 +99,13 @@ def rules_of(playbook: Playbook) -> ImportantPolicy:
     return playbook.important_policy
 
 
-def is_important_policy(title: str, source_name: str, url: str | None, rules: ImportantPolicy) -> bool:
-    """From a policy source (by name or host) and titled like a policy (keyword or pattern)."""
+def is_important_policy(title: str, text: str, source_name: str, url: str | None, rules: ImportantPolicy) -> bool:
+    """From a policy source (by name or host) and issued by one of the playbook's issuers."""
     host = host_of(url)
     from_policy_source = source_name in rules.source_names or any(
         host == h.lower() or host.endswith("." + h.lower()) for h in rules.hosts
     )
-    if not from_policy_source:
-        return False
-    title = title.strip()
-    return any(k in title for k in rules.keywords) or any(re.search(p, title) for p in rules.title_patterns)
+    return from_policy_source and policy_signal(title, text, rules) is not None
 
 
 def deadlines(published_at: dt.datetime, playbook: Playbook) -> Deadlines:
@@ -120,7 +124,12 @@ def site_status(policy: Text, published_at: dt.datetime, candidates: Sequence[Ca
             continue
         found = carries(policy, cand.text, dedupe)
         if found is not None:
-            status = ReprintStatus.on_time if cand.at <= due.target else ReprintStatus.late
+            if cand.at <= due.target:
+                status = ReprintStatus.within_hour
+            elif cand.at <= due.latest:
+                status = ReprintStatus.within_deadline
+            else:
+                status = ReprintStatus.late
             return status, cand, found.method
     return (ReprintStatus.missing if now > due.latest else ReprintStatus.pending), None, None
 
@@ -148,17 +157,32 @@ def important_policies(session: Session, playbook: Playbook, since: dt.datetime,
         .order_by(Item.id)
     ).all()
     return [item for item, source in rows
-            if item_time(item) < until and is_important_policy(item.title, source.name, item.url or source.url, rules)]
+            if item_time(item) < until
+            and is_important_policy(item.title, item.text, source.name, item.url or source.url, rules)]
 
 
-def subordinate_sites(session: Session, playbook: Playbook, exclude_source_id: int | None = None) -> list[Source]:
-    """Enabled sources run by a unit of one of the playbook's ``site_kinds``."""
+def concerned_units(title: str, playbook: Playbook) -> set[str] | None:
+    """Units whose sites must carry a policy titled *title*: a sector's departments, a region's
+    governments (a city with its counties), or None for a policy every site must carry."""
+    rules = rules_of(playbook)
+    units: set[str] = set()
+    for sector in policy_sectors(title, rules):
+        units.update(rules.sectors[sector].departments)
+    for _, key in find_places(title, playbook):
+        units.add(key)
+        units.update(k for k, d in playbook.departments.items() if d.parent == key)
+    return units or None
+
+
+def subordinate_sites(session: Session, playbook: Playbook, exclude_source_id: int | None = None,
+                      units: set[str] | None = None) -> list[Source]:
+    """Enabled sources run by a unit of one of the playbook's ``site_kinds`` (only *units*, when given)."""
     kinds = [k.value for k in rules_of(playbook).site_kinds]
     rows = session.scalars(
         select(Source).join(Department, Source.department_key == Department.key)
         .where(Department.kind.in_(kinds), Source.enabled.is_(True)).order_by(Source.name)
     )
-    return [s for s in rows if s.id != exclude_source_id]
+    return [s for s in rows if s.id != exclude_source_id and (units is None or s.department_key in units)]
 
 
 def _candidates(session: Session, source_id: int, since: dt.datetime, dedupe: DedupeSection) -> list[Candidate]:
@@ -175,7 +199,8 @@ def check_policy(session: Session, policy: Item, playbook: Playbook, now: dt.dat
     due = deadlines(published, playbook)
     original = item_text(policy, dedupe)
     result = []
-    for site in subordinate_sites(session, playbook, exclude_source_id=policy.source_id):
+    units = concerned_units(policy.title or "", playbook)
+    for site in subordinate_sites(session, playbook, exclude_source_id=policy.source_id, units=units):
         status, cand, method = site_status(original, published, _candidates(session, site.id, published, dedupe),
                                            due, now, dedupe)
         result.append(SiteStatus(policy.id, site.id, site.name, site.department_key or "", status, due,

@@ -122,10 +122,16 @@ class PolicyReprint(_Strict):
     latest_working_days: int = Field(ge=0)
 
 
+class ClockCount(str, Enum):
+    office_hours = "office_hours"  # only office time on working days counts
+    calendar = "calendar"  # around the clock
+
+
 class Clocks(_Strict):
     """Deadlines of the 2015 document, in hours or working days."""
 
     acknowledge: Duration
+    acknowledge_counts: ClockCount = ClockCount.calendar
     respond_working_days: int = Field(ge=1)
     respond_extended_working_days: int = Field(ge=1)
     rumour: FirstResponse
@@ -263,8 +269,9 @@ class HeatPolicy(_Strict):
     """Heat-score weights and thresholds; the formula lives in classifiers.heat."""
 
     alert_threshold: float = Field(ge=0)
-    joint_consultation_threshold: float = Field(ge=0)
-    joint_consultation_min_departments: int = Field(ge=2)
+    major_threshold: float = Field(ge=0, description="heat of a major event (重大政务舆情): opens a 会商")
+    rumour_consultation_min_reach: int = Field(
+        1, ge=0, description="reposts + comments a 疑似谣言 needs before it opens a 会商")
     half_life: Duration
     weights: dict[str, float] = Field(default_factory=dict)
     # each attention part saturates: cap · x / (x + half), so `half` worth of x gives half the cap
@@ -307,24 +314,100 @@ class SpreadPolicy(_Strict):
     like_weight: float = Field(ge=0, description="reach per like")
 
 
+class Issuer(_Strict):
+    """A body whose policies subordinate sites must carry, known by its name and document numbers."""
+
+    names: list[str] = Field(min_length=1, description="how titles name it, e.g. 国务院, 吉林省人民政府")
+    document_prefixes: list[str] = Field(min_length=1, description="发文字号 prefixes, e.g. 国发, 吉政办发")
+
+
+class PolicySector(_Strict):
+    """A sector whose policies only its own departments' sites must carry (2015 §六 相关行业)."""
+
+    keywords: list[str] = Field(min_length=1, description="title words naming the sector")
+    departments: list[str] = Field(min_length=1)
+
+
 class ImportantPolicy(_Strict):
-    """2015 §六: which State Council / provincial items subordinate sites must reprint."""
+    """2015 §六: which State Council / provincial items subordinate sites must reprint.
+
+    A policy is important when a policy source publishes it and it is issued by one of
+    ``issuers`` (the document number, e.g. 国发〔2026〕3号, or a title such as 国务院关于…).
+    A policy for one sector or one region is chased only on that sector's departments'
+    sites or that region's sites (相关行业和地区政府网站); any other goes to every site of
+    ``site_kinds``.
+    """
 
     source_names: list[str] = Field(default_factory=list, description="sources that publish policy")
     hosts: list[str] = Field(default_factory=list, description="or their host names")
-    keywords: list[str] = Field(default_factory=list, description="title keywords marking a policy")
-    title_patterns: list[str] = Field(default_factory=list, description="or regular expressions")
+    issuers: dict[str, Issuer] = Field(min_length=1)
+    sectors: dict[str, PolicySector] = Field(default_factory=dict)
     site_kinds: list[UnitKind] = Field(min_length=1, description="units whose sites must reprint")
 
-    @field_validator("title_patterns")
+
+class EmergencySignals(_Strict):
+    """Words that mark a report of a sudden incident (2015 §三 重大突发事件、应急事件).
+
+    An item is an emergency when it names one of the ``classes`` that is not only
+    ``supporting`` (deaths alone in a hospital complaint are not an incident) and no
+    ``negations`` word (辟谣, 演练 …) says it did not happen or was a drill.
+    """
+
+    classes: dict[str, list[str]] = Field(min_length=1)
+    supporting: list[str] = Field(default_factory=list, description="classes that count only beside another")
+    negations: list[str] = Field(default_factory=list)
+
+    @field_validator("supporting")
     @classmethod
-    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
-        return patterns
+    def _supporting_known(cls, supporting: list[str], info: Any) -> list[str]:
+        classes = info.data.get("classes") or {}
+        unknown = [c for c in supporting if c not in classes]
+        if unknown:
+            raise ValueError(f"unknown emergency classes {unknown}")
+        if classes and set(supporting) >= set(classes):
+            raise ValueError("at least one emergency class must count on its own")
+        return supporting
+
+
+class BurstSignals(_Strict):
+    """When an event is rising (classifiers.burst: Poisson test against its own baseline)."""
+
+    window: Duration = dt.timedelta(hours=1)
+    baseline: Duration = dt.timedelta(hours=24)
+    alpha: float = Field(0.01, gt=0, lt=1)
+    min_count: int = Field(5, ge=1)
+    min_ratio: float = Field(2.0, ge=1)
+    prior_rate: float = Field(0.5, gt=0)
+
+
+class Signals(_Strict):
+    """What the pipeline marks on an event besides its category: emergencies, unverified claims, bursts."""
+
+    emergency: EmergencySignals
+    unverified: list[str] = Field(default_factory=list, description="words of an unverified claim: 网传, 据传 …")
+    burst: BurstSignals = BurstSignals()
+
+
+class Provenance(_Strict):
+    """Where each clock and threshold comes from: a document and clause, or the office's own rule."""
+
+    local: str = Field("本办规则", description="label shown for local rules in reports")
+    values: dict[str, str] = Field(default_factory=dict,
+                                   description="dotted playbook path → 'YEAR §clause …' or 'local: why'")
+
+    def of(self, path: str) -> str | None:
+        return self.values.get(path)
+
+    def is_local(self, path: str) -> bool:
+        return (self.values.get(path) or "").startswith("local")
+
+
+class SignOff(_Strict):
+    """Who signs a clarification off (审签) before it is published, and what the sign-off records."""
+
+    department: str = Field(description="who signs for a department, e.g. 本单位办公室负责人")
+    office: str = Field(description="who signs for the news office")
+    confidentiality_review: bool = Field(True, description="审签 records that 保密审查 was done (2015 §十一)")
 
 
 class ReportPolicy(_Strict):
@@ -334,6 +417,29 @@ class ReportPolicy(_Strict):
     weekly_at: ClockTime
     top_events: int = Field(ge=1)
     new_topic_min_items: int = Field(ge=1, description="items a new event needs to count as a hot topic")
+
+
+CITED_SECTIONS = ("clocks", "heat.alert_threshold", "heat.major_threshold", "heat.rumour_consultation_min_reach")
+
+
+def _cited_paths(data: dict[str, Any]) -> set[str]:
+    """Dotted paths of the values that must say where they come from: every clock and alert threshold."""
+    out: set[str] = set()
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{path}.{key}")
+        else:
+            out.add(path)
+
+    for section in CITED_SECTIONS:
+        node: Any = data
+        for part in section.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            walk(node, section)
+    return out
 
 
 class Playbook(_Strict):
@@ -359,6 +465,9 @@ class Playbook(_Strict):
     spread: SpreadPolicy | None = None
     important_policy: ImportantPolicy | None = None
     reports: ReportPolicy | None = None
+    signals: Signals | None = None
+    provenance: Provenance = Provenance()
+    sign_off: SignOff | None = None
 
     @field_validator("templates")
     @classmethod
@@ -402,9 +511,43 @@ class Playbook(_Strict):
         for i, override in enumerate(self.keyword_overrides):
             for j, dept_name in enumerate(override.departments):
                 need_department(("keyword_overrides", i, "departments", j), dept_name)
+        if self.important_policy is not None:
+            for name, sector in self.important_policy.sectors.items():
+                for j, dept_name in enumerate(sector.departments):
+                    need_department(("important_policy", "sectors", name, "departments", j), dept_name)
+        problems.extend(self._provenance_problems())
+        return problems
+
+    def _provenance_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every provenance entry names a real value, and every clock and threshold has one."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        data = self.model_dump(mode="json")
+        for path in self.provenance.values:
+            node: Any = data
+            for part in path.split("."):
+                if not isinstance(node, dict) or part not in node:
+                    problems.append((("provenance", "values", path), "names no value of this playbook"))
+                    break
+                node = node[part]
+        if not self.provenance.values:
+            return problems
+        for path in sorted(_cited_paths(data)):
+            if not any(path == p or path.startswith(p + ".") for p in self.provenance.values):
+                problems.append((("provenance", "values"), f"{path} has no source: cite the document and "
+                                                           f"clause, or mark it 'local: …'"))
         return problems
 
     # -- small conveniences used by every stage ---------------------------
+
+    def source_of(self, path: str) -> str:
+        """Where the value at *path* comes from, for `playbook show` and reports (本办规则 for local rules)."""
+        cited = next((v for p, v in sorted(self.provenance.values.items(), key=lambda kv: -len(kv[0]))
+                      if path == p or path.startswith(p + ".")), None)
+        if cited is None:
+            return "未注明出处"
+        if cited.startswith("local"):
+            return f"{self.provenance.local}{cited[5:].replace(':', '：', 1)}"
+        return cited
 
     def place_index(self) -> dict[str, str]:
         """Map each routing place name to its department, longest names first."""

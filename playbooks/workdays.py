@@ -112,6 +112,25 @@ class WorkClock:
             raise ClockError(f"duration must not be negative, got {duration}")
         return self._local(start) + duration
 
+    def due_in_office_hours(self, start: dt.datetime, duration: dt.timedelta) -> dt.datetime:
+        """A deadline counted in office time on working days: a 签收 clock that stops overnight and on holidays."""
+        if duration < dt.timedelta(0):
+            raise ClockError(f"duration must not be negative, got {duration}")
+        moment = self._local(start)
+        left = duration
+        day = moment.date()
+        for _ in range(_MAX_SCAN_DAYS):
+            if self.calendar.is_workday(day):
+                begin = max(moment, dt.datetime.combine(day, self.office_start, self.tz))
+                close = dt.datetime.combine(day, self.office_end, self.tz)
+                if begin < close:
+                    if left <= close - begin:
+                        return begin + left
+                    left -= close - begin
+            day += dt.timedelta(days=1)
+            moment = dt.datetime.combine(day, self.office_start, self.tz)
+        raise ClockError(f"no office time within ten years after {start.isoformat()}")
+
     def is_office_time(self, moment: dt.datetime) -> bool:
         local = self._local(moment)
         return self.calendar.is_workday(local.date()) and self.office_start <= local.time() < self.office_end

@@ -21,12 +21,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Assignment, AssignmentEvent, Clarification, Department, Event
+from monitor.store.models import Assignment, AssignmentEvent, Department, Event, Item
 from monitor.store.types import shown
 from playbooks.schema import Playbook
 from responders.errors import AlreadyDone, BadCommand, InvalidTransition, UnknownCase, UnknownDepartment
 from responders.routing import Profile, Role, RouteIntent, Routing
-from responders.snapshot import Rules, take_snapshot
+from responders.snapshot import Rules, acknowledge_due, take_snapshot
 
 
 class State(str, Enum):
@@ -129,27 +129,36 @@ def _audit(session: Session, a: Assignment, actor: Actor, action: str, from_stat
 
 
 def open_assignment(session: Session, event: Event, snapshot: dict[str, Any], *, role: str, reason: str,
-                    department: str, actor: Actor, now: dt.datetime) -> Assignment:
-    """Open one case for *department* under *snapshot*, with its deadlines."""
+                    department: str, actor: Actor, now: dt.datetime,
+                    received_at: dt.datetime | None = None) -> Assignment:
+    """Open one case for *department* under *snapshot*, with its deadlines.
+
+    The 签收 clock runs from the notice (now); the first-information and respond clocks from
+    *received_at*, when the citizen's message or the report was received (2015 §四 counts
+    from 收到), never later than now.
+    """
     rules = Rules.of(snapshot)
+    start = min(received_at, now) if received_at is not None else now
     a = Assignment(
         event_id=event.id, department_key=department, role=role, reason=reason, state=State.new.value,
-        rule_snapshot=snapshot, opened_at=now,
-        acknowledge_due_at=rules.clock.due_in(now, rules.acknowledge),
+        rule_snapshot=snapshot, opened_at=now, clock_started_at=start,
+        acknowledge_due_at=acknowledge_due(rules, now),
         first_information_due_at=(
-            rules.clock.due_in(now, rules.first_information) if rules.first_information is not None else None
+            rules.clock.due_in(start, rules.first_information) if rules.first_information is not None else None
         ),
-        respond_due_at=rules.clock.due_in_working_days(now, rules.respond_working_days),
+        respond_due_at=rules.clock.due_in_working_days(start, rules.respond_working_days),
         escalation_state={},
     )
     session.add(a)
     session.flush()
-    _audit(session, a, actor, "open", None, now, role=role, reason=reason, profile=rules.profile.value)
+    _audit(session, a, actor, "open", None, now, role=role, reason=reason, profile=rules.profile.value,
+           clock_started_at=start.isoformat())
     return a
 
 
 def open_from_routing(session: Session, event: Event, routing: Routing, playbook: Playbook, *,
-                      now: dt.datetime, actor: Actor | None = None) -> list[Assignment]:
+                      now: dt.datetime, actor: Actor | None = None,
+                      received_at: dt.datetime | None = None) -> list[Assignment]:
     """Open a case for every routed department the event does not have yet."""
     actor = actor or Actor.system()
     existing = set(session.scalars(select(Assignment.department_key).where(Assignment.event_id == event.id)))
@@ -158,14 +167,15 @@ def open_from_routing(session: Session, event: Event, routing: Routing, playbook
         if intent.department in existing:
             continue
         opened.append(add_department(session, event, intent, routing.profile, routing.category, playbook,
-                                     now=now, actor=actor))
+                                     now=now, actor=actor, received_at=received_at))
     if opened:
         refresh_event_status(session, event)
     return opened
 
 
 def add_department(session: Session, event: Event, intent: RouteIntent, profile: Profile, category: str,
-                   playbook: Playbook, *, now: dt.datetime, actor: Actor) -> Assignment:
+                   playbook: Playbook, *, now: dt.datetime, actor: Actor,
+                   received_at: dt.datetime | None = None) -> Assignment:
     """Open a case for one department under the current playbook (routing or 指派)."""
     _ensure_department(session, intent.department, playbook)
     taken = session.scalar(select(Assignment).where(
@@ -174,7 +184,15 @@ def add_department(session: Session, event: Event, intent: RouteIntent, profile:
         raise AlreadyDone(taken.id, "指派", taken.state, f"（{intent.department} 已有任务 #{taken.id}）")
     snapshot = take_snapshot(playbook, profile, role=intent.role.value, reason=intent.reason, category=category)
     return open_assignment(session, event, snapshot, role=intent.role.value, reason=intent.reason,
-                           department=intent.department, actor=actor, now=now)
+                           department=intent.department, actor=actor, now=now,
+                           received_at=received_at or event_received_at(session, event))
+
+
+def event_received_at(session: Session, event: Event) -> dt.datetime | None:
+    """When the event's first message or report was received: its own time, never after we fetched it."""
+    rows = session.execute(select(Item.published_at, Item.fetched_at).where(Item.event_id == event.id)).all()
+    times = [min(p, f) if p is not None else f for p, f in rows if f is not None]
+    return min(times) if times else None
 
 
 # --------------------------------------------------------------------------- transitions
@@ -244,7 +262,8 @@ def _apply_extend(session: Session, a: Assignment, now: dt.datetime, actor: Acto
     a.extended = True
     a.extension_reason = reason
     old = a.respond_due_at
-    a.respond_due_at = rules.clock.due_in_working_days(a.opened_at, rules.respond_extended_working_days)
+    a.respond_due_at = rules.clock.due_in_working_days(a.clock_started_at or a.opened_at,
+                                                       rules.respond_extended_working_days)
     state = dict(a.escalation_state or {})
     state["fired"] = {k: v for k, v in state.get("fired", {}).items() if not k.startswith("respond:")}
     a.escalation_state = state
@@ -253,6 +272,9 @@ def _apply_extend(session: Session, a: Assignment, now: dt.datetime, actor: Acto
 
 
 def _apply_respond(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+    """The department's answer is in. It records the answer only: a clarification for 审签 is
+    created by :func:`responders.clarifications.submit`, and the first-information clock stops
+    when something is published (:func:`mark_first_information`)."""
     url, text = (d.get("url") or "").strip() or None, (d.get("text") or "").strip() or None
     if url is None and text is None:
         raise BadCommand("请提交回应的链接或文字")
@@ -260,14 +282,21 @@ def _apply_respond(session: Session, a: Assignment, now: dt.datetime, actor: Act
     if a.acknowledged_at is None:
         a.acknowledged_at = at
         a.acknowledged_on_time = a.acknowledge_due_at is None or at <= a.acknowledge_due_at
-    due = a.first_information_due_at or a.respond_due_at
     a.responded_at = at
-    a.responded_on_time = due is None or at <= due
+    a.responded_on_time = a.respond_due_at is None or at <= a.respond_due_at
     a.response_url, a.response_text = url, text
-    session.add(Clarification(event_id=a.event_id, assignment_id=a.id, department_key=a.department_key,
-                              url=url, text=text, submitted_at=at, submitted_by=actor.name))
+    if d.get("published"):
+        mark_first_information(a, at)
     return {"url": url, "text": text, "at": at.isoformat(), "on_time": a.responded_on_time,
-            "source": d.get("source")}
+            "source": d.get("source"), "answered_by": d.get("answered_by")}
+
+
+def mark_first_information(a: Assignment, at: dt.datetime) -> bool:
+    """Stop the first-information clock at the publication time; True when this call stopped it."""
+    if a.first_information_due_at is None or a.first_information_at is not None:
+        return False
+    a.first_information_at = at
+    return True
 
 
 def _apply_explain(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
@@ -288,7 +317,7 @@ def _apply_reassign(session: Session, a: Assignment, now: dt.datetime, actor: Ac
     if taken is not None:
         raise BadCommand(f"{target} 在此事件上已有任务 #{taken.id}，无需转办")
     new = open_assignment(session, a.event, snapshot, role=Role.manual.value, reason=snapshot["reason"],
-                          department=target, actor=actor, now=now)
+                          department=target, actor=actor, now=now, received_at=a.clock_started_at)
     a.closed_at = now
     return {"to": target, "reason": reason, "new_assignment": new.id}
 

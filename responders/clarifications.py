@@ -27,7 +27,7 @@ from monitor.compliance import item_text, item_time
 from monitor.config import DedupeSection
 from monitor.store.models import Assignment, Clarification, Event, Item, Reprint, Source
 from playbooks.schema import Playbook
-from responders.assignments import OPEN_STATES, Actor, State, transition
+from responders.assignments import OPEN_STATES, Actor, State, mark_first_information, transition
 from responders.errors import BadCommand, InvalidTransition, ResponderError, UnknownCase, UnknownDepartment
 
 
@@ -73,11 +73,6 @@ def submit(session: Session, case: Event | Assignment, department: str | None, u
         raise ClarificationError(f"任务 #{assignment.id} 属于「{assignment.department_key}」，不是「{department}」")
     if assignment is not None and State(assignment.state) in OPEN_STATES:
         transition(session, assignment, "respond", who, now=now, url=url, text=text, source="clarify")
-        row = session.scalars(select(Clarification).where(Clarification.assignment_id == assignment.id)
-                              .order_by(Clarification.id.desc())).first()
-        if row is None:
-            raise ClarificationError(f"任务 #{assignment.id} 的回应未生成澄清记录")
-        return row
     dept = department or (assignment.department_key if assignment else None)
     if dept is None:
         raise UnknownDepartment(f"事件 {event.id} 有多个承办部门，请用 --department 指明")
@@ -93,13 +88,52 @@ def _review(row: Clarification, action: str) -> None:
         raise InvalidTransition(row.id, action, row.state, "仅「submitted」状态的澄清可以审签")
 
 
-def approve(session: Session, clarification_id: int, who: Actor, now: dt.datetime) -> Clarification:
-    """Duty staff sign off: from now on it counts as published and its spread is tracked."""
+def approve(session: Session, clarification_id: int, who: Actor, now: dt.datetime,
+            playbook: Playbook | None = None) -> Clarification:
+    """Duty staff sign off (审签, with the 保密审查 the playbook requires): from now on it may be published
+    and its spread is tracked. The first-information clock stops only when it is published."""
     row = get(session, clarification_id)
     _review(row, "审签通过")
+    sign_off = playbook.sign_off if playbook is not None else None
     row.state, row.approved_at, row.approved_by = "approved", now, who.name
+    row.confidentiality_reviewed = sign_off.confidentiality_review if sign_off is not None else True
+    row.signed_off_as = sign_off.office if sign_off is not None else None
     session.flush()
     return row
+
+
+def publish(session: Session, clarification_id: int, url: str | None, at: dt.datetime) -> list[Assignment]:
+    """Mark an approved clarification published (its URL, or the time it was seen online).
+
+    Stops the first-information clock of every case on the event; when the lead department
+    published it, the other departments' open cases are answered by the lead (联席会议: the
+    lead answers, co departments join the reply), not left to go overdue. Returns the cases changed.
+    """
+    row = get(session, clarification_id)
+    if row.state != "approved":
+        raise ClarificationError(f"澄清 {row.id} 尚未审签通过，不能发布（先 /approve {row.id}）")
+    if url:
+        if not url.startswith(("http://", "https://")):
+            raise BadCommand(f"发布链接须以 http:// 或 https:// 开头：{url}")
+        row.url = row.url or url
+    if row.published_at is None:
+        row.published_at = at
+    changed = []
+    cases = list(session.scalars(select(Assignment).where(Assignment.event_id == row.event_id)
+                                 .order_by(Assignment.id)))
+    for a in cases:
+        if mark_first_information(a, row.published_at):
+            changed.append(a)
+    by_lead = any(a.department_key == row.department_key and a.role == "lead" for a in cases)
+    if by_lead:
+        for a in cases:
+            if a.department_key != row.department_key and State(a.state) in OPEN_STATES:
+                transition(session, a, "respond", Actor("system"), now=at, at=row.published_at,
+                           url=row.url, text=f"由牵头部门{row.department_key}统一答复（澄清 #{row.id}）",
+                           source=f"clarification {row.id}", answered_by=row.department_key)
+                changed.append(a)
+    session.flush()
+    return changed
 
 
 def reject(session: Session, clarification_id: int, who: Actor, reason: str, now: dt.datetime) -> Clarification:
@@ -154,6 +188,8 @@ def track(session: Session, row: Clarification, playbook: Playbook, now: dt.date
     if own is None:
         return TrackResult(row.id, None, [])
     row.item_id = own.id
+    if row.published_at is None:  # seen online: that is when it was published
+        publish(session, row.id, own.url, min(item_time(own), now))
     original = _original_text(row, own, dedupe)
     known = {r.reprint_id: r for r in session.scalars(select(Reprint).where(Reprint.original_id == own.id))}
     for existing in known.values():  # the monitor may have seen the pair first

@@ -17,7 +17,7 @@ from html import escape
 
 from sqlalchemy.orm import Session
 
-from monitor.compliance import ReprintStatus, SiteStatus, check_all
+from monitor.compliance import STATUS_LABELS, ReprintStatus, SiteStatus, check_all
 from monitor.config import DedupeSection
 from monitor.store.models import Alert, Item
 from monitor.store.types import shown
@@ -30,10 +30,16 @@ from responders.points import Reason, award
 class Timeliness:
     """One unit's policy-reprint record over a period."""
 
-    on_time: int = 0
+    within_hour: int = 0
+    within_deadline: int = 0
     late: int = 0
     missing: int = 0
     pending: int = 0
+
+    @property
+    def on_time(self) -> int:
+        """Carried by the deadline (1 working day, 2015 §六 最迟不得滞后一个工作日)."""
+        return self.within_hour + self.within_deadline
 
     @property
     def judged(self) -> int:
@@ -41,7 +47,13 @@ class Timeliness:
 
     @property
     def rate(self) -> float | None:
+        """The compliance rate: carried within the deadline."""
         return self.on_time / self.judged if self.judged else None
+
+    @property
+    def hour_share(self) -> float | None:
+        """Beside the rate: the share carried within the 1-hour aim (力争一个小时内)."""
+        return self.within_hour / self.judged if self.judged else None
 
 
 def timeliness(statuses: Mapping[int, list[SiteStatus]]) -> dict[str, Timeliness]:
@@ -102,5 +114,4 @@ def remind(session: Session, playbook: Playbook, now: dt.datetime, *, since: dt.
     return alerts
 
 
-STATUS_TEXT = {ReprintStatus.late: "逾期转载", ReprintStatus.missing: "未转载",
-               ReprintStatus.on_time: "按时转载", ReprintStatus.pending: "待转载"}
+STATUS_TEXT = {s: label for s, label in STATUS_LABELS.items()}

@@ -48,7 +48,6 @@ from responders.views import (
     Buttons,
     case_message,
     department_buttons,
-    duty_buttons,
     list_message,
     overdue_rows,
     status_rows,
@@ -83,7 +82,12 @@ class Desk:
         with session_scope(self.sessions) as session:
             a = get_assignment(session, assignment_id)
             self._authorise_case(actor, a, action)
-            transition(session, a, action, actor, now=now, **detail)
+            if action == "respond":
+                # the department's answer is its clarification, pending 审签 (the one place one is created)
+                check(a, action)
+                clarifications.submit(session, a, a.department_key, str(detail["response"]), actor, now)
+            else:
+                transition(session, a, action, actor, now=now, **detail)
             note = f"{done}：{html.escape(actor.name)}，{shown(now)}"
             self._after(session, a, action, now)
             return Reply(f"任务 #{a.id} {done}（{STATE_LABELS[State(a.state)]}）", True, note, department_buttons(a))
@@ -101,7 +105,9 @@ class Desk:
             pending = clarifications.of_event(session, a.event_id)
             submitted = [c for c in pending if c.assignment_id == a.id and c.state == "submitted"]
             if action == "respond" and submitted:
-                text += f"\n审签：/approve {submitted[-1].id}　退回：/reject {submitted[-1].id} 理由"
+                signer = self.playbook.sign_off.office if self.playbook.sign_off else "值班人员"
+                text += (f"\n审签（{signer}，含保密审查）：/approve {submitted[-1].id}　"
+                         f"退回：/reject {submitted[-1].id} 理由")
             enqueue(session, dedupe_key=f"assignment:{a.id}:{action}:{int(now.timestamp())}", kind="assignment",
                     chat_id=self.members.duty.chat_id, text=text, now=now, event_id=a.event_id)
 
@@ -123,10 +129,7 @@ class Desk:
         return self._case_action(actor, assignment_id, "extend", "已延期", reason=reason)
 
     def respond(self, actor: Actor, assignment_id: int, response: str) -> Reply:
-        response = response.strip()
-        is_url = response.startswith(("http://", "https://"))
-        return self._case_action(actor, assignment_id, "respond", "已提交回应",
-                                 url=response if is_url else None, text=None if is_url else response)
+        return self._case_action(actor, assignment_id, "respond", "已提交回应", response=response.strip())
 
     def explain(self, actor: Actor, assignment_id: int, text: str) -> Reply:
         return self._case_action(actor, assignment_id, "explain", "已说明无法办理", text=text)
@@ -241,7 +244,7 @@ class Desk:
             row = clarifications.get(session, clarification_id)
             if row.state == "approved":
                 return Reply(f"澄清 #{clarification_id} 已经审签通过，本次未作改动")
-            clarifications.approve(session, clarification_id, actor, self.clock())
+            clarifications.approve(session, clarification_id, actor, self.clock(), self.playbook)
             return Reply(f"澄清 #{clarification_id} 审签通过，开始跟踪转载（事件 {row.event_id}）", True)
 
     def reject(self, actor: Actor, clarification_id: int, reason: str) -> Reply:
@@ -301,10 +304,6 @@ class Desk:
 
     def help(self) -> Reply:
         return Reply(self.templates.render("help"))
-
-    def event_buttons(self, event_id: int) -> Buttons:
-        with session_scope(self.sessions) as session:
-            return duty_buttons(get_event(session, event_id))
 
     def event_of(self, session: Session, event_id: int) -> Event:
         return get_event(session, event_id)

@@ -27,19 +27,11 @@ from sqlalchemy.orm import Session
 from monitor.store.models import Assignment
 from playbooks.members import Members
 from playbooks.schema import EscalationTarget, EscalationWhen
-from responders.assignments import OPEN_STATES, STATE_LABELS, State
+from responders.assignments import STATE_LABELS, State
+from responders.clocks import DEADLINE_LABELS, FIRST_INFORMATION_STATES, Deadline, late_by, running
 from responders.messages import Templates
 from responders.outbox import enqueue
 from responders.snapshot import Rules, SnapshotStep
-
-DEADLINE_LABELS = {"acknowledge": "签收", "first_information": "首次权威信息发布", "respond": "答复"}
-
-
-@dataclass(frozen=True)
-class Deadline:
-    name: str  # acknowledge | first_information | respond
-    due: dt.datetime
-
 
 @dataclass(frozen=True)
 class Firing:
@@ -113,17 +105,8 @@ def decide(deadlines: Sequence[Deadline], rules: Rules, fired: dict[str, Any], n
 
 
 def deadlines_of(a: Assignment) -> list[Deadline]:
-    """The deadlines still running for a case."""
-    if State(a.state) not in OPEN_STATES:
-        return []
-    out = []
-    if a.acknowledged_at is None and a.acknowledge_due_at is not None:
-        out.append(Deadline("acknowledge", a.acknowledge_due_at))
-    if a.responded_at is None and a.first_information_due_at is not None:
-        out.append(Deadline("first_information", a.first_information_due_at))
-    if a.respond_due_at is not None:
-        out.append(Deadline("respond", a.respond_due_at))
-    return out
+    """The deadlines still running for a case (:func:`responders.clocks.running`)."""
+    return running(a)
 
 
 # --------------------------------------------------------------------------- the shell
@@ -146,7 +129,7 @@ def _write_firing(session: Session, a: Assignment, firing: Firing, members: Memb
     text = templates.render(
         "escalation", a=a, event=a.event, overdue=firing.overdue, due=firing.deadline.due,
         deadline_label=DEADLINE_LABELS[firing.deadline.name], state_label=STATE_LABELS[State(a.state)],
-        step=firing.step.name)
+        step=firing.step.name, late=late_by(firing.deadline.due, now) if firing.overdue else None)
     chats = sorted({c for t in firing.step.notify for c in target_chats(t, a.department_key, members)})
     stamp = int(firing.deadline.due.timestamp())
     written = 0
@@ -179,7 +162,7 @@ def run_escalations(session: Session, members: Members, templates: Templates, no
     """Escalate every open case whose next look is due."""
     due = session.scalars(
         select(Assignment)
-        .where(Assignment.state.in_([s.value for s in OPEN_STATES]))
+        .where(Assignment.state.in_([s.value for s in FIRST_INFORMATION_STATES]))
         .where(or_(Assignment.next_escalation_at.is_(None), Assignment.next_escalation_at <= now))
         .order_by(Assignment.id)
     )

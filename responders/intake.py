@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from classifiers.signals import kinds
 from monitor.store.models import Assignment, Event, Item
 from playbooks.members import Members
 from playbooks.schema import Playbook
@@ -47,7 +48,7 @@ CITIZEN_MESSAGE_KINDS = frozenset({"portal", "import"})  # messages written to g
 def facts_for(event: Event, items: Iterable[Item]) -> EventFacts:
     """Routing facts from the stored event and its items."""
     items = list(items)
-    signals = tuple(s for s in (event.signals or []) if isinstance(s, str))
+    signals = kinds(event.signals or [])
     if any(i.source is not None and i.source.kind in CITIZEN_MESSAGE_KINDS for i in items):
         signals += (CITIZEN_MESSAGE,)
     places = tuple(p for p in (event.places or []) if isinstance(p, str))
@@ -60,13 +61,14 @@ def facts_for(event: Event, items: Iterable[Item]) -> EventFacts:
         is_emergency=bool(event.is_emergency),
         places=places,
         signals=signals,
+        reach=sum((i.reposts or 0) + (i.comments or 0) for i in items),
     )
 
 
 def deserves_alert(facts: EventFacts, playbook: Playbook) -> bool:
     return (
         facts.heat >= playbook.heat.alert_threshold
-        or rumour_verdict(facts.rumour_probability, playbook) == RUMOUR_LIKELY
+        or rumour_verdict(facts.rumour_probability, playbook, facts.signals) == RUMOUR_LIKELY
         or facts.is_emergency
         or CITIZEN_MESSAGE in facts.signals
     )

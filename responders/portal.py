@@ -1,11 +1,14 @@
 """Portal replies close the loop: an official reply recorded by the monitor answers the case.
 
 The monitor writes an ``ItemChange`` (field ``reply``) when a portal message
-gains its official reply. For every such unhandled change on an item whose
-event has cases, the open cases (those of the portal's own department if the
-source names one, else all of the event's) become *responded* at the reply's
-time, with on-time judged against the case's deadline. The change is then
-marked handled so it counts once.
+gains its official reply. One official reply answers the message (件件有回复):
+for every such unhandled change on an item whose event has cases, *every* open
+case of that event — the portal owner's, the co-responsible departments', the
+county's and the city's — becomes *responded* at the reply's time, on-time
+judged against each case's own deadline; the others are recorded as answered
+by the portal's department. The reply is published, so it also stops the
+first-information clocks. The change is then marked handled so it counts once.
+No clarification is created: a reply is not a department's clarification.
 """
 
 from __future__ import annotations
@@ -16,20 +19,19 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from monitor.store.models import Assignment, Item, ItemChange
-from responders.assignments import OPEN_STATES, Actor, State, assignments_of, transition
+from responders.assignments import OPEN_STATES, Actor, State, assignments_of, mark_first_information, transition
 
 
-def _cases_for(session: Session, item: Item) -> list[Assignment]:
-    assert item.event_id is not None
-    cases = [a for a in assignments_of(session, item.event_id) if State(a.state) in OPEN_STATES]
+def _owner(item: Item, cases: list[Assignment]) -> str | None:
     owner = item.source.department_key if item.source is not None else None
     if owner is not None and any(a.department_key == owner for a in cases):
-        return [a for a in cases if a.department_key == owner]
-    return cases
+        return owner
+    lead = next((a.department_key for a in cases if a.role == "lead"), None)
+    return lead
 
 
 def apply_portal_replies(session: Session, now: dt.datetime) -> int:
-    """Mark cases responded from recorded portal replies; returns how many cases changed."""
+    """Answer every open case of a message's event from its recorded official reply; returns cases changed."""
     changes = session.scalars(
         select(ItemChange)
         .join(Item, Item.id == ItemChange.item_id)
@@ -40,12 +42,19 @@ def apply_portal_replies(session: Session, now: dt.datetime) -> int:
     changed = 0
     for change in list(changes):
         item = session.get(Item, change.item_id)
-        assert item is not None
+        assert item is not None and item.event_id is not None
         at = item.reply_at or change.at
         text = item.reply_text or change.new_value or "（门户网站已答复）"
-        for a in _cases_for(session, item):
-            transition(session, a, "respond", Actor("portal"), now=now, at=at, url=item.url, text=text,
-                       source=f"item {item.id}")
+        cases = assignments_of(session, item.event_id)
+        owner = _owner(item, cases)
+        for a in cases:
+            if State(a.state) not in OPEN_STATES:
+                mark_first_information(a, at)
+                continue
+            answered_by = None if a.department_key == owner or owner is None else owner
+            transition(session, a, "respond", Actor("portal"), now=now, at=at, url=item.url,
+                       text=text if answered_by is None else f"由{owner}在门户网站统一答复：{text}",
+                       source=f"item {item.id}", answered_by=answered_by, published=True)
             changed += 1
         change.handled_at = now
     return changed

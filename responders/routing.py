@@ -14,13 +14,14 @@ Rules, in order (a department is listed once, under its first reason):
    counties, and a county office alone rarely speaks for a city-wide issue;
 3. ``keyword_overrides`` (e.g. 网传 → 省公安厅 to check a rumour).
 
-A joint consultation is opened when the heat reaches
-``heat.joint_consultation_threshold``, when at least
-``heat.joint_consultation_min_departments`` departments are involved, or when
-the rumour verdict is 疑似谣言. Co-responsible departments are the category's
-standing partners and do not count towards that number (otherwise every
-education or medical item would convene a 会商): the count is the lead plus
-departments pulled in by place or keyword.
+A joint consultation (会商) is reserved for 重大政务舆情 (2014 §七): an emergency,
+a rumour judged 疑似谣言 that is spreading (``heat.rumour_consultation_min_reach``
+reposts and comments), or heat at or above ``heat.major_threshold``. The number
+of departments alone opens none: every county message involves three.
+
+The profile (which clocks apply) follows the event's signals: an emergency gets
+``clocks.emergency``; a 疑似谣言 or an unverified claim (网传 …) ``clocks.rumour``;
+an important policy ``clocks.policy_reprint``; anything else the ordinary clocks.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from classifiers.signals import EMERGENCY, POLICY, UNVERIFIED, find_places
+from classifiers.verdicts import VERDICT_CLEAR, VERDICT_RUMOUR, VERDICT_VERIFY, event_verdict
 from playbooks.schema import Playbook
 
-RUMOUR_LIKELY = "疑似谣言"
-RUMOUR_VERIFY = "需核实"
-RUMOUR_UNLIKELY = "未见谣言特征"
+RUMOUR_LIKELY = VERDICT_RUMOUR
+RUMOUR_VERIFY = VERDICT_VERIFY
+RUMOUR_UNLIKELY = VERDICT_CLEAR
+__all__ = ["RUMOUR_LIKELY", "RUMOUR_VERIFY", "RUMOUR_UNLIKELY", "find_places", "route", "rumour_verdict"]
 
 
 class Role(str, Enum):
@@ -64,7 +68,8 @@ class EventFacts:
     rumour_probability: float | None = None
     is_emergency: bool = False
     places: tuple[str, ...] = ()
-    signals: tuple[str, ...] = ()  # e.g. "policy_reprint", "emergency", "rumour"
+    signals: tuple[str, ...] = ()  # kinds from classifiers.signals: emergency, unverified, burst, policy
+    reach: int = 0  # reposts + comments of the event's items: is a rumour spreading?
 
     @property
     def text(self) -> str:
@@ -92,38 +97,18 @@ class Routing:
         return [i.department for i in self.intents]
 
 
-def rumour_verdict(probability: float | None, playbook: Playbook) -> str | None:
-    """The playbook's three-way verdict for a rumour probability (None when unscored)."""
-    if probability is None:
-        return None
-    if probability >= playbook.rumour.verify_high:
-        return RUMOUR_LIKELY
-    if probability >= playbook.rumour.verify_low:
-        return RUMOUR_VERIFY
-    return RUMOUR_UNLIKELY
-
-
-def find_places(text: str, playbook: Playbook) -> list[tuple[str, str]]:
-    """(place, department) pairs named in *text*, longest names first, without overlaps.
-
-    Masking each match stops 长春 from matching again inside 长春市.
-    """
-    found: list[tuple[str, str]] = []
-    masked = text
-    for place, dept in playbook.place_index().items():
-        if place in masked:
-            found.append((place, dept))
-            masked = masked.replace(place, "\0" * len(place))
-    return found
+def rumour_verdict(probability: float | None, playbook: Playbook, signals: Iterable[str] = ()) -> str | None:
+    """The playbook's three-way verdict (None when unscored); an unverified claim is at least 需核实."""
+    return event_verdict(probability, playbook.rumour, unverified_claim=UNVERIFIED in set(signals))
 
 
 def _profile(facts: EventFacts, verdict: str | None) -> Profile:
     signals = set(facts.signals)
-    if facts.is_emergency or "emergency" in signals:
+    if facts.is_emergency or EMERGENCY in signals:
         return Profile.emergency
-    if verdict == RUMOUR_LIKELY or "rumour" in signals:
+    if verdict == RUMOUR_LIKELY or UNVERIFIED in signals:
         return Profile.rumour
-    if "policy_reprint" in signals:
+    if POLICY in signals:
         return Profile.policy_reprint
     return Profile.ordinary
 
@@ -161,9 +146,8 @@ def route(facts: EventFacts, playbook: Playbook) -> Routing:
         if hits:
             for dept in override.departments:
                 out.add(dept, Role.override, f"{override.reason}（关键词：{'、'.join(hits)}）")
-    verdict = rumour_verdict(facts.rumour_probability, playbook)
-    involved = sum(1 for i in out.intents if i.role is not Role.co)
-    reasons = _consult_reasons(facts, verdict, involved, playbook)
+    verdict = rumour_verdict(facts.rumour_probability, playbook, facts.signals)
+    reasons = consult_reasons(facts, verdict, playbook)
     return Routing(
         intents=tuple(out.intents),
         category=category,
@@ -174,13 +158,14 @@ def route(facts: EventFacts, playbook: Playbook) -> Routing:
     )
 
 
-def _consult_reasons(facts: EventFacts, verdict: str | None, n_departments: int, playbook: Playbook) -> list[str]:
+def consult_reasons(facts: EventFacts, verdict: str | None, playbook: Playbook) -> list[str]:
+    """Why this event is a 重大政务舆情 that needs a 会商 (2014 §七); empty when it is not."""
     policy = playbook.heat
     reasons = []
-    if facts.heat >= policy.joint_consultation_threshold:
-        reasons.append(f"热度 {facts.heat:.0f} ≥ 会商阈值 {policy.joint_consultation_threshold:.0f}")
-    if n_departments >= policy.joint_consultation_min_departments:
-        reasons.append(f"涉及 {n_departments} 个部门 ≥ {policy.joint_consultation_min_departments}")
-    if verdict == RUMOUR_LIKELY:
-        reasons.append("研判为疑似谣言，需统一口径澄清")
+    if facts.is_emergency or EMERGENCY in facts.signals:
+        reasons.append("突发事件，需第一时间统一发布权威信息")
+    if verdict == RUMOUR_LIKELY and facts.reach >= policy.rumour_consultation_min_reach:
+        reasons.append(f"研判为疑似谣言且已传播（转发评论 {facts.reach}），需统一口径澄清")
+    if facts.heat >= policy.major_threshold:
+        reasons.append(f"热度 {facts.heat:.0f} ≥ 重大舆情阈值 {policy.major_threshold:.0f}")
     return reasons

@@ -37,6 +37,7 @@ def _clocks_for(playbook: Playbook, profile: Profile) -> dict[str, Any]:
         respond_days = clocks.policy_reprint.latest_working_days
     return {
         "acknowledge_seconds": _seconds(acknowledge),
+        "acknowledge_counts": clocks.acknowledge_counts.value,
         "first_information_seconds": _seconds(first_information),
         "respond_working_days": respond_days,
         "respond_extended_working_days": clocks.respond_extended_working_days,
@@ -94,6 +95,7 @@ class Rules:
     quiet_start: dt.time
     quiet_end: dt.time
     acknowledge: dt.timedelta
+    acknowledge_counts: str  # office_hours | calendar
     first_information: dt.timedelta | None
     respond_working_days: int
     respond_extended_working_days: int
@@ -117,12 +119,23 @@ class Rules:
             quiet_start=dt.time.fromisoformat(snapshot["quiet_hours"][0]),
             quiet_end=dt.time.fromisoformat(snapshot["quiet_hours"][1]),
             acknowledge=dt.timedelta(seconds=clocks["acknowledge_seconds"]),
+            acknowledge_counts=clocks.get("acknowledge_counts", "calendar"),
             first_information=None if fi is None else dt.timedelta(seconds=fi),
             respond_working_days=clocks["respond_working_days"],
             respond_extended_working_days=clocks["respond_extended_working_days"],
             steps=tuple(_typed_step(s) for s in snapshot["escalation"]),
             clock=WorkClock(calendar, office[0], office[1], tz),
         )
+
+
+def acknowledge_due(rules: Rules, notified: dt.datetime) -> dt.datetime:
+    """签收 deadline from the notice: in office time or around the clock, as the playbook says.
+
+    Rumour and emergency cases run around the clock whatever the setting (第一时间).
+    """
+    if rules.acknowledge_counts == "office_hours" and rules.profile is Profile.ordinary:
+        return rules.clock.due_in_office_hours(notified, rules.acknowledge)
+    return rules.clock.due_in(notified, rules.acknowledge)
 
 
 def _typed_step(raw: dict[str, Any]) -> SnapshotStep:

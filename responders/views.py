@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Alert, Assignment, AssignmentEvent, Event
+from classifiers.signals import Signal
+from monitor.store.models import Alert, Assignment, Event
 from responders.assignments import OPEN_STATES, STATE_LABELS, TRANSITIONS, State, assignments_of
+from responders.clocks import is_overdue
 from responders.consultation import consultation_of
 from responders.messages import Templates
 from responders.notifiers import Button
@@ -40,6 +42,15 @@ def breakdown_lines(breakdown: Any) -> list[str]:
     return [str(breakdown)]
 
 
+def signal_lines(stored: Any) -> list[str]:
+    """Which signals fired on the event and the words that fired them (突发事件（爆炸、死亡）…)."""
+    out = []
+    for data in stored or []:
+        if isinstance(data, dict) and "kind" in data:
+            out.append(Signal.from_data(data).explain())
+    return out
+
+
 def department_buttons(a: Assignment) -> Buttons:
     state = State(a.state)
     row = tuple(Button(label, f"a:{cmd}:{a.id}") for action, label, cmd in _DEPARTMENT_BUTTONS
@@ -64,20 +75,13 @@ def assignment_message(session: Session, a: Assignment, templates: Templates, *,
     return text, department_buttons(a)
 
 
-def confirmation(session: Session, event_id: int) -> AssignmentEvent | None:
-    return session.scalar(
-        select(AssignmentEvent).join(Assignment, Assignment.id == AssignmentEvent.assignment_id)
-        .where(Assignment.event_id == event_id, AssignmentEvent.action == "confirm")
-        .order_by(AssignmentEvent.id))
-
-
 def duty_alert_message(session: Session, event: Event, templates: Templates, *, verdict: str | None,
                        category: str, terms: list[str], links: list[str], excerpt: str,
                        consult_reasons: list[str]) -> tuple[str, Buttons]:
     text = templates.render(
         "duty_alert", event=event, category=category, verdict=verdict, breakdown=breakdown_lines(event.heat_breakdown),
         terms=terms, links=links, excerpt=excerpt, assignments=assignments_of(session, event.id),
-        roles=ROLE_LABELS, consult_reasons=consult_reasons)
+        roles=ROLE_LABELS, consult_reasons=consult_reasons, signals=signal_lines(event.signals))
     return text, duty_buttons(event)
 
 
@@ -105,12 +109,7 @@ def status_rows(session: Session) -> list[Assignment]:
 
 
 def overdue_rows(session: Session, now: dt.datetime) -> list[Assignment]:
-    def late(a: Assignment) -> bool:
-        dues = [a.respond_due_at, a.first_information_due_at if a.responded_at is None else None,
-                a.acknowledge_due_at if a.acknowledged_at is None else None]
-        return any(d is not None and d < now for d in dues)
-
-    return [a for a in _open_cases(session) if late(a)]
+    return [a for a in _open_cases(session) if is_overdue(a, now)]
 
 
 def today_rows(session: Session, now: dt.datetime, tz: dt.tzinfo) -> list[Assignment]:

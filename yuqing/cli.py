@@ -11,6 +11,7 @@ import click
 
 from playbooks.loader import PolicyFileError, load_playbook
 from playbooks.workdays import ClockError, WorkClock
+from yuqing.cli_cases import COMMANDS as CASE_COMMANDS
 from yuqing.cli_classifiers import COMMANDS as CLASSIFIER_COMMANDS
 from yuqing.cli_loop import COMMANDS as LOOP_COMMANDS
 from yuqing.cli_monitor import COMMANDS as MONITOR_COMMANDS
@@ -116,7 +117,7 @@ def run(context: Context, console: bool) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-for _command in (*MONITOR_COMMANDS, *CLASSIFIER_COMMANDS, *LOOP_COMMANDS):
+for _command in (*MONITOR_COMMANDS, *CLASSIFIER_COMMANDS, *LOOP_COMMANDS, *CASE_COMMANDS):
     main.add_command(_command)
 
 

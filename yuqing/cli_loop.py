@@ -119,12 +119,23 @@ def clarify_submit(context: Context, case: int, url_or_text: str, department: st
 @click.option("--by", "who", default="cli", help="duty officer signing off")
 @pass_context
 def clarify_approve(context: Context, clarification_id: int, who: str) -> None:
-    """Sign off (审签) a clarification: it now counts as published and its spread is tracked."""
+    """Sign off (审签, with 保密审查) a clarification; its spread is tracked once it is published."""
     with _session(context) as session:
-        row = clarifications.approve(session, clarification_id, Actor(who), utcnow())
+        row = clarifications.approve(session, clarification_id, Actor(who), utcnow(), context.playbook())
         result = clarifications.track(session, row, context.playbook(), utcnow(), _dedupe(context))
         seen = f"已找到原文条目 {result.own_item_id}，转载 {len(result.added)} 条" if result.own_item_id else "尚未监测到原文"
         click.echo(f"澄清 {row.id} 审签通过；{seen}")
+
+
+@clarify.command("publish")
+@click.argument("clarification_id", type=int)
+@click.argument("url")
+@pass_context
+def clarify_publish(context: Context, clarification_id: int, url: str) -> None:
+    """Mark an approved clarification published at URL: stops the first-information clocks."""
+    with _session(context) as session:
+        changed = clarifications.publish(session, clarification_id, url, utcnow())
+        click.echo(f"澄清 {clarification_id} 已发布：{url}；更新任务 {', '.join(f'#{a.id}' for a in changed) or '无'}")
 
 
 @clarify.command("reject")
@@ -173,7 +184,7 @@ def case(context: Context, event_id: int, hours: int) -> None:
                        f"{'（退回：' + c.review_note + '）' if c.review_note else ''}")
         for a in session.scalars(select(Assignment).where(Assignment.event_id == event.id).order_by(Assignment.id)):
             click.echo(f"任务 #{a.id} {a.department_key}（{a.role}）{a.state} 签收时限 {shown(a.acknowledge_due_at)} "
-                       f"回应时限 {shown(a.first_information_due_at or a.respond_due_at)}")
+                       f"首发时限 {shown(a.first_information_due_at)} 答复时限 {shown(a.respond_due_at)}")
             for line in _trail(session, a):
                 click.echo(line)
 

@@ -79,11 +79,6 @@ def get_kind(name: str) -> SourceKind:
         raise UnknownSourceError(f"unknown source kind {name!r} (known: {', '.join(sorted(registry))})") from None
 
 
-def options_of(spec: SourceSpec) -> BaseModel:
-    """The kind-specific options of *spec*, validated."""
-    return get_kind(spec.kind).Options.model_validate(spec.options)
-
-
 def _load_builtin() -> None:
     from monitor.sources import feed, imports, portal, weibo  # noqa: F401  (they register)
 

@@ -233,11 +233,16 @@ class Assignment(Base):
     state: Mapped[str] = mapped_column(String(16), default="new")
     rule_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     opened_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    # when the citizen's message or the report was received (its own time, never after we fetched it):
+    # the first-information and respond clocks count from here (2015 §四 收到…7个工作日内)
+    clock_started_at: Mapped[dt.datetime | None]
     acknowledge_due_at: Mapped[dt.datetime | None]
     first_information_due_at: Mapped[dt.datetime | None]
     respond_due_at: Mapped[dt.datetime | None]
     acknowledged_at: Mapped[dt.datetime | None]
     responded_at: Mapped[dt.datetime | None]
+    first_information_at: Mapped[dt.datetime | None] = mapped_column(doc="when the first authoritative "
+                                                                        "information was published")
     closed_at: Mapped[dt.datetime | None]
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     extension_reason: Mapped[str | None] = mapped_column(Text)
@@ -318,6 +323,9 @@ class Clarification(Base):
     approved_at: Mapped[dt.datetime | None]
     approved_by: Mapped[str | None] = mapped_column(String(128))
     review_note: Mapped[str | None] = mapped_column(Text, doc="why duty staff rejected it")
+    confidentiality_reviewed: Mapped[bool] = mapped_column(Boolean, default=False, doc="保密审查 done at 审签")
+    signed_off_as: Mapped[str | None] = mapped_column(String(128), doc="the playbook's signer role")
+    published_at: Mapped[dt.datetime | None] = mapped_column(doc="seen online, or marked published")
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
 
 

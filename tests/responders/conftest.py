@@ -60,7 +60,8 @@ def make_event(sessions: sessionmaker[Session], clock: Clock) -> MakeEvent:
     def make(title: str = "长春市某小学乱收费", text: str = "", *, category: str | None = "教育",
              heat: float = 55.0, rumour: float | None = 0.1, emergency: bool = False,
              signals: list[str] | None = None, url: str = "https://bbs.example.cn/t/1",
-             source_department: str | None = None, kind: str = "feed") -> int:
+             source_department: str | None = None, kind: str = "feed", reposts: int = 0,
+             published_at: dt.datetime | None = None) -> int:
         n = next(counter)
         with session_scope(sessions) as session:
             source = Source(name=f"src-{n}", kind=kind, url="https://bbs.example.cn/",
@@ -71,7 +72,8 @@ def make_event(sessions: sessionmaker[Session], clock: Clock) -> MakeEvent:
             session.add_all([source, event])
             session.flush()
             session.add(Item(source_id=source.id, external_id=f"x{n}", url=url, title=title, text=text or title,
-                             content_hash=f"h{n}", event_id=event.id, published_at=clock(), why=["乱收费", "学校"]))
+                             content_hash=f"h{n}", event_id=event.id, published_at=published_at or clock(),
+                             fetched_at=clock(), reposts=reposts, why=["乱收费", "学校"]))
             return event.id
 
     return make

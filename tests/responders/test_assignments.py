@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from monitor.store.database import session_scope
 from monitor.store.models import AssignmentEvent, AuditRowImmutable, Clarification, Event
+from responders.clocks import overdue
 from responders.assignments import (
     TRANSITIONS,
     Actor,
@@ -169,16 +170,18 @@ def test_rumour_clock_and_on_time_response(sessions, playbook, open_case, clock)
         assert a.acknowledge_due_at == clock() + playbook.clocks.rumour.acknowledge
         assert a.first_information_due_at == clock() + playbook.clocks.rumour.first_information
         transition(session, a, "respond", DEPT, now=clock() + dt.timedelta(hours=6), text="经核实，系谣言")
-        assert a.responded_on_time is False  # 5 hours for first information
+        assert a.responded_on_time is True  # the answer is within 7 working days ...
+        assert a.first_information_at is None  # ... but nothing is published: the 5-hour clock still runs
+        assert [d.name for d in overdue(a, clock() + dt.timedelta(hours=6))] == ["first_information"]
         assert a.acknowledged_at is not None  # a response implies receipt
-        clar = session.scalar(select(Clarification).where(Clarification.assignment_id == a.id))
-        assert clar.text == "经核实，系谣言" and clar.submitted_by == "教育厅联络员"
+        # respond alone creates no clarification: only a department's submission does
+        assert session.scalar(select(Clarification).where(Clarification.assignment_id == a.id)) is None
 
 
 def test_emergency_and_policy_reprint_clocks(sessions, playbook, open_case, clock) -> None:
     clock.set(local(2026, 11, 20, 16, 0))  # a Friday
     e = open_case("化工厂泄漏", emergency=True)
-    p = open_case("国务院关于进一步优化政务服务的意见", signals=["policy_reprint"])
+    p = open_case("国务院关于进一步优化政务服务的意见", signals=["policy"])
     with session_scope(sessions) as session:
         emergency = get_assignment(session, e)
         assert emergency.acknowledge_due_at == clock() + playbook.clocks.emergency.acknowledge

@@ -6,7 +6,7 @@ from responders_support import local
 from sqlalchemy import select
 
 from monitor.store.database import session_scope
-from monitor.store.models import Alert, Assignment, Consultation, Event, Item, ItemChange
+from monitor.store.models import Clarification, Alert, Assignment, Consultation, Event, Item, ItemChange
 from responders.intake import process_event, process_recent
 from responders.portal import apply_portal_replies
 
@@ -32,11 +32,13 @@ def test_routing_is_idempotent(sessions, playbook, members, templates, make_even
 
 def test_rumour_opens_a_consultation_with_spokespersons_and_chief(sessions, playbook, members, templates,
                                                                    make_event, clock) -> None:
-    event_id = make_event("网传长春市多所学校停课", heat=20, rumour=0.9)
+    quiet = make_event("网传长春市多所学校停课", heat=20, rumour=0.9)
+    assert not route_event(sessions, playbook, members, templates, quiet, clock()).consultation_opened  # no reach yet
+    event_id = make_event("网传长春市多所学校停课", heat=20, rumour=0.9, reposts=12)
     result = route_event(sessions, playbook, members, templates, event_id, clock())
     assert result.routed and result.consultation_opened
     with session_scope(sessions) as session:
-        c = session.scalar(select(Consultation))
+        c = session.scalar(select(Consultation).where(Consultation.event_id == event_id))
         departments = [p["department"] for p in c.participants]
         assert "省教育厅" in departments and "省公安厅" in departments and departments[-1] == "值班长"
         chats = {a.chat_id for a in session.scalars(select(Alert).where(Alert.kind == "consultation"))}
@@ -69,14 +71,19 @@ def test_portal_reply_closes_the_loop(sessions, playbook, members, templates, ma
         other = session.scalar(select(Item).where(Item.event_id.is_(None)))  # no event: left alone
         assert other is None
     with session_scope(sessions) as session:
-        assert apply_portal_replies(session, clock()) == 1
+        opened = len(list(session.scalars(select(Assignment))))
+        assert opened > 1  # the lead, its co departments and 长春市政府
+        assert apply_portal_replies(session, clock()) == opened  # one reply answers every case of the message
     with session_scope(sessions) as session:
         edu = session.scalar(select(Assignment).where(Assignment.department_key == "省教育厅"))
         assert edu.state == "responded" and edu.responded_at == reply_at and edu.responded_on_time is True
         assert edu.history[-1].actor == "portal" and edu.history[-1].detail["source"].startswith("item ")
-        others = session.scalars(select(Assignment).where(Assignment.department_key != "省教育厅"))
-        assert {a.state for a in others} == {"new"}
+        assert "answered_by" not in edu.history[-1].detail
+        others = list(session.scalars(select(Assignment).where(Assignment.department_key != "省教育厅")))
+        assert {a.state for a in others} == {"responded"} and {a.responded_on_time for a in others} == {True}
+        assert {a.history[-1].detail["answered_by"] for a in others} == {"省教育厅"}
         assert session.scalar(select(ItemChange)).handled_at == clock()
+        assert session.scalar(select(Clarification)) is None  # a portal reply is not a clarification
     with session_scope(sessions) as session:
         assert apply_portal_replies(session, clock()) == 0  # counted once
 

@@ -71,22 +71,39 @@ def test_department_listed_once_under_first_reason(playbook: Playbook) -> None:
 
 
 def test_consultation_by_heat(playbook: Playbook) -> None:
-    threshold = playbook.heat.joint_consultation_threshold
+    threshold = playbook.heat.major_threshold
     assert not route(EventFacts(title="收费", category="教育", heat=threshold - 1), playbook).consult
     r = route(EventFacts(title="收费", category="教育", heat=threshold), playbook)
     assert r.consult and "热度" in r.consult_reasons[0]
 
 
-def test_consultation_by_number_of_departments(playbook: Playbook) -> None:
-    # lead + city + county = 3 involved (co departments do not count)
+def test_number_of_departments_alone_opens_no_consultation(playbook: Playbook) -> None:
+    # 2014 §七 reserves 会商 for 重大政务舆情: lead + county + city is an ordinary county message
     r = route(EventFacts(title="农安县学校收费", category="教育", heat=1), playbook)
-    assert r.consult and any("部门" in x for x in r.consult_reasons)
-    assert not route(EventFacts(title="学校收费", category="教育", heat=1), playbook).consult
+    assert {"农安县", "长春市政府", "省教育厅"} <= set(r.departments)
+    assert not r.consult and r.consult_reasons == ()
+
+
+def test_emergency_opens_a_consultation(playbook: Playbook) -> None:
+    r = route(EventFacts(title="农安县化工厂爆炸", category="环保", heat=1, is_emergency=True,
+                         signals=("emergency",)), playbook)
+    assert r.consult and any("突发" in x for x in r.consult_reasons) and r.profile is Profile.emergency
 
 
 def test_consultation_and_clock_profile_for_rumours(playbook: Playbook) -> None:
-    r = route(EventFacts(title="学校传言", category="教育", rumour_probability=0.9), playbook)
-    assert r.rumour_verdict == RUMOUR_LIKELY and r.consult and r.profile is Profile.rumour
+    quiet = route(EventFacts(title="学校传言", category="教育", rumour_probability=0.9), playbook)
+    assert quiet.rumour_verdict == RUMOUR_LIKELY and quiet.profile is Profile.rumour
+    assert not quiet.consult  # not spreading yet
+    r = route(EventFacts(title="学校传言", category="教育", rumour_probability=0.9, reach=30), playbook)
+    assert r.consult and any("疑似谣言" in x for x in r.consult_reasons)
+
+
+def test_unverified_claim_is_at_least_to_verify(playbook: Playbook) -> None:
+    r = route(EventFacts(title="网传学校停课", category="教育", signals=("unverified",)), playbook)
+    assert r.rumour_verdict == RUMOUR_VERIFY and r.profile is Profile.rumour
+    low = route(EventFacts(title="网传学校停课", category="教育", rumour_probability=0.01,
+                           signals=("unverified",)), playbook)
+    assert low.rumour_verdict == RUMOUR_VERIFY
 
 
 def test_rumour_verdict_band(playbook: Playbook) -> None:
@@ -98,4 +115,4 @@ def test_rumour_verdict_band(playbook: Playbook) -> None:
 
 def test_emergency_and_policy_reprint_profiles(playbook: Playbook) -> None:
     assert route(EventFacts(title="x", is_emergency=True, rumour_probability=0.9), playbook).profile is Profile.emergency
-    assert route(EventFacts(title="x", signals=("policy_reprint",)), playbook).profile is Profile.policy_reprint
+    assert route(EventFacts(title="x", signals=("policy",)), playbook).profile is Profile.policy_reprint

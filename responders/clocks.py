@@ -1,0 +1,65 @@
+"""A case's running clocks and what "overdue" means: the one definition every view and the escalation use.
+
+A case has up to three deadlines (签收 acknowledge, 首次权威信息 first information,
+答复 respond). The acknowledge clock runs until 签收; the first-information clock
+until the clarification is *published* (seen online or marked published with its URL,
+not merely submitted); the respond clock while the case is open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from monitor.store.models import Assignment
+from responders.assignments import OPEN_STATES, State
+
+DEADLINE_LABELS = {"acknowledge": "签收", "first_information": "首次权威信息发布", "respond": "答复"}
+# A case whose answer is submitted still waits for its first information to be published.
+FIRST_INFORMATION_STATES = OPEN_STATES | {State.responded}
+
+
+@dataclass(frozen=True)
+class Deadline:
+    name: str  # acknowledge | first_information | respond
+    due: dt.datetime
+
+    @property
+    def label(self) -> str:
+        return DEADLINE_LABELS[self.name]
+
+
+def running(a: Assignment) -> list[Deadline]:
+    """The deadlines still running for a case."""
+    state = State(a.state)
+    out = []
+    if state in OPEN_STATES and a.acknowledged_at is None and a.acknowledge_due_at is not None:
+        out.append(Deadline("acknowledge", a.acknowledge_due_at))
+    if (state in FIRST_INFORMATION_STATES and a.first_information_at is None
+            and a.first_information_due_at is not None):
+        out.append(Deadline("first_information", a.first_information_due_at))
+    if state in OPEN_STATES and a.respond_due_at is not None:
+        out.append(Deadline("respond", a.respond_due_at))
+    return out
+
+
+def overdue(a: Assignment, now: dt.datetime) -> list[Deadline]:
+    """The running deadlines that have passed."""
+    return [d for d in running(a) if d.due < now]
+
+
+def is_overdue(a: Assignment, now: dt.datetime) -> bool:
+    return bool(overdue(a, now))
+
+
+def late_by(due: dt.datetime, now: dt.datetime) -> str:
+    """How late, in words a duty officer reads at a glance: 3天4小时, 2小时15分."""
+    seconds = max(0, int((now - due).total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}天{hours}小时" if hours else f"{days}天"
+    if hours:
+        return f"{hours}小时{minutes}分" if minutes else f"{hours}小时"
+    return f"{minutes}分"
