@@ -126,7 +126,7 @@ class StoredEventAssigner:
             # and is not itself a rumour, however much it quotes one.
             hint = str(official)
             item.rumour_probability, item.rumour_verdict = 0.0, OFFICIAL_CLARIFICATION
-        found = TextSignals() if official is not None else text_signals(item.title, item.text, self.playbook)
+        marks = TextSignals() if official is not None else text_signals(item.title, item.text, self.playbook)
         when = item.published_at or now
         assignment = self.clusterer.add(text, when, hint_event=hint)
         if assignment.created:
@@ -145,11 +145,11 @@ class StoredEventAssigner:
         cluster = self.clusterer.events[str(row.id)]
         item.event_id = row.id
         session.flush()
-        self._refresh(session, row, cluster, now, found)
+        self._refresh(session, row, cluster, now, marks)
         return row
 
     def _refresh(self, session: Session, row: Event, cluster: ClusterEvent, now: dt.datetime,
-                 found: TextSignals = TextSignals()) -> None:
+                 marks: TextSignals = TextSignals()) -> None:
         members = session.execute(
             select(Item.published_at, Item.fetched_at, Item.url, Source.host, Item.likes, Item.comments,
                    Item.reposts, Item.reprint_of_id, Item.category, Item.rumour_probability)
@@ -172,7 +172,7 @@ class StoredEventAssigner:
                               "parts": [{"name": p.name, "raw": p.raw, "points": p.points, "note": p.note}
                                         for p in score.parts]}
         row.centroid = cluster.to_data()
-        self._mark_signals(row, [m.published_at or m.fetched_at for m in members], now, found)
+        self._mark_signals(row, [m.published_at or m.fetched_at for m in members], now, marks)
 
     def _mark_signals(self, row: Event, times: list[dt.datetime], now: dt.datetime, found: TextSignals) -> None:
         """Merge the new item's text signals, places and the event's burst verdict into the stored event."""
