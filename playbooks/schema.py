@@ -270,6 +270,10 @@ class HeatPolicy(_Strict):
 
     alert_threshold: float = Field(ge=0)
     major_threshold: float = Field(ge=0, description="heat of a major event (重大政务舆情): opens a 会商")
+    alert_budget_per_day: int = Field(20, ge=1, le=1000, description="heat alerts a day, at the busiest replayed "
+                                                                     "day, alert_threshold is calibrated for")
+    major_budget_per_day: int = Field(2, ge=1, le=1000, description="major events a day, at the busiest replayed "
+                                                                    "day, major_threshold is calibrated for")
     rumour_consultation_min_reach: int = Field(
         1, ge=0, description="reposts + comments a 疑似谣言 needs before it opens a 会商")
     half_life: Duration

@@ -11,6 +11,7 @@ import click
 
 from playbooks.loader import PolicyFileError, load_playbook
 from playbooks.workdays import ClockError, WorkClock
+from yuqing.cli_calibrate import COMMANDS as CALIBRATE_COMMANDS
 from yuqing.cli_cases import COMMANDS as CASE_COMMANDS
 from yuqing.cli_classifiers import COMMANDS as CLASSIFIER_COMMANDS
 from yuqing.cli_loop import COMMANDS as LOOP_COMMANDS
@@ -117,7 +118,7 @@ def run(context: Context, console: bool) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-for _command in (*MONITOR_COMMANDS, *CLASSIFIER_COMMANDS, *LOOP_COMMANDS, *CASE_COMMANDS):
+for _command in (*MONITOR_COMMANDS, *CLASSIFIER_COMMANDS, *LOOP_COMMANDS, *CASE_COMMANDS, *CALIBRATE_COMMANDS):
     main.add_command(_command)
 
 

@@ -58,7 +58,7 @@ def make_event(sessions: sessionmaker[Session], clock: Clock) -> MakeEvent:
     counter = iter(range(1, 10_000))
 
     def make(title: str = "长春市某小学乱收费", text: str = "", *, category: str | None = "教育",
-             heat: float = 55.0, rumour: float | None = 0.1, emergency: bool = False,
+             heat: float = 30.0, rumour: float | None = 0.1, emergency: bool = False,
              signals: list[str] | None = None, url: str = "https://bbs.example.cn/t/1",
              source_department: str | None = None, kind: str = "feed", reposts: int = 0,
              published_at: dt.datetime | None = None) -> int:

@@ -15,7 +15,7 @@ URL = "https://www.jl.gov.cn/notice/42"
 
 
 def _responded(sessions, playbook, members, templates, make_event, clock, desk) -> tuple[int, int]:
-    event_id = make_event("长春市某小学强制补课收费", "家长反映每月收费800元", heat=55)
+    event_id = make_event("长春市某小学强制补课收费", "家长反映每月收费800元", heat=30)
     with session_scope(sessions) as session:
         process_event(session, session.get(Event, event_id), playbook, members, templates, clock())
         case = session.scalars(select(Assignment).where(Assignment.department_key == "省教育厅")).one().id
@@ -64,7 +64,7 @@ def test_digest_button_and_leader_instruction_award_points_once(sessions, playbo
     from monitor.store.models import DigestEntry, PointsEntry
     from responders.commands import press_button
 
-    event_id = make_event("长春市某小学强制补课收费", "家长反映每月收费800元", heat=55)
+    event_id = make_event("长春市某小学强制补课收费", "家长反映每月收费800元", heat=30)
     with session_scope(sessions) as session:
         process_event(session, session.get(Event, event_id), playbook, members, templates, clock())
     chief = Actor("值班长", DUTY_CHIEF, "-1001000000001")

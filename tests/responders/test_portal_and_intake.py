@@ -90,7 +90,7 @@ def test_portal_reply_closes_the_loop(sessions, playbook, members, templates, ma
 
 def test_late_portal_reply_is_recorded_late(sessions, playbook, members, templates, make_event, clock) -> None:
     clock.set(local(2026, 11, 23, 10, 0))
-    event_id = make_event("一般投诉建议", category="其他", heat=50, kind="portal")
+    event_id = make_event("一般投诉建议", category="其他", heat=20, kind="portal")
     route_event(sessions, playbook, members, templates, event_id, clock())
     with session_scope(sessions) as session:
         item = session.scalar(select(Item).where(Item.event_id == event_id))

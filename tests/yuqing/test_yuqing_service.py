@@ -40,7 +40,7 @@ def add_hot_event(settings: Settings) -> None:
     migrate(engine)
     with session_scope(session_factory(engine)) as session:
         source = Source(name="bbs", kind="portal", url="https://bbs.example.cn/")
-        event = Event(title="长春市某小学强制补课收费", category="教育", heat=60.0, rumour_probability=0.1)
+        event = Event(title="长春市某小学强制补课收费", category="教育", heat=30.0, rumour_probability=0.1)
         session.add_all([source, event])
         session.flush()
         session.add(Item(source_id=source.id, external_id="1", title=event.title, text="每月收费800元",

@@ -25,7 +25,7 @@ DUTY_CHAT = -1001000000001
 @pytest.fixture
 def routed_event(sessions, playbook, members, templates, make_event, clock):
     """An education event in 长春 routed into cases; returns {department: assignment id}."""
-    event_id = make_event("长春市某小学强制补课收费", "家长反映 <script>alert(1)</script> 每月收费800元", heat=55)
+    event_id = make_event("长春市某小学强制补课收费", "家长反映 <script>alert(1)</script> 每月收费800元", heat=30)
     with session_scope(sessions) as session:
         process_event(session, session.get(Event, event_id), playbook, members, templates, clock())
         return {a.department_key: a.id for a in session.scalars(select(Assignment))}
