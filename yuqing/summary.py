@@ -60,4 +60,15 @@ def playbook_summary(book: Playbook) -> str:
         repeat = f", every {_hours(step.repeat_every)}" if step.repeat_every else ""
         targets = ", ".join(t.value for t in step.notify)
         lines.append(f"  {step.name}: {step.when.value} {_hours(step.offset)} → {targets}{repeat}")
+    h = book.heat
+    lines.append(f"heat: alert at {h.alert_threshold:g}, major (会商) at {h.major_threshold:g}")
+    lines += provenance_lines(book)
     return "\n".join(lines)
+
+
+def provenance_lines(book: Playbook) -> list[str]:
+    """Each cited or local value with its source, so a reader sees which rules are the office's own."""
+    lines = ["where each rule comes from:"]
+    width = max((len(path) for path in book.provenance.values), default=0)
+    lines += [f"  {path:<{width}}  {book.source_of(path)}" for path in sorted(book.provenance.values)]
+    return lines

@@ -23,6 +23,7 @@ from playbooks.schema import Playbook, ReportPolicy
 from responders.errors import ResponderError
 from responders.periods import Period, previous_week
 from responders.reports import charts, render
+from responders.reports.rules import RuleNote, timeliness_rules
 from responders.reports.timeliness import Rates, opened_in, rates
 from responders.spread import EventSpread, event_spread, item_reach, policy_of, rumour_events
 
@@ -87,6 +88,7 @@ class WeeklyReport:
     sources: list[SourceRow]
     charts: dict[str, bytes] = field(default_factory=dict)
     rumour_charts: dict[int, bytes] = field(default_factory=dict)
+    rules: list[RuleNote] = field(default_factory=list)
 
     @property
     def total_items(self) -> int:
@@ -168,7 +170,8 @@ def build(session: Session, playbook: Playbook, period: Period, now: dt.datetime
     rumours = [RumourRow(e.id, e.title, event_spread(session, e, playbook, cut), e.status)
                for e in rumour_events(session, playbook, since=period.start) if e.first_seen_at < period.end]
     report = WeeklyReport(period, previous, now, top, category_rows(session, period, previous, playbook), rumours,
-                          new, _timeliness(session, period, now), source_rows(session, health or HealthSection()))
+                          new, _timeliness(session, period, now), source_rows(session, health or HealthSection()),
+                          rules=timeliness_rules(playbook))
     _draw(report, session, playbook, tz)
     return report
 

@@ -42,6 +42,9 @@ def test_weekly_files_render_chinese_and_escape(session, playbook, tmp_path: Pat
     html = html_path.read_text(encoding="utf-8")
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
     assert "类别分布" in html and html.count("data:image/png;base64,") >= 3
+    # the clocks behind the on-time rates say where they come from; the office's own are labelled
+    assert "回应时限 7 个工作日" in html and "依据 2015 §四" in html
+    assert "签收时限" in html and "<b>本办规则" in html
     text = "".join(page.extract_text() for page in PdfReader(pdf_path).pages)
     for phrase in ("网上舆情周报", "类别分布", "谣言与澄清覆盖", "信息源运行状况", "网传某小学食堂"):
         assert phrase in text, phrase
