@@ -15,10 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.store.models import Assignment, Event
-from responders.assignments import OPEN_STATES, STATE_LABELS, State
+from responders.assignments import OPEN_STATES, STATE_LABELS, WITHDRAWN_STATES, State
+from responders.clocks import overdue as overdue_deadlines
 from responders.periods import Period
-
-WITHDRAWN = frozenset({State.reassigned, State.dismissed})
 
 
 @dataclass
@@ -63,7 +62,7 @@ def _judge(on_time: bool | None, done_at: dt.datetime | None, due: dt.datetime |
 def rates(assignments: list[Assignment], now: dt.datetime) -> dict[str, Rates]:
     out: dict[str, Rates] = defaultdict(Rates)
     for a in assignments:
-        if State(a.state) in WITHDRAWN:
+        if State(a.state) in WITHDRAWN_STATES:
             continue
         r = out[a.department_key]
         ack = _judge(a.acknowledged_on_time, a.acknowledged_at, a.acknowledge_due_at, now)
@@ -84,16 +83,9 @@ def opened_in(session: Session, period: Period) -> list[Assignment]:
 
 
 def overdue(session: Session, now: dt.datetime) -> list[Overdue]:
-    """Open assignments past a deadline, most overdue first."""
+    """Open cases past a deadline (the one rule of :func:`responders.clocks.overdue`), most overdue first."""
     rows = session.execute(select(Assignment, Event).join(Event, Assignment.event_id == Event.id)
                            .where(Assignment.state.in_([s.value for s in OPEN_STATES]))).all()
-    out = []
-    for a, event in rows:
-        if a.acknowledged_at is None and a.acknowledge_due_at and now > a.acknowledge_due_at:
-            out.append(Overdue(a.id, event.id, event.title, a.department_key, "签收", a.acknowledge_due_at,
-                               STATE_LABELS[State(a.state)]))
-        due = a.first_information_due_at or a.respond_due_at
-        if a.responded_at is None and due and now > due:
-            out.append(Overdue(a.id, event.id, event.title, a.department_key, "回应", due,
-                               STATE_LABELS[State(a.state)]))
+    out = [Overdue(a.id, event.id, event.title, a.department_key, d.label, d.due, STATE_LABELS[State(a.state)])
+           for a, event in rows for d in overdue_deadlines(a, now)]
     return sorted(out, key=lambda o: (o.due, o.assignment_id))

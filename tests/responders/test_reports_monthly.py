@@ -31,7 +31,7 @@ def test_monthly_ranking_files(session, playbook, tmp_path):
     assert (cc.rates.ack_on_time, cc.rates.ack_judged) == (1, 1)
     edu = next(r for r in report.rows if r.standing.department_key == "省教育厅")
     assert edu.rates.ack_rate == 0.0
-    assert {(o.department_key, o.what) for o in report.overdue} >= {("省教育厅", "签收"), ("省教育厅", "回应")}
+    assert {(o.department_key, o.what) for o in report.overdue} >= {("省教育厅", "签收"), ("省教育厅", "首次权威信息发布")}
     html_path, csv_path = monthly.write(report, tmp_path)
     html = html_path.read_text(encoding="utf-8")
     assert "月度通报" in html and "&lt;i&gt;" in html
