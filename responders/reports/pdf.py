@@ -56,6 +56,13 @@ class ReportPDF(FPDF):
     def picture(self, png: bytes) -> None:
         self.image(io.BytesIO(png), w=self.epw)
 
+    def chart_or(self, png: bytes | None, words: str) -> None:
+        """The chart, or the sentence that stands in for it when there was nothing to draw."""
+        if png is None:
+            self.para(words)
+        else:
+            self.picture(png)
+
 
 def weekly_pdf(r: WeeklyReport, path: Path) -> Path:
     """Write the weekly report to *path*."""
@@ -68,20 +75,20 @@ def weekly_pdf(r: WeeklyReport, path: Path) -> Path:
              [[e.event_id, e.title, e.category, _num(e.heat), e.items, e.status] for e in r.top_events],
              (10, 80, 15, 15, 12, 18))
     if r.top_events:
-        pdf.picture(r.charts["heat"])
+        pdf.chart_or(r.charts.get("heat"), r.missing("heat"))
     pdf.heading("二、类别分布及与上周比较")
     pdf.grid(["类别", "本周", "上周", "变化"],
              [[c.category, c.current, c.previous, f"{c.change:+d}"] for c in r.categories])
-    pdf.picture(r.charts["categories"])
+    pdf.chart_or(r.charts.get("categories"), r.missing("categories"))
     pdf.heading("三、谣言与澄清覆盖")
     if not r.rumours:
         pdf.para("本周无疑似谣言事件。")
     for row in r.rumours:
         s = row.spread
-        pdf.para(f"事件 {row.event_id}：{row.title} — 谣言传播量 {_num(s.rumour_total)}，澄清传播量 "
-                 f"{_num(s.clarification_total)}，澄清覆盖率 {_pct(s.coverage)}，剩余风险 {_num(s.risk)}，状态 {row.status}")
-        if row.event_id in r.rumour_charts:
-            pdf.picture(r.rumour_charts[row.event_id])
+        pdf.para(f"事件 {row.event_id}：{row.title} — 研判 {row.verdict or '未研判'}，谣言传播量 {_num(s.rumour_total)}，"
+                 f"澄清传播量 {_num(s.clarification_total)}，澄清覆盖率 {_pct(s.coverage)}，剩余风险 {_num(s.risk)}，"
+                 f"状态 {row.status}")
+        pdf.chart_or(r.rumour_charts.get(row.event_id), r.rumour_note(row))
     pdf.heading("四、新出现的热点话题")
     pdf.grid(["事件", "标题", "类别", "条目", "热度"],
              [[e.event_id, e.title, e.category, e.items, _num(e.heat)] for e in r.new_topics], (12, 100, 20, 18, 20))

@@ -1,9 +1,12 @@
 """The weekly opinion report (舆情周报): what leaders read every Monday, in HTML and PDF.
 
-Contents: the week's top events with their heat curves; the category
-distribution against last week; rumours with their clarification-coverage
-curves; new hot topics; department timeliness; source health. :func:`build`
-gathers plain data from the store, :func:`write` renders both files.
+Contents: the week's top events with their cumulative reach; the category
+distribution against last week; suspected rumours with their clarification
+coverage (a spread chart only for a 疑似谣言 that has an approved
+clarification: anything else has no second curve to compare); new hot topics;
+department timeliness; source health. :func:`build` gathers plain data from
+the store, :func:`write` renders both files. A chart without data is not
+drawn; :meth:`WeeklyReport.missing` gives the sentence said instead.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from classifiers.signals import kinds
+from classifiers.verdicts import VERDICT_RUMOUR
 from monitor.config import HealthSection
 from monitor.store.models import Department, Event, Item, Source
 from playbooks.schema import Playbook, ReportPolicy
@@ -25,7 +30,17 @@ from responders.periods import Period, previous_week
 from responders.reports import charts, render
 from responders.reports.rules import RuleNote, timeliness_rules
 from responders.reports.timeliness import Rates, opened_in, rates
-from responders.spread import EventSpread, event_spread, item_reach, policy_of, rumour_events
+from responders.routing import rumour_verdict
+from responders.spread import (
+    Contribution,
+    EventSpread,
+    clarification_items,
+    contributions,
+    event_spread,
+    item_reach,
+    policy_of,
+    rumour_events,
+)
 
 MAX_RUMOUR_CHARTS = 4
 MAX_HEAT_LINES = 5
@@ -62,6 +77,19 @@ class RumourRow:
     title: str
     spread: EventSpread
     status: str
+    verdict: str | None = None
+    clarified: bool = False  # an approved (审签) clarification exists
+
+    @property
+    def chartable(self) -> bool:
+        """A spread chart means something only for a suspected rumour with a clarification to compare."""
+        return self.verdict == VERDICT_RUMOUR and self.clarified
+
+    @property
+    def no_chart_reason(self) -> str:
+        if self.verdict != VERDICT_RUMOUR:
+            return f"研判为「{self.verdict or '未研判'}」，不是疑似谣言，不绘制谣言与澄清传播曲线。"
+        return "尚无经审签的澄清，暂不绘制谣言与澄清传播曲线。"
 
 
 @dataclass(frozen=True)
@@ -73,6 +101,9 @@ class SourceRow:
     failures: int
     last_error: str | None
     items_total: int
+
+
+MISSING = {"heat": "本周重点事件无传播数据，未绘制传播曲线。", "categories": "本周与上周均无条目，未绘制类别分布图。"}
 
 
 @dataclass
@@ -93,6 +124,18 @@ class WeeklyReport:
     @property
     def total_items(self) -> int:
         return sum(c.current for c in self.categories)
+
+    def missing(self, chart: str) -> str:
+        """What the report says where *chart* was not drawn for want of data."""
+        return MISSING.get(chart, "无数据，未绘图。")
+
+    def rumour_note(self, row: RumourRow) -> str:
+        """Why *row* has no spread chart ('' when it has one)."""
+        if row.event_id in self.rumour_charts:
+            return ""
+        if row.chartable:
+            return f"本期传播曲线至多绘制 {MAX_RUMOUR_CHARTS} 幅，此事件从略。"
+        return row.no_chart_reason
 
 
 def report_policy(playbook: Playbook) -> ReportPolicy:
@@ -127,20 +170,19 @@ def category_rows(session: Session, period: Period, previous: Period, playbook: 
     return [CategoryRow(c, now.get(c, 0), before.get(c, 0)) for c in order]
 
 
-def heat_curves(session: Session, events: list[EventRow], period: Period, playbook: Playbook,
-                tz: ZoneInfo) -> dict[str, list[tuple[dt.datetime, float]]]:
-    """Daily reach of each top event's items over the week (the shape of its heat)."""
+def heat_curves(session: Session, events: list[EventRow], period: Period,
+                playbook: Playbook) -> dict[str, list[tuple[dt.datetime, float]]]:
+    """Each top event's items in the week as (published, reach): the chart adds them up over time."""
     policy = policy_of(playbook)
-    days = [period.start + dt.timedelta(days=d) for d in range(7)]
     curves: dict[str, list[tuple[dt.datetime, float]]] = {}
     for row in events[:MAX_HEAT_LINES]:
-        totals = [0.0] * 7
-        for item in session.scalars(select(Item).where(Item.event_id == row.event_id,
-                                                       Item.published_at >= period.start,
-                                                       Item.published_at < period.end)):
-            index = min(max((item.published_at - period.start).days, 0), 6) if item.published_at else 0
-            totals[index] += item_reach(1.0, item.reposts, item.comments, item.likes, policy)
-        curves[f"#{row.event_id} {row.title}"] = [(d.astimezone(tz), v) for d, v in zip(days, totals, strict=True)]
+        points = [(item.published_at, item_reach(1.0, item.reposts, item.comments, item.likes, policy))
+                  for item in session.scalars(select(Item).where(Item.event_id == row.event_id,
+                                                                 Item.published_at >= period.start,
+                                                                 Item.published_at < period.end))
+                  if item.published_at is not None]
+        if points:
+            curves[f"#{row.event_id} {row.title}"] = points
     return curves
 
 
@@ -167,7 +209,7 @@ def build(session: Session, playbook: Playbook, period: Period, now: dt.datetime
     seen = _events_seen(session, period)
     top = [_row(e) for e in seen[: policy.top_events]]
     new = [_row(e) for e in seen if period.contains(e.first_seen_at) and e.item_count >= policy.new_topic_min_items]
-    rumours = [RumourRow(e.id, e.title, event_spread(session, e, playbook, cut), e.status)
+    rumours = [_rumour_row(session, e, playbook, cut)
                for e in rumour_events(session, playbook, since=period.start) if e.first_seen_at < period.end]
     report = WeeklyReport(period, previous, now, top, category_rows(session, period, previous, playbook), rumours,
                           new, _timeliness(session, period, now), source_rows(session, health or HealthSection()),
@@ -176,18 +218,35 @@ def build(session: Session, playbook: Playbook, period: Period, now: dt.datetime
     return report
 
 
+def _rumour_row(session: Session, event: Event, playbook: Playbook, cut: dt.datetime) -> RumourRow:
+    verdict = rumour_verdict(event.rumour_probability, playbook, kinds(event.signals or []))
+    approved, _ = clarification_items(session, event.id)
+    spread = event_spread(session, event, playbook, cut)
+    return RumourRow(event.id, event.title, spread, event.status, verdict, bool(approved))
+
+
+def _points(series: list[Contribution]) -> list[tuple[dt.datetime, float]]:
+    return [(c.at, c.reach) for c in series]
+
+
 def _draw(report: WeeklyReport, session: Session, playbook: Playbook, tz: ZoneInfo) -> None:
-    report.charts["heat"] = charts.lines(heat_curves(session, report.top_events, report.period, playbook, tz),
-                                         "重点事件热度曲线（每日传播量）", "传播量")
+    """Draw each chart that has data; the template and PDF say so in words where one is missing."""
+    end = min(report.generated_at, report.period.end)
+    heat = heat_curves(session, report.top_events, report.period, playbook)
+    if heat:
+        report.charts["heat"] = charts.cumulative(heat, "重点事件传播量（累计）", "传播量", tz, end)
     cats = report.categories
-    report.charts["categories"] = charts.bars([c.category for c in cats], [c.current for c in cats],
-                                              [c.previous for c in cats], "类别分布：本周与上周", ("本周", "上周"))
-    for row in report.rumours[:MAX_RUMOUR_CHARTS]:
-        grid = row.spread.buckets
-        report.rumour_charts[row.event_id] = charts.lines(
-            {"谣言传播（累计）": [(b.start.astimezone(tz), b.rumour_total) for b in grid],
-             "澄清传播（累计）": [(b.start.astimezone(tz), b.clarification_total) for b in grid]},
-            f"事件 {row.event_id} 谣言与澄清传播", "传播量")
+    if cats:
+        report.charts["categories"] = charts.bars([c.category for c in cats], [c.current for c in cats],
+                                                  [c.previous for c in cats], "类别分布：本周与上周",
+                                                  ("本周", "上周"))
+    for row in [r for r in report.rumours if r.chartable][:MAX_RUMOUR_CHARTS]:
+        event = session.get(Event, row.event_id)
+        assert event is not None  # the row was read from the store in this session
+        rumour, clarification = contributions(session, event, playbook)
+        report.rumour_charts[row.event_id] = charts.cumulative(
+            {"谣言传播（累计）": _points(rumour), "澄清传播（累计）": _points(clarification)},
+            f"事件 {row.event_id} 谣言与澄清传播", "传播量", tz, end)
 
 
 # --------------------------------------------------------------------------- writing
