@@ -46,6 +46,12 @@ class DepartmentChat(_Strict):
 class Members(_Strict):
     duty: DutyDesk
     departments: dict[str, DepartmentChat] = Field(default_factory=dict)
+    names: dict[int, str] = Field(default_factory=dict,
+                                  description="user id → real name (2006 §三 报送信息采用实名制)")
+
+    def name_of(self, user_id: int | None) -> str | None:
+        """The person's real name, when the members file gives it."""
+        return self.names.get(user_id) if user_id is not None else None
 
     def with_duty_chat(self, chat_id: int | None) -> Members:
         """The same members with the duty chat replaced (YUQING_DUTY_CHAT_ID wins over the file)."""

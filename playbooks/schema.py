@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from enum import Enum
 from typing import Annotated, Any
 
@@ -172,11 +173,18 @@ class PointsBonus(_Strict):
 
 
 class PointsDeductions(_Strict):
-    false_information: float = Field(le=0)
-    inaccurate_information: float = Field(le=0)
-    missed_acknowledge: float = Field(le=0)
-    missed_response: float = Field(le=0)
-    missed_policy_reprint: float = Field(le=0)
+    """2006 §四 约束机制 deducts only for false or inaccurate information, entered by duty staff."""
+
+    false_information: float = Field(le=0, ge=-1000)
+    inaccurate_information: float = Field(le=0, ge=-1000)
+
+
+class LocalPointsRule(_Strict):
+    """An award or deduction the documents do not name: the office's own, labelled 本办规则 in reports."""
+
+    label: str = Field(min_length=1, description="what the ledger and reports call it")
+    points: float = Field(ge=-1000, le=1000)
+    why: str = Field(min_length=1, description="the office's decision that adopted it")
 
 
 class Points(_Strict):
@@ -189,25 +197,53 @@ class Points(_Strict):
     digest_adopted: float
     digest_leader_instruction: float
     deductions: PointsDeductions
+    local_rules: dict[str, LocalPointsRule] = Field(
+        default_factory=dict, description="entered by duty staff by hand; none in the default playbook")
     yuan_per_point: float = 1.0
     payout: str = "quarterly"
+
+
+class MajorSite(_Strict):
+    """One of 国内外影响较大的中文网站 (2006 §四) with the hosts it publishes on."""
+
+    name: str
+    hosts: list[str] = Field(min_length=1)
+
+
+def _under(host: str | None, sites: Iterable[str]) -> bool:
+    """Whether *host* is, or is under, one of *sites* (``www.`` aside)."""
+    if not host:
+        return False
+    host = host.lower().strip().rstrip(".").removeprefix("www.")
+    for site in sites:
+        site = site.lower().removeprefix("www.")
+        if host == site or host.endswith("." + site):
+            return True
+    return False
 
 
 class SourceWeights(_Strict):
     major: float = Field(ge=0)
     other: float = Field(ge=0)
-    major_sites: list[str] = Field(default_factory=list, description="host names of major sites")
+    major_sites: list[MajorSite] = Field(default_factory=list, description="国内外影响较大的中文网站")
+    portal_hosts: list[str] = Field(default_factory=list,
+                                    description="the provincial portal: carrying an item is adoption")
+    microblog_hosts: list[str] = Field(default_factory=list,
+                                       description="microblogs: a repost is engagement, not a reprint")
+
+    @property
+    def major_hosts(self) -> list[str]:
+        return [host for site in self.major_sites for host in site.hosts]
 
     def is_major(self, host: str | None) -> bool:
-        """A host is major when it is, or is under, one of the major sites (``www.`` aside)."""
-        if not host:
-            return False
-        host = host.lower().strip().rstrip(".").removeprefix("www.")
-        for site in self.major_sites:
-            site = site.lower().removeprefix("www.")
-            if host == site or host.endswith("." + site):
-                return True
-        return False
+        """A host is major when it is, or is under, one of the major sites' hosts."""
+        return _under(host, self.major_hosts)
+
+    def is_portal(self, host: str | None) -> bool:
+        return _under(host, self.portal_hosts)
+
+    def is_microblog(self, host: str | None) -> bool:
+        return _under(host, self.microblog_hosts)
 
     def weight(self, host: str | None, weight_class: str | None = None) -> float:
         """Reach weight of a site (2006 §四: major 1.0, other 0.5); a source's own class wins."""
@@ -419,11 +455,13 @@ class ReportPolicy(_Strict):
 
     weekly_weekday: int = Field(ge=1, le=7, description="ISO weekday (1 = Monday) it is posted")
     weekly_at: ClockTime
+    monthly_day: int = Field(1, ge=1, le=28, description="day of the month the 通报 for last month is posted")
+    monthly_at: ClockTime = Field(dt.time(9, 0), description="local time of day it is posted")
     top_events: int = Field(ge=1)
     new_topic_min_items: int = Field(ge=1, description="items a new event needs to count as a hot topic")
 
 
-CITED_SECTIONS = ("clocks", "heat.alert_threshold", "heat.major_threshold", "heat.rumour_consultation_min_reach")
+CITED_SECTIONS = ("clocks", "points", "heat.alert_threshold", "heat.major_threshold", "heat.rumour_consultation_min_reach")
 
 
 def _cited_paths(data: dict[str, Any]) -> set[str]:

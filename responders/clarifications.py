@@ -18,16 +18,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from monitor.carrying import Text, carries, host_of, same_url
+from monitor.carrying import Text, carries, same_url
 from monitor.compliance import item_text, item_time
 from monitor.config import DedupeSection
-from monitor.store.models import Assignment, Clarification, Event, Item, Reprint, Source
+from monitor.store.models import Assignment, Clarification, Event, Item, Reprint
 from playbooks.schema import Playbook
 from responders.assignments import OPEN_STATES, Actor, State, mark_first_information, transition
+from responders.carriers import record_carriers
 from responders.errors import BadCommand, InvalidTransition, ResponderError, UnknownCase, UnknownDepartment
 
 
@@ -190,36 +190,8 @@ def track(session: Session, row: Clarification, playbook: Playbook, now: dt.date
     row.item_id = own.id
     if row.published_at is None:  # seen online: that is when it was published
         publish(session, row.id, own.url, min(item_time(own), now))
-    original = _original_text(row, own, dedupe)
-    known = {r.reprint_id: r for r in session.scalars(select(Reprint).where(Reprint.original_id == own.id))}
-    for existing in known.values():  # the monitor may have seen the pair first
-        if existing.clarification_id is None:
-            existing.clarification_id = row.id
-    start = item_time(own)
-    rows = session.execute(select(Item, Source).join(Source, Item.source_id == Source.id)
-                           .where(Item.id != own.id, or_(Item.published_at >= start, Item.fetched_at >= start))
-                           .order_by(Item.id)).all()
-    added = []
-    for item, source in rows:
-        if item.id in known:
-            continue
-        found = carries(original, item_text(item, dedupe), dedupe)
-        if found is None:
-            continue
-        host = host_of(item.url) or source.host or host_of(source.url)
-        reprint = Reprint(original_id=own.id, reprint_id=item.id, host=host, method=found.method,
-                          weight=playbook.source_weights.weight(host, source.weight_class),
-                          similarity=found.similarity, detected_at=now, clarification_id=row.id)
-        try:
-            with session.begin_nested():
-                session.add(reprint)
-        except IntegrityError:  # the monitor's pipeline recorded the same pair meanwhile: label it ours
-            session.execute(update(Reprint).where(Reprint.original_id == own.id, Reprint.reprint_id == item.id,
-                                                  Reprint.clarification_id.is_(None))
-                            .values(clarification_id=row.id))
-            continue
-        added.append(reprint)
-    session.flush()
+    added = record_carriers(session, own, _original_text(row, own, dedupe), playbook, now, dedupe,
+                            clarification_id=row.id)
     return TrackResult(row.id, own.id, added)
 
 

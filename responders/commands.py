@@ -46,7 +46,13 @@ COMMANDS: dict[str, Spec] = {
     "reject": Spec("/reject 澄清号 理由", 1, lambda d, a, n, w: d.reject(a, n, w[0])),
     "line": Spec("/line 事件号 口径", 1, lambda d, a, n, w: d.line(a, n, w[0])),
     "case": Spec("/case 事件号", 0, lambda d, a, n, w: d.case(n)),
+    "adopt": Spec("/adopt 报送号 [加分类别：访谈/网评/视频/标题]", 1, lambda d, a, n, w: d.adopt(a, n, _rest(w, 0)),
+                  True),
+    "decline": Spec("/decline 报送号 理由", 1, lambda d, a, n, w: d.decline(a, n, w[0])),
+    "digestsub": Spec("/digestsub 报送号", 0, lambda d, a, n, w: d.digest_submission(a, n)),
 }
+# Commands whose first word is not a number: they take the rest of the line as it is.
+TEXT_COMMANDS: dict[str, Callable[[Desk, Actor, str], Reply]] = {"submit": Desk.submit}
 VIEWS: dict[str, Callable[[Desk], Reply]] = {
     "status": Desk.status, "today": Desk.today, "overdue": Desk.overdue, "help": Desk.help, "start": Desk.help,
 }
@@ -56,6 +62,7 @@ PROMPTS = {
     "extend": ("extend", "请回复延期理由（情况复杂，需延长至15个工作日）（任务 #{n}）"),
     "reassign": ("reassign", "请回复：转办目标部门 理由（例如：省交通厅 不属于本部门职责）（任务 #{n}）"),
     "assign": ("assign", "请回复要指派的部门全称（事件 {n}）"),
+    "decline": ("decline", "请回复退回理由（报送 #{n}），以便单位修改后重报"),
 }
 PREFLIGHT_ACTION = {"respond": "respond", "extend": "extend", "reassign": "reassign"}
 
@@ -83,6 +90,8 @@ def run_command(desk: Desk, actor: Actor, text: str) -> Reply:
         name, rest = parse(text)
         if name in VIEWS:
             return VIEWS[name](desk)
+        if name in TEXT_COMMANDS:
+            return TEXT_COMMANDS[name](desk, actor, rest[0] if rest else "")
         spec = COMMANDS.get(name)
         if spec is None:
             raise BadCommand(f"未知命令 /{name}，发送 /help 查看用法")
@@ -101,14 +110,14 @@ def run_command(desk: Desk, actor: Actor, text: str) -> Reply:
 
 @dataclass(frozen=True)
 class ButtonPress:
-    scope: str  # "a" assignment, "e" event
+    scope: str  # "a" assignment, "e" event, "s" submission
     action: str
     number: int
 
     @classmethod
     def parse(cls, data: str) -> ButtonPress:
         scope, action, number = (data.split(":") + ["", "", ""])[:3]
-        if scope not in ("a", "e") or not number.isdigit() or action not in COMMANDS:
+        if scope not in ("a", "e", "s") or not number.isdigit() or action not in COMMANDS:
             raise BadCommand(f"无法识别的按钮 {data!r}")
         return cls(scope, action, int(number))
 
@@ -123,7 +132,7 @@ def press_button(desk: Desk, actor: Actor, data: str) -> Reply:
             else:
                 from responders.auth import require_duty
 
-                require_duty(desk.members, actor, "指派部门")
+                require_duty(desk.members, actor, "退回报送信息" if press.action == "decline" else "指派部门")
             command, question = PROMPTS[press.action]
             return Reply(question.format(n=press.number), prompt=f"/{command} {press.number}")
         return run_command(desk, actor, f"/{press.action} {press.number}")

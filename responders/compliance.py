@@ -23,7 +23,6 @@ from monitor.store.models import Alert, Item
 from monitor.store.types import shown
 from playbooks.schema import Playbook
 from responders.outbox import enqueue
-from responders.points import Reason, award
 
 
 @dataclass
@@ -90,7 +89,7 @@ def _message(s: SiteStatus, step: str, title: str) -> str:
 
 def remind(session: Session, playbook: Playbook, now: dt.datetime, *, since: dt.datetime, duty_chat_id: str | int,
            department_chats: Mapping[str, str | int], dedupe: DedupeSection | None = None) -> list[Alert]:
-    """Queue reminders and breach notices; record deductions for breaches. Returns new alerts."""
+    """Queue reminders and breach notices (reported, never turned into points: 2006 §四). Returns new alerts."""
     statuses = check_all(session, playbook, since, now, dedupe)
     alerts: list[Alert] = []
     for policy_id, per_site in statuses.items():
@@ -106,10 +105,6 @@ def remind(session: Session, playbook: Playbook, now: dt.datetime, *, since: dt.
                                 source_id=s.source_id)
                 if alert is not None:
                     alerts.append(alert)
-            if step == "latest" and s.department_key:
-                award(session, playbook, s.department_key, Reason.missed_policy_reprint, now=now,
-                      dedupe_key=f"missed_policy_reprint:{policy_id}:{s.source_id}", item_id=policy_id,
-                      detail=f"{s.source_name}：{STATUS_TEXT[s.status]}")
     session.flush()
     return alerts
 

@@ -1,5 +1,6 @@
 """One turn of the responders' clock: route new events, close cases from portal replies, escalate,
-then close the loop: track approved clarifications and their reprints, award and deduct points,
+then close the loop: track approved clarifications and their reprints, detect the portal adopting
+submitted information and track its reprints, award points (2006 §四; missed clocks are never points),
 close rumour events whose clarification has covered them, and chase policy reprints.
 
 Each step runs in its own transaction and a failing step is logged without
@@ -15,11 +16,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.store.database import session_scope
 from monitor.config import DedupeSection
+from monitor.store.database import session_scope
 from playbooks.members import Members
 from playbooks.schema import Playbook
-from responders import clarifications, compliance, points, spread
+from responders import clarifications, compliance, points, spread, submissions
 from responders.escalation import run_escalations
 from responders.intake import process_recent
 from responders.messages import Templates
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 # Important policies stay under watch this long: their latest deadline is one working day,
 # which the longest holiday (Spring Festival, National Day) stretches to about ten days.
 POLICY_LOOKBACK = dt.timedelta(days=14)
+# The portal adopts submitted information within days; a month covers a slow editor and a holiday.
+ADOPTION_LOOKBACK = dt.timedelta(days=31)
 
 
 @dataclass
@@ -39,6 +42,8 @@ class CycleReport:
     portal_replies: int = 0
     escalations: int = 0
     clarification_reprints: int = 0
+    adoptions_detected: int = 0
+    submission_reprints: int = 0
     points_rows: int = 0
     closed_events: int = 0
     policy_reminders: int = 0
@@ -74,10 +79,13 @@ def run_cycle(sessions: sessionmaker[Session], playbook: Playbook, members: Memb
         results = clarifications.track_all(session, playbook, now, dedupe)
         report.clarification_reprints = sum(len(r.added) for r in results)
 
+    def adoptions(session: Session) -> None:
+        found = submissions.detect_adoptions(session, playbook, now, since=now - ADOPTION_LOOKBACK, dedupe=dedupe)
+        report.adoptions_detected = len(found)
+        report.submission_reprints = len(submissions.track_adopted(session, playbook, now, dedupe))
+
     def ledger(session: Session) -> None:
-        awarded = points.award_reprints(session, playbook, now)
-        deducted = points.deduct_missed_deadlines(session, playbook, now)
-        report.points_rows = len(awarded) + len(deducted)
+        report.points_rows = len(points.award_reprints(session, playbook, now))
 
     def close_covered(session: Session) -> None:
         report.closed_events = len(spread.close_answered(session, playbook, now))
@@ -92,6 +100,7 @@ def run_cycle(sessions: sessionmaker[Session], playbook: Playbook, members: Memb
     _step(report, "portal replies", sessions, portal)
     _step(report, "escalation", sessions, escalate)
     _step(report, "clarification reprints", sessions, clarification_spread)
+    _step(report, "adoptions", sessions, adoptions)
     _step(report, "points", sessions, ledger)
     _step(report, "spread", sessions, close_covered)
     _step(report, "policy reprints", sessions, policy_reprints)

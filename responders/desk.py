@@ -21,6 +21,7 @@ from monitor.store.models import Assignment, DigestEntry, Event
 from monitor.store.types import shown
 from playbooks.members import Members
 from playbooks.schema import Playbook
+from responders import clarifications, digest, submissions
 from responders.assignments import (
     OPEN_STATES,
     STATE_LABELS,
@@ -36,10 +37,9 @@ from responders.assignments import (
     refresh_event_status,
     transition,
 )
-from responders import clarifications, digest
 from responders.auth import authorise, require_duty
 from responders.consultation import open_consultation, record_line
-from responders.errors import AlreadyDone, BadCommand, UnknownDepartment
+from responders.errors import AlreadyDone, BadCommand, NotAuthorised, UnknownDepartment
 from responders.intake import get_event, notify_assignment
 from responders.messages import Templates
 from responders.outbox import enqueue
@@ -51,6 +51,8 @@ from responders.views import (
     list_message,
     overdue_rows,
     status_rows,
+    submission_buttons,
+    submission_message,
     today_rows,
 )
 
@@ -254,7 +256,7 @@ class Desk:
             return Reply(f"澄清 #{clarification_id} 已退回{html.escape(row.department_key)}：{html.escape(reason)}", True)
 
     def digest(self, actor: Actor, event_id: int) -> Reply:
-        """入摘要: pick the event into today's 《网络信息摘要》 (+3 to its lead department, once)."""
+        """入摘要: pick the event into today's 《网络信息摘要》 (the office's own pick: no unit earns points)."""
         require_duty(self.members, actor, "编入摘要")
         now = self.clock()
         with session_scope(self.sessions) as session:
@@ -267,7 +269,7 @@ class Desk:
                          f"已入摘要：{html.escape(actor.name)}，{shown(now)}")
 
     def instruct(self, actor: Actor, entry_id: int, text: str) -> Reply:
-        """Record a leader's 批示 on a digest entry (+6 to the department, once)."""
+        """Record a leader's 批示 on a digest entry (+6, once, to the unit whose submission it came from)."""
         require_duty(self.members, actor, "记录领导批示")
         with session_scope(self.sessions) as session:
             entry = digest.instruct(session, self.playbook, entry_id, text, who=actor.name, now=self.clock())
@@ -279,6 +281,63 @@ class Desk:
         with session_scope(self.sessions) as session:
             record_line(session, event_id, text, self.members, self.templates, actor, now)
             return Reply(f"事件 {event_id} 统一口径已记录并发送各参会部门", True)
+
+    # ------------------------------------------------------------------ information submission (2006 §三)
+
+    def submit(self, actor: Actor, text: str) -> Reply:
+        """/submit 标题｜正文[｜链接]: a liaison submits information for their unit, under their real name."""
+        units = self.members.departments_of(actor.user_id) if actor.user_id is not None else []
+        if len(units) != 1:
+            raise NotAuthorised("只有单位信息联络员可以报送信息" if not units
+                                else f"您是{'、'.join(units)}的联络员，请用命令行 yuqing submit --unit 指明单位")
+        name = self.members.name_of(actor.user_id)
+        if not name:
+            raise NotAuthorised("报送信息实行实名制：请新闻办在 members.yaml 的 names 中登记您的姓名")
+        parts = [p.strip() for p in text.replace("|", "｜").split("｜")]
+        if len(parts) < 2 or not parts[0] or not parts[1]:
+            raise BadCommand("用法：/submit 标题｜正文｜链接（链接可省略）")
+        now = self.clock()
+        with session_scope(self.sessions) as session:
+            row = submissions.submit(session, unit=units[0], title=parts[0], text=parts[1], by=name, now=now,
+                                     url=parts[2] if len(parts) > 2 and parts[2] else None)
+            enqueue(session, dedupe_key=f"submission:{row.id}", kind="submission", chat_id=self.members.duty.chat_id,
+                    text=submission_message(row), buttons=submission_buttons(row), now=now)
+            return Reply(f"已报送（报送号 {row.id}），等待省政府门户网站采用", True)
+
+    def adopt(self, actor: Actor, submission_id: int, bonus: str = "") -> Reply:
+        """采用: +5 to the submitting unit, plus the bonus for an interview, commentary, video or headline."""
+        require_duty(self.members, actor, "采用报送信息")
+        kind = submissions.parse_bonus(bonus)
+        with session_scope(self.sessions) as session:
+            row = submissions.get(session, submission_id)
+            if row.state == submissions.SubmissionState.adopted.value:
+                return Reply(f"报送 #{submission_id} 已经采用，本次未作改动")
+            submissions.adopt(session, self.playbook, submission_id, who=actor.name, now=self.clock(), bonus=kind)
+            extra = f"（{kind.value}）" if kind else ""
+            return Reply(f"报送 #{submission_id} 已采用{extra}：{html.escape(row.department_key)}", True,
+                         f"已采用{extra}：{html.escape(actor.name)}，{shown(self.clock())}", ())
+
+    def decline(self, actor: Actor, submission_id: int, reason: str) -> Reply:
+        require_duty(self.members, actor, "退回报送信息")
+        with session_scope(self.sessions) as session:
+            row = submissions.decline(session, submission_id, reason=reason, who=actor.name, now=self.clock())
+            chat = self.members.chat_of(row.department_key)
+            if chat is not None:
+                enqueue(session, dedupe_key=f"submission-declined:{row.id}", kind="submission", chat_id=chat,
+                        text=f"报送 #{row.id}「{html.escape(row.title)}」被退回：{html.escape(reason)}", now=self.clock())
+            return Reply(f"报送 #{submission_id} 已退回{html.escape(row.department_key)}：{html.escape(reason)}", True,
+                         f"已退回：{html.escape(actor.name)}", ())
+
+    def digest_submission(self, actor: Actor, submission_id: int) -> Reply:
+        """入摘要 for a unit's submission: +3 to that unit (2006 §三–§四), once."""
+        require_duty(self.members, actor, "编入摘要")
+        now = self.clock()
+        with session_scope(self.sessions) as session:
+            picked = set(session.scalars(select(DigestEntry.id).where(DigestEntry.submission_id == submission_id)))
+            entry = digest.add(session, self.playbook, who=actor.name, now=now, submission_id=submission_id)
+            if entry.id in picked:
+                return Reply(f"报送 #{submission_id} 已在 {entry.day} 的摘要中（条目 {entry.id}），本次未作改动")
+            return Reply(f"报送 #{submission_id} 已编入 {entry.day} 的《网络信息摘要》（条目 {entry.id}）", True)
 
     # ------------------------------------------------------------------ views
 

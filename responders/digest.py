@@ -1,9 +1,11 @@
 """The daily 《网络信息摘要》 (2006 §三): items and events duty staff pick for the leaders.
 
-Adoption into the digest gives the item's department +3 (``points.digest_adopted``)
-and a leader's instruction (批示) on it +6 (``points.digest_leader_instruction``).
-Both go through the points ledger with dedupe keys, so pressing 入摘要 twice
-neither adds a second entry nor a second award.
+An entry comes from an item or event the duty desk picked (the office's own writing: no points)
+or from a unit's submission (§三 各级政府、各部门…积极为《网络信息摘要》报送相关信息): then the
+submitting unit gets +3 (``points.digest_adopted``) and a leader's instruction (批示) on the entry
++6 (``points.digest_leader_instruction``). The department an event is routed to is never credited:
+it would earn points for the problem leaders read about. Awards go through the points ledger with
+dedupe keys, so pressing 入摘要 twice neither adds a second entry nor a second award.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Assignment, DigestEntry, Event, Item, Source
+from monitor.store.models import DigestEntry, Event, Item, Submission
 from playbooks.schema import Playbook
 from responders.errors import BadCommand, UnknownCase
 from responders.messages import clip_html
@@ -39,56 +41,63 @@ class DigestView:
     instruction: str | None
 
 
-def _department_of_item(session: Session, item: Item) -> str | None:
-    if item.source_id is None:
-        return None
-    return session.scalar(select(Source.department_key).where(Source.id == item.source_id))
-
-
-def _department_of_event(session: Session, event: Event) -> str | None:
-    rows = list(session.scalars(select(Assignment).where(Assignment.event_id == event.id).order_by(Assignment.id)))
-    lead = next((a for a in rows if a.role == "lead"), rows[0] if rows else None)
-    return lead.department_key if lead else None
-
-
-def _resolve(session: Session, item_id: int | None, event_id: int | None) -> tuple[Item | None, Event | None]:
-    if (item_id is None) == (event_id is None):
-        raise BadCommand("入摘要须指定一个条目（--item）或一个事件（--event）")
+def _resolve(session: Session, item_id: int | None, event_id: int | None,
+             submission_id: int | None) -> tuple[Item | None, Event | None, Submission | None]:
+    if sum(x is not None for x in (item_id, event_id, submission_id)) != 1:
+        raise BadCommand("入摘要须指定一个条目（--item）、一个事件（--event）或一条报送信息（--submission）")
     if item_id is not None:
         item = session.get(Item, item_id)
         if item is None:
             raise UnknownCase(f"没有编号为 {item_id} 的条目")
-        return item, None
-    event = session.get(Event, event_id)
-    if event is None:
-        raise UnknownCase(f"没有编号为 {event_id} 的事件")
-    return None, event
+        return item, None, None
+    if event_id is not None:
+        event = session.get(Event, event_id)
+        if event is None:
+            raise UnknownCase(f"没有编号为 {event_id} 的事件")
+        return None, event, None
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise UnknownCase(f"没有编号为 {submission_id} 的报送信息")
+    return None, None, submission
+
+
+def _find(session: Session, day: dt.date, item: Item | None, event: Event | None,
+          submission: Submission | None) -> DigestEntry | None:
+    query = select(DigestEntry).where(DigestEntry.day == day)
+    if item is not None:
+        query = query.where(DigestEntry.item_id == item.id)
+    elif event is not None:
+        query = query.where(DigestEntry.event_id == event.id)
+    else:
+        assert submission is not None
+        query = query.where(DigestEntry.submission_id == submission.id)
+    return session.scalars(query).first()
 
 
 def add(session: Session, playbook: Playbook, *, who: str, now: dt.datetime, item_id: int | None = None,
-        event_id: int | None = None, day: dt.date | None = None) -> DigestEntry:
-    """Put an item or event into the day's digest (the bot's 入摘要 button); idempotent per day."""
-    item, event = _resolve(session, item_id, event_id)
+        event_id: int | None = None, submission_id: int | None = None, day: dt.date | None = None) -> DigestEntry:
+    """Put an item, event or submission into the day's digest (入摘要); idempotent per day.
+
+    Only a submission's unit is credited (+3, once per submission)."""
+    item, event, submission = _resolve(session, item_id, event_id, submission_id)
     day = day or now.astimezone(ZoneInfo(playbook.timezone)).date()
-    query = select(DigestEntry).where(DigestEntry.day == day)
-    query = query.where(DigestEntry.item_id == item.id) if item else query.where(DigestEntry.event_id == event.id)
-    entry = session.scalars(query).first()
+    entry = _find(session, day, item, event, submission)
     if entry is None:
-        dept = _department_of_item(session, item) if item else _department_of_event(session, event)
         entry = DigestEntry(day=day, item_id=item.id if item else None, event_id=event.id if event else None,
-                            department_key=dept, added_by=who, added_at=now)
+                            submission_id=submission.id if submission else None,
+                            department_key=submission.department_key if submission else None,
+                            added_by=who, added_at=now)
         session.add(entry)
         session.flush()
-    if entry.department_key:
-        what = f"item:{entry.item_id}" if entry.item_id else f"event:{entry.event_id}"
+    if entry.submission_id is not None and entry.department_key:
         award(session, playbook, entry.department_key, Reason.digest_adopted, now=now, who=who,
-              dedupe_key=f"digest_adopted:{what}", item_id=entry.item_id, detail=f"摘要 {day}")
+              dedupe_key=f"digest_adopted:submission:{entry.submission_id}", detail=f"摘要 {day}")
     return entry
 
 
 def instruct(session: Session, playbook: Playbook, entry_id: int, text: str, *, who: str,
              now: dt.datetime) -> DigestEntry:
-    """Record a leader's instruction (批示) on a digest entry; the department gets the bonus once."""
+    """Record a leader's instruction (批示) on a digest entry; a submitting unit gets the bonus once."""
     if not text.strip():
         raise BadCommand("批示内容不能为空")
     entry = session.get(DigestEntry, entry_id)
@@ -96,7 +105,7 @@ def instruct(session: Session, playbook: Playbook, entry_id: int, text: str, *, 
         raise UnknownCase(f"没有编号为 {entry_id} 的摘要条目")
     entry.leader_instruction = text.strip()
     entry.instruction_recorded_by = who
-    if entry.department_key:
+    if entry.submission_id is not None and entry.department_key:
         award(session, playbook, entry.department_key, Reason.digest_leader_instruction, now=now, who=who,
               dedupe_key=f"digest_leader_instruction:entry:{entry.id}", item_id=entry.item_id,
               detail=text.strip()[:200])
@@ -105,7 +114,12 @@ def instruct(session: Session, playbook: Playbook, entry_id: int, text: str, *, 
 
 
 def _view(session: Session, entry: DigestEntry) -> DigestView:
-    if entry.item_id is not None:
+    if entry.submission_id is not None:
+        sub = session.get(Submission, entry.submission_id)
+        title = sub.title if sub else f"报送 {entry.submission_id}"
+        summary = (sub.text if sub else "")[:SUMMARY_CHARS]
+        url = sub.url if sub else None
+    elif entry.item_id is not None:
         item = session.get(Item, entry.item_id)
         title = (item.title or item.text[:40]) if item else f"条目 {entry.item_id}"
         summary = (item.text if item else "")[:SUMMARY_CHARS]

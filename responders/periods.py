@@ -88,3 +88,9 @@ def previous_week(period: Period, tz: ZoneInfo) -> Period:
 
 def previous_month(period: Period, tz: ZoneInfo) -> Period:
     return month_of(period.start - dt.timedelta(days=1), tz)
+
+
+def year_of(moment: dt.datetime, tz: ZoneInfo) -> Period:
+    """The calendar year *moment* falls in (the annual roll-up for 年度评议考核)."""
+    year = moment.astimezone(tz).year
+    return Period(f"{year}", _midnight(dt.date(year, 1, 1), tz), _midnight(dt.date(year + 1, 1, 1), tz))

@@ -1,10 +1,18 @@
-"""Department points (2006 §四): a ledger with one reason per row; 1 point = 1 yuan, paid quarterly.
+"""Unit points (2006 §四): a ledger with one reason per row; 1 point = 1 yuan, paid quarterly.
 
-Amounts come from the playbook's ``points`` section, never from code. Every
-row has a ``dedupe_key`` (unique in the store), so awarding the same thing
-twice — a second button press, a restart mid-run, a re-scan of reprints —
-adds nothing. Units the playbook marks as counted-but-not-ranked (附件3
-直报单位, the office's own divisions) keep their ledger but stay out of rankings.
+What earns points is what §四 names, and nothing else: information a unit submitted and the
+portal adopted (+5, with the bonus for its kind), reprints of that adopted item (+1 by a major
+site, +0.5 by another), and the digest adopting the unit's submission (+3, +6 with a leader's
+批示). The only deductions are for false or inaccurate information, entered by duty staff with
+a reason and the evidence. Missed clocks are reported as on-time rates and overdue lists, never
+turned into points. A playbook may add local rules (``points.local_rules``, none by default),
+labelled 本办规则 wherever they show.
+
+Amounts come from the playbook's ``points`` section, never from code. Every row has a
+``dedupe_key`` (unique in the store), so awarding the same thing twice — a second button press,
+a restart mid-run, a re-scan of reprints — adds nothing. Units the playbook marks as
+counted-but-not-ranked (附件3 直报单位, the office's own divisions) keep their ledger but stay
+out of rankings.
 """
 
 from __future__ import annotations
@@ -14,13 +22,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import Enum
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Assignment, Clarification, Department, Item, PointsEntry, Reprint, Source
-from playbooks.schema import Playbook
-from responders.assignments import OPEN_STATES, State
+from monitor.store.models import Department, Item, PointsEntry, Reprint, Source, Submission
+from playbooks.schema import Playbook, UnitKind
 from responders.errors import BadCommand, ResponderError, UnknownDepartment
 from responders.periods import Period
 
@@ -37,9 +44,6 @@ class Reason(str, Enum):
     digest_leader_instruction = "digest_leader_instruction"
     false_information = "false_information"
     inaccurate_information = "inaccurate_information"
-    missed_acknowledge = "missed_acknowledge"
-    missed_response = "missed_response"
-    missed_policy_reprint = "missed_policy_reprint"
 
 
 LABELS = {
@@ -54,14 +58,11 @@ LABELS = {
     Reason.digest_leader_instruction: "领导批示",
     Reason.false_information: "虚假信息扣分",
     Reason.inaccurate_information: "失实信息扣分",
-    Reason.missed_acknowledge: "逾期签收扣分",
-    Reason.missed_response: "逾期回应扣分",
-    Reason.missed_policy_reprint: "政策转载逾期扣分",
 }
 
-# Reasons a person records by hand (the rest are computed by the service).
-MANUAL = (Reason.adopted, Reason.special_or_interview, Reason.special_commentary, Reason.video,
-          Reason.headline_or_picture, Reason.false_information, Reason.inaccurate_information)
+# The only deductions of 2006 §四 (约束机制): entered by duty staff with a reason and the evidence.
+DEDUCTIONS = (Reason.false_information, Reason.inaccurate_information)
+LOCAL_PREFIX = "local:"
 
 
 class PointsError(ResponderError):
@@ -78,12 +79,20 @@ def amount(reason: Reason, playbook: Playbook) -> float:
     return float(getattr(p, reason.value))
 
 
-def parse_reason(text: str) -> Reason:
+def label_of(reason: str, playbook: Playbook) -> str:
+    """What a ledger row's reason is called; a local rule carries its 本办规则 label."""
+    if reason.startswith(LOCAL_PREFIX):
+        rule = playbook.points.local_rules.get(reason.removeprefix(LOCAL_PREFIX))
+        name = rule.label if rule else reason.removeprefix(LOCAL_PREFIX)
+        return f"{name}（{playbook.provenance.local}）"
     try:
-        return Reason(text.strip())
+        return LABELS[Reason(reason)]
     except ValueError:
-        names = ", ".join(r.value for r in Reason)
-        raise BadCommand(f"未知加减分事由「{text}」（可用：{names}）") from None
+        return reason  # a row written under an older playbook keeps its own name
+
+
+def is_local(reason: str) -> bool:
+    return reason.startswith(LOCAL_PREFIX)
 
 
 def _require_department(session: Session, key: str) -> None:
@@ -91,16 +100,15 @@ def _require_department(session: Session, key: str) -> None:
         raise UnknownDepartment(f"「{key}」不是已登记的部门（先运行 yuqing init）")
 
 
-def award(session: Session, playbook: Playbook, department: str, reason: Reason, *, dedupe_key: str,
-          now: dt.datetime, detail: str = "", item_id: int | None = None, assignment_id: int | None = None,
-          who: str = "system") -> PointsEntry | None:
-    """Record one ledger row; ``None`` when the same dedupe key was recorded before."""
+def _record(session: Session, department: str, reason: str, value: float, *, dedupe_key: str, now: dt.datetime,
+            detail: str = "", item_id: int | None = None, assignment_id: int | None = None,
+            who: str = "system") -> PointsEntry | None:
+    """Write one ledger row unless its dedupe key is there already (then ``None``)."""
     _require_department(session, department)
     if session.scalar(select(PointsEntry.id).where(PointsEntry.dedupe_key == dedupe_key)) is not None:
         return None
-    entry = PointsEntry(department_key=department, at=now, points=amount(reason, playbook), reason=reason.value,
-                        detail=detail, item_id=item_id, assignment_id=assignment_id, dedupe_key=dedupe_key,
-                        recorded_by=who)
+    entry = PointsEntry(department_key=department, at=now, points=value, reason=reason, detail=detail,
+                        item_id=item_id, assignment_id=assignment_id, dedupe_key=dedupe_key, recorded_by=who)
     try:
         with session.begin_nested():
             session.add(entry)
@@ -109,79 +117,109 @@ def award(session: Session, playbook: Playbook, department: str, reason: Reason,
     return entry
 
 
-def award_manual(session: Session, playbook: Playbook, department: str, reason: Reason, *, now: dt.datetime,
-                 who: str, item_id: int | None = None, ref: str | None = None, detail: str = "") -> PointsEntry | None:
-    """A hand-recorded award or deduction, keyed by the item or a reference so it counts once."""
-    if reason not in MANUAL:
-        raise BadCommand(f"「{LABELS[reason]}」由系统自动计分，不能手工登记")
-    if item_id is None and not (ref or "").strip():
-        raise BadCommand("请给出 --item（条目编号）或 --ref（稿件编号或链接），以免重复计分")
-    if item_id is not None and session.get(Item, item_id) is None:
-        raise PointsError(f"没有编号为 {item_id} 的条目")
-    anchor = f"item:{item_id}" if item_id is not None else f"ref:{(ref or '').strip()}"
-    return award(session, playbook, department, reason, dedupe_key=f"{reason.value}:{department}:{anchor}",
-                 now=now, detail=detail or (ref or ""), item_id=item_id, who=who)
+def award(session: Session, playbook: Playbook, department: str, reason: Reason, *, dedupe_key: str,
+          now: dt.datetime, detail: str = "", item_id: int | None = None, assignment_id: int | None = None,
+          who: str = "system") -> PointsEntry | None:
+    """Record one ledger row of a 2006 §四 reason; ``None`` when the same dedupe key was recorded before."""
+    return _record(session, department, reason.value, amount(reason, playbook), dedupe_key=dedupe_key, now=now,
+                   detail=detail, item_id=item_id, assignment_id=assignment_id, who=who)
 
 
-# --------------------------------------------------------------------------- computed rows
+def deduct(session: Session, playbook: Playbook, department: str, reason: Reason, *, why: str, evidence: str,
+           now: dt.datetime, who: str) -> PointsEntry | None:
+    """约束机制: a deduction for false or inaccurate information, with the reason and the evidence link."""
+    if reason not in DEDUCTIONS:
+        raise BadCommand(f"只能对虚假、失实信息扣分（2006 §四），「{LABELS[reason]}」不是扣分事由")
+    if not why.strip():
+        raise BadCommand("扣分须写明理由")
+    if not evidence.strip().startswith(("http://", "https://")):
+        raise BadCommand("扣分须附证据链接（http:// 或 https://）")
+    return award(session, playbook, department, reason, dedupe_key=f"{reason.value}:{department}:{evidence.strip()}",
+                 now=now, detail=f"{why.strip()}　证据：{evidence.strip()}", who=who)
 
 
-def reprint_owner(session: Session, reprint: Reprint) -> str | None:
-    """The department whose item was reprinted: the clarification's, else the original's source."""
-    if reprint.clarification_id is not None:
-        clarification = session.get(Clarification, reprint.clarification_id)
-        if clarification is not None:
-            return clarification.department_key
-    return session.scalar(select(Source.department_key).join(Item, Item.source_id == Source.id)
-                          .where(Item.id == reprint.original_id))
+def award_local(session: Session, playbook: Playbook, department: str, rule: str, *, why: str, ref: str,
+                now: dt.datetime, who: str) -> PointsEntry | None:
+    """A local rule of the office (declared in the playbook, none by default), once per reference."""
+    local = playbook.points.local_rules.get(rule)
+    if local is None:
+        names = "、".join(playbook.points.local_rules) or "（本剧本未设本办规则）"
+        raise BadCommand(f"未知的本办规则「{rule}」（可用：{names}）")
+    if not ref.strip() or not why.strip():
+        raise BadCommand("本办规则计分须写明理由和依据（稿件编号或链接）")
+    return _record(session, department, f"{LOCAL_PREFIX}{rule}", local.points, now=now, who=who,
+                   dedupe_key=f"{LOCAL_PREFIX}{rule}:{department}:{ref.strip()}", detail=f"{why.strip()}　{ref.strip()}")
+
+
+# --------------------------------------------------------------------------- adoption and its reprints
+
+
+def _submission_keys(submission: Submission) -> list[str]:
+    return [f"{r.value}:submission:{submission.id}" for r in (Reason.adopted, *BONUS_KINDS)]
+
+
+BONUS_KINDS = (Reason.special_or_interview, Reason.special_commentary, Reason.video, Reason.headline_or_picture)
+
+
+def award_adoption(session: Session, playbook: Playbook, submission: Submission, *, now: dt.datetime, who: str,
+                   bonus: Reason | None = None) -> list[PointsEntry]:
+    """+adopted to the submitting unit, plus the bonus for the kind of item; each once per submission."""
+    if bonus is not None and bonus not in BONUS_KINDS:
+        raise BadCommand(f"「{LABELS[bonus]}」不是采用加分类别")
+    rows = []
+    for reason in (Reason.adopted, *([bonus] if bonus else [])):
+        entry = award(session, playbook, submission.department_key, reason, now=now, who=who,
+                      dedupe_key=f"{reason.value}:submission:{submission.id}", item_id=submission.adopted_item_id,
+                      detail=f"报送 #{submission.id} {submission.title[:60]}")
+        if entry is not None:
+            rows.append(entry)
+    return rows
+
+
+def revoke_adoption(session: Session, submission: Submission) -> int:
+    """Remove the points an adoption earned (its award, bonus and reprints); the number of rows removed."""
+    keys = _submission_keys(submission)
+    if submission.adopted_item_id is not None:
+        reprints = session.scalars(select(Reprint.id).where(Reprint.original_id == submission.adopted_item_id))
+        keys += [f"reprint:{rid}" for rid in reprints]
+    result = session.execute(delete(PointsEntry).where(PointsEntry.dedupe_key.in_(keys))
+                             .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _counts_as_reprint(playbook: Playbook, reprint: Reprint, source: Source) -> bool:
+    """The portal carrying an item is its adoption, a microblog repost is engagement: neither is a reprint."""
+    weights = playbook.source_weights
+    return not (weights.is_portal(reprint.host) or weights.is_microblog(reprint.host) or source.kind == "weibo")
 
 
 def award_reprints(session: Session, playbook: Playbook, now: dt.datetime) -> list[PointsEntry]:
-    """+1 per major-site reprint, +0.5 per other, for every department-owned original."""
+    """+1 per major-site reprint, +0.5 per other, of each adopted submission's published item."""
     done = set(session.scalars(select(PointsEntry.dedupe_key).where(PointsEntry.dedupe_key.like("reprint:%"))))
+    rows = session.execute(
+        select(Reprint, Submission, Source)
+        .join(Submission, Submission.adopted_item_id == Reprint.original_id)
+        .join(Item, Item.id == Reprint.reprint_id).join(Source, Source.id == Item.source_id)
+        .where(Submission.state == "adopted").order_by(Reprint.id)).all()
     added = []
-    for reprint in session.scalars(select(Reprint).order_by(Reprint.id)):
+    for reprint, submission, source in rows:
         key = f"reprint:{reprint.id}"
-        owner = None if key in done else reprint_owner(session, reprint)
-        if owner is None:
+        if key in done or not _counts_as_reprint(playbook, reprint, source):
             continue
         reason = Reason.reprint_major if reprint.weight >= playbook.source_weights.major else Reason.reprint_other
-        entry = award(session, playbook, owner, reason, dedupe_key=key, now=now, item_id=reprint.original_id,
-                      detail=f"{reprint.host}（{reprint.method}）")
+        entry = award(session, playbook, submission.department_key, reason, dedupe_key=key, now=now,
+                      item_id=reprint.reprint_id, detail=f"报送 #{submission.id} 被 {reprint.host} 转载")
         if entry is not None:
             added.append(entry)
     return added
 
 
-def _missed(a: Assignment, now: dt.datetime) -> list[Reason]:
-    """Deadlines this assignment has missed, by the on-time flags or by the clock."""
-    state = State(a.state)
-    if state in (State.reassigned, State.dismissed):
-        return []
-    missed = []
-    ack_overdue = a.acknowledged_at is None and a.acknowledge_due_at is not None and now > a.acknowledge_due_at
-    if a.acknowledged_on_time is False or ack_overdue:
-        missed.append(Reason.missed_acknowledge)
-    due = a.first_information_due_at or a.respond_due_at
-    resp_overdue = state in OPEN_STATES and a.responded_at is None and due is not None and now > due
-    if a.responded_on_time is False or resp_overdue:
-        missed.append(Reason.missed_response)
-    return missed
-
-
-def deduct_missed_deadlines(session: Session, playbook: Playbook, now: dt.datetime) -> list[PointsEntry]:
-    """One deduction per assignment and missed deadline (签收, 回应), never twice."""
-    added = []
-    for a in session.scalars(select(Assignment).order_by(Assignment.id)):
-        for reason in _missed(a, now):
-            entry = award(session, playbook, a.department_key, reason, now=now, assignment_id=a.id,
-                          dedupe_key=f"{reason.value}:assignment:{a.id}", detail=f"事件 {a.event_id}")
-            if entry is not None:
-                added.append(entry)
-    return added
-
-
 # --------------------------------------------------------------------------- totals and rankings
+
+
+GROUP_LABELS = {UnitKind.city: "市（州）政府", UnitKind.county: "县（市）政府", UnitKind.provincial: "省政府工作部门",
+                UnitKind.direct: "信息直报单位（不参与排名）", UnitKind.office_division: "省政府办公厅信息报送处室（不参与排名）"}
+GROUP_ORDER = (UnitKind.city, UnitKind.county, UnitKind.provincial, UnitKind.direct, UnitKind.office_division)
 
 
 @dataclass
@@ -194,13 +232,14 @@ class Standing:
     points: float = 0.0
     by_reason: dict[str, float] = field(default_factory=dict)
     rank: int | None = None
+    group: str = ""
 
     def yuan(self, playbook: Playbook) -> float:
         return self.points * playbook.points.yuan_per_point
 
 
 def standings(session: Session, period: Period) -> list[Standing]:
-    """Every unit with ledger rows in *period*, best first; ranks only for ranked units."""
+    """Every registered unit, zeros included, best first within the ranked ones; ranks per group."""
     rows = session.execute(
         select(PointsEntry.department_key, PointsEntry.reason, func.sum(PointsEntry.points))
         .where(PointsEntry.at >= period.start, PointsEntry.at < period.end)
@@ -209,10 +248,18 @@ def standings(session: Session, period: Period) -> list[Standing]:
     by_dept: dict[str, dict[str, float]] = defaultdict(dict)
     for key, reason, total in rows:
         by_dept[key][reason] = float(total or 0)
-    units = {d.key: d for d in session.scalars(select(Department).where(Department.key.in_(list(by_dept))))}
-    result = [Standing(key, units[key].full_name or key, bool(units[key].ranked), sum(reasons.values()), reasons)
-              for key, reasons in by_dept.items()]
-    return rank(result)
+    units = session.scalars(select(Department).where(or_(Department.active.is_(True),
+                                                         Department.key.in_(list(by_dept)))))
+    result = [Standing(d.key, d.full_name or d.key, bool(d.ranked), sum(by_dept[d.key].values()),
+                       dict(by_dept[d.key]), group=d.kind) for d in units]
+    out: list[Standing] = []
+    for kind in [*GROUP_ORDER, None]:
+        members = [s for s in result if (s.group == kind.value if kind else s.group not in _KINDS)]
+        out += rank(members)
+    return out
+
+
+_KINDS = {k.value for k in GROUP_ORDER}
 
 
 def rank(rows: list[Standing]) -> list[Standing]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.signals import Signal
-from monitor.store.models import Alert, Assignment, Event
+from monitor.store.models import Alert, Assignment, Event, Submission
 from responders.assignments import OPEN_STATES, STATE_LABELS, TRANSITIONS, State, assignments_of
 from responders.clocks import is_overdue
 from responders.consultation import consultation_of
@@ -124,3 +125,15 @@ def today_rows(session: Session, now: dt.datetime, tz: dt.tzinfo) -> list[Assign
     for a in due:
         seen.setdefault(a.id, a)
     return sorted(seen.values(), key=lambda a: a.id)
+
+
+def submission_message(row: Submission) -> str:
+    """The duty editors' notice of a new submission (escaped: the text is the unit's)."""
+    link = f"\n链接：{html.escape(row.url)}" if row.url else ""
+    return (f"<b>【信息报送】</b>#{row.id} {html.escape(row.department_key)}（报送人 {html.escape(row.submitted_by)}）\n"
+            f"<b>{html.escape(row.title)}</b>\n{html.escape(row.text[:300])}{link}")
+
+
+def submission_buttons(row: Submission) -> Buttons:
+    return ((Button("采用", f"s:adopt:{row.id}"), Button("退回", f"s:decline:{row.id}"),
+             Button("入摘要", f"s:digestsub:{row.id}")),)

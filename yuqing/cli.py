@@ -16,10 +16,9 @@ from yuqing.cli_cases import COMMANDS as CASE_COMMANDS
 from yuqing.cli_classifiers import COMMANDS as CLASSIFIER_COMMANDS
 from yuqing.cli_loop import COMMANDS as LOOP_COMMANDS
 from yuqing.cli_monitor import COMMANDS as MONITOR_COMMANDS
+from yuqing.cli_points import COMMANDS as POINTS_COMMANDS
 from yuqing.context import Context, pass_context
 from yuqing.settings import SettingsError
-
-
 
 
 @click.group()
@@ -118,7 +117,8 @@ def run(context: Context, console: bool) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-for _command in (*MONITOR_COMMANDS, *CLASSIFIER_COMMANDS, *LOOP_COMMANDS, *CASE_COMMANDS, *CALIBRATE_COMMANDS):
+for _command in (*MONITOR_COMMANDS, *CLASSIFIER_COMMANDS, *LOOP_COMMANDS, *CASE_COMMANDS, *CALIBRATE_COMMANDS,
+                 *POINTS_COMMANDS):
     main.add_command(_command)
 
 

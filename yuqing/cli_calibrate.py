@@ -119,7 +119,7 @@ def calibrate() -> None:
 def _single_item_line(book: Playbook, threshold: float) -> str:
     """What one fresh item from a major site scores on the most sensitive category, and whether it alerts."""
     category = max(book.categories, key=lambda name: book.categories[name].sensitivity)
-    host = book.source_weights.major_sites[0]
+    host = book.source_weights.major_hosts[0]
     now = dt.datetime.now(dt.UTC)
     score = heat_score(HeatInputs([Mention(now, host)], category), now, book).score
     verdict = "alerts" if score >= threshold else "does NOT alert"

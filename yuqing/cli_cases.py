@@ -123,7 +123,7 @@ def cycle(context: Context, since: str | None) -> None:
     """Run one responders cycle (routing, clocks, escalation, points, reports due) and exit."""
     from responders.cycle import run_cycle
     from responders.messages import Templates
-    from responders.reports.schedule import post_weekly_report_if_due
+    from responders.reports.schedule import post_monthly_report_if_due, post_weekly_report_if_due
     from yuqing.service import load_service_members
 
     settings, book = context.settings, context.playbook()
@@ -136,15 +136,19 @@ def cycle(context: Context, since: str | None) -> None:
         sessions = session_factory(engine)
         report = run_cycle(sessions, book, members, Templates.from_playbook(book), now, start, _dedupe(context))
         weekly = post_weekly_report_if_due(sessions, now, settings, book, members.duty.chat_id)
+        monthly = post_monthly_report_if_due(sessions, now, settings, book, members.duty.chat_id, _dedupe(context))
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         engine.dispose()
     click.echo(f"routed {report.routed_events} events, opened {report.opened_cases} cases, "
                f"portal replies {report.portal_replies}, escalations {report.escalations}, "
-               f"clarification reprints {report.clarification_reprints}, points rows {report.points_rows}, "
-               f"closed events {report.closed_events}, policy reminders {report.policy_reminders}"
-               f"{', weekly report queued' if weekly is not None else ''}")
+               f"clarification reprints {report.clarification_reprints}, adoptions detected "
+               f"{report.adoptions_detected}, reprints of adopted information {report.submission_reprints}, "
+               f"points rows {report.points_rows}, closed events {report.closed_events}, "
+               f"policy reminders {report.policy_reminders}"
+               f"{', weekly report queued' if weekly is not None else ''}"
+               f"{', monthly 通报 queued' if monthly is not None else ''}")
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     if report.errors:

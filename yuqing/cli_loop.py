@@ -1,4 +1,4 @@
-"""Closing-the-loop commands: clarify, case, points, digest, report, compliance.
+"""Closing-the-loop commands: clarify, case, digest, report, compliance.
 
 Each command opens the store, does one unit of work and prints what changed;
 responder errors become one-line messages, never tracebacks.
@@ -22,7 +22,7 @@ from monitor.store.database import StoreError
 from monitor.store.models import Assignment, AssignmentEvent, Event
 from playbooks.loader import PolicyFileError
 from playbooks.schema import Playbook
-from responders import clarifications, digest, periods, points, spread
+from responders import clarifications, digest, periods, spread
 from responders.assignments import Actor, get_assignment
 from responders.errors import ResponderError
 from yuqing.context import Context, pass_context
@@ -189,53 +189,6 @@ def case(context: Context, event_id: int, hours: int) -> None:
                 click.echo(line)
 
 
-# --------------------------------------------------------------------------- points
-
-
-@click.group(cls=DefaultGroup, default_command="show")
-def points_group() -> None:
-    """Department points (1 point = 1 yuan): quarterly totals (default) or record an award."""
-
-
-@points_group.command("show")
-@click.option("--quarter", help="e.g. 2026-Q4 (default: this quarter)")
-@pass_context
-def points_show(context: Context, quarter: str | None) -> None:
-    """Quarterly totals: ranked units with their place, then the counted-but-not-ranked ones."""
-    book = context.playbook()
-    with _session(context) as session:
-        period = periods.quarter(quarter, _tz(book)) if quarter else periods.quarter_of(utcnow(), _tz(book))
-        rows = points.standings(session, period)
-        click.echo(f"{period.label} 积分（1分 = {book.points.yuan_per_point:g} 元，按季度兑现）")
-        for s in rows:
-            place = f"{s.rank:>3}" if s.rank else "  —"
-            click.echo(f"{place} {s.full_name:<16} {s.points:8.1f} 分 {s.yuan(book):8.1f} 元"
-                       f"{'' if s.ranked else '（只计数不排名）'}")
-        if not rows:
-            click.echo("本季度无积分记录")
-
-
-@points_group.command("award")
-@click.argument("department")
-@click.option("--reason", required=True, type=click.Choice([r.value for r in points.MANUAL]))
-@click.option("--item", "item_id", type=int, help="the adopted item")
-@click.option("--ref", help="or a reference (稿件编号 or URL) when there is no stored item")
-@click.option("--by", "who", default="cli")
-@pass_context
-def points_award(context: Context, department: str, reason: str, item_id: int | None, ref: str | None,
-                 who: str) -> None:
-    """Record an adoption, bonus or deduction for DEPARTMENT (counted once per item or reference)."""
-    book = context.playbook()
-    with _session(context) as session:
-        entry = points.award_manual(session, book, department, points.Reason(reason), now=utcnow(), who=who,
-                                    item_id=item_id, ref=ref)
-        label = points.LABELS[points.Reason(reason)]
-        if entry is None:
-            click.echo(f"{department}「{label}」已登记过，未重复计分")
-        else:
-            click.echo(f"{department}「{label}」{entry.points:+g} 分（记录 {entry.id}）")
-
-
 # --------------------------------------------------------------------------- digest
 
 
@@ -261,16 +214,18 @@ def digest_show(context: Context, day: str | None, out: Path | None) -> None:
 @digest_group.command("add")
 @click.option("--item", "item_id", type=int)
 @click.option("--event", "event_id", type=int)
+@click.option("--submission", "submission_id", type=int, help="a unit's submission (+3 to that unit)")
 @click.option("--date", "day", help="YYYY-MM-DD (default: today)")
 @click.option("--by", "who", default="cli")
 @pass_context
-def digest_add(context: Context, item_id: int | None, event_id: int | None, day: str | None, who: str) -> None:
-    """Pick an item or an event into the day's digest (+3 to its department)."""
+def digest_add(context: Context, item_id: int | None, event_id: int | None, submission_id: int | None,
+               day: str | None, who: str) -> None:
+    """Pick an item, event or submission into the day's digest (only a submission's unit earns +3)."""
     book = context.playbook()
     with _session(context) as session:
         entry = digest.add(session, book, who=who, now=utcnow(), item_id=item_id, event_id=event_id,
-                           day=_date(day, book))
-        click.echo(f"摘要条目 {entry.id}（{entry.day}，{entry.department_key or '无责任单位'}）")
+                           submission_id=submission_id, day=_date(day, book))
+        click.echo(f"摘要条目 {entry.id}（{entry.day}，{entry.department_key or '本办编写，不计分'}）")
 
 
 @digest_group.command("instruct")
@@ -279,7 +234,7 @@ def digest_add(context: Context, item_id: int | None, event_id: int | None, day:
 @click.option("--by", "who", default="cli")
 @pass_context
 def digest_instruct(context: Context, entry_id: int, text: str, who: str) -> None:
-    """Record a leader's instruction (批示) on a digest entry (+6 to its department)."""
+    """Record a leader's instruction (批示) on a digest entry (+6 to the unit whose submission it is)."""
     with _session(context) as session:
         entry = digest.instruct(session, context.playbook(), entry_id, text, who=who, now=utcnow())
         click.echo(f"摘要条目 {entry.id} 已记录批示")
@@ -298,7 +253,7 @@ def report() -> None:
 @click.option("--out", type=click.Path(path_type=Path), help="folder (default: reports dir)")
 @pass_context
 def report_monthly(context: Context, month: str | None, out: Path | None) -> None:
-    """Departments ranked by points, on-time rates, policy-reprint timeliness, overdue list (HTML + CSV)."""
+    """The monthly 通报: every unit ranked in its group, submissions, on-time rates, overdue (HTML, PDF, CSV)."""
     from responders.reports import monthly
 
     book = context.playbook()
@@ -306,9 +261,8 @@ def report_monthly(context: Context, month: str | None, out: Path | None) -> Non
         now = utcnow()
         period = (periods.month(month, _tz(book)) if month
                   else periods.previous_month(periods.month_of(now, _tz(book)), _tz(book)))
-        html_path, csv_path = monthly.write(monthly.build(session, book, period, now, _dedupe(context)),
-                                            _out(context, out))
-        click.echo(f"{html_path}\n{csv_path}")
+        paths = monthly.write(monthly.build(session, book, period, now, _dedupe(context)), _out(context, out))
+        click.echo("\n".join(str(p) for p in paths))
 
 
 @report.command("weekly")
@@ -352,6 +306,5 @@ def compliance(context: Context, days: int) -> None:
                 click.echo(f"  {s.source_name:<24} {STATUS_LABELS[s.status]}{when}（最迟 {shown(s.deadlines.latest)}）")
 
 
-points_group.name = "points"
 digest_group.name = "digest"
-COMMANDS = [clarify, case, points_group, digest_group, report, compliance]
+COMMANDS = [clarify, case, digest_group, report, compliance]

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.clock import Clock, system_clock
 from monitor.health import health_findings
@@ -44,7 +43,8 @@ from responders.messages import Templates
 from responders.notifiers import Notifier
 from responders.notifiers.console import ConsoleNotifier, read_commands
 from responders.outbox import OutboxSender
-from responders.reports.schedule import post_weekly_report_if_due
+from responders.reports.schedule import post_monthly_report_if_due, post_weekly_report_if_due
+from yuqing.app import sources_config
 from yuqing.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ class Service:
     # ------------------------------------------------------------------ pieces
 
     def _build_monitor(self) -> Monitor:
-        return build_monitor(self.settings.effective_database_url, self.settings.effective_sources_file,
+        return build_monitor(self.settings.effective_database_url, sources_config(self.settings),
                              self.playbook, models_dir=self.settings.models_dir, clock=self.clock)
 
     async def _cycle(self, monitor: Monitor) -> None:
@@ -138,12 +138,18 @@ class Service:
 
         return listener
 
-    async def _weekly_report(self, sessions: sessionmaker[Session]) -> None:
-        """Post last week's report once its slot has come (exactly once, even across restarts)."""
-        alert = await asyncio.to_thread(post_weekly_report_if_due, sessions, self.clock(), self.settings,
-                                        self.playbook, self.members.duty.chat_id)
-        if alert is not None:
-            log.info("weekly report queued for the duty chat: %s", alert.attachment_path)
+    async def _reports(self, monitor: Monitor) -> None:
+        """Post last week's report and last month's 通报 once their slots have come (exactly once, even
+        across restarts)."""
+        sessions, chat = monitor.sessions, self.members.duty.chat_id
+        weekly = await asyncio.to_thread(post_weekly_report_if_due, sessions, self.clock(), self.settings,
+                                         self.playbook, chat)
+        if weekly is not None:
+            log.info("weekly report queued for the duty chat: %s", weekly.attachment_path)
+        monthly = await asyncio.to_thread(post_monthly_report_if_due, sessions, self.clock(), self.settings,
+                                          self.playbook, chat, monitor.config.dedupe)
+        if monthly is not None:
+            log.info("monthly 通报 queued for the duty chat: %s", monthly.attachment_path)
 
     async def _health(self, monitor: Monitor) -> None:
         def run() -> int:
@@ -197,8 +203,8 @@ class Service:
             loops = [
                 asyncio.create_task(_every(self.cadence.cycle_every, self.stop_event, "responders",
                                            lambda: self._cycle(monitor), wake=self.items_arrived)),
-                asyncio.create_task(_every(self.cadence.report_every, self.stop_event, "weekly report",
-                                           lambda: self._weekly_report(sessions))),
+                asyncio.create_task(_every(self.cadence.report_every, self.stop_event, "reports",
+                                           lambda: self._reports(monitor))),
                 asyncio.create_task(_every(self.cadence.health_every, self.stop_event, "source health",
                                            lambda: self._health(monitor))),
                 asyncio.create_task(_every(self.cadence.outbox_every, self.stop_event, "outbox", sender.run_once,

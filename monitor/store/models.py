@@ -287,8 +287,9 @@ class AuditRowImmutable(Exception):
 @event.listens_for(Session, "before_flush")
 def _audit_rows_are_append_only(session: Session, _ctx: Any, _instances: Any) -> None:
     for obj in (*session.dirty, *session.deleted):
-        if isinstance(obj, AssignmentEvent) and (obj in session.deleted or session.is_modified(obj)):
-            raise AuditRowImmutable(f"assignment audit row {obj.id} is append-only")
+        if isinstance(obj, (AssignmentEvent, SubmissionEvent)) and (obj in session.deleted
+                                                                    or session.is_modified(obj)):
+            raise AuditRowImmutable(f"audit row {type(obj).__name__} {obj.id} is append-only")
 
 
 class Consultation(Base):
@@ -347,6 +348,44 @@ class PointsEntry(Base):
     recorded_by: Mapped[str] = mapped_column(String(128), default="system")
 
 
+class Submission(Base):
+    """Information a unit submits to the provincial portal (2006 §三 信息报送, 实名制) and what became of it.
+
+    ``state`` is submitted | adopted | declined; an adopted submission links the portal item that
+    published it, whose reprints earn the unit points (2006 §四).
+    """
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_key: Mapped[str] = mapped_column(ForeignKey("departments.key"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    submitted_by: Mapped[str] = mapped_column(String(128), doc="the submitter's real name (实名制)")
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=_now, index=True)
+    state: Mapped[str] = mapped_column(String(16), default="submitted")
+    adopted_at: Mapped[dt.datetime | None]
+    adopted_by: Mapped[str | None] = mapped_column(String(128))
+    bonus: Mapped[str | None] = mapped_column(String(32), doc="interview | commentary | video | headline")
+    adopted_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), doc="the portal's publication")
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SubmissionEvent(Base):
+    """Append-only audit row of a submission: submitted, adopted, declined, adoption undone."""
+
+    __tablename__ = "submission_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=_now)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 class DigestEntry(Base):
     """An item or event picked into the day's 《网络信息摘要》, with any leader's instruction."""
 
@@ -357,6 +396,8 @@ class DigestEntry(Base):
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
     department_key: Mapped[str | None] = mapped_column(ForeignKey("departments.key"))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"),
+                                                      doc="the unit's submission this entry came from")
     added_by: Mapped[str] = mapped_column(String(128))
     added_at: Mapped[dt.datetime] = mapped_column(default=_now)
     leader_instruction: Mapped[str | None] = mapped_column(Text)

@@ -7,7 +7,7 @@ from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ContextTypes
 
 from responders.bot.context import actor_of, desk_of
-from responders.commands import COMMANDS, VIEWS, run_command
+from responders.commands import COMMANDS, TEXT_COMMANDS, VIEWS, run_command
 from responders.messages import clip_html
 
 
@@ -20,4 +20,4 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 def handler() -> CommandHandler:
-    return CommandHandler([*COMMANDS, *VIEWS], on_command)
+    return CommandHandler([*COMMANDS, *TEXT_COMMANDS, *VIEWS], on_command)

@@ -1,49 +1,91 @@
-"""The monthly ranking (月度通报): points, on-time rates, policy-reprint timeliness, the overdue list.
+"""The monthly 通报 (2006 §四 按月进行统计排名，每月通报一次): every unit, in the document's groups.
 
-Ranked units get a place; counted-but-not-ranked units (附件3, office
-divisions) are listed after them without one. Written as HTML for leaders and
-CSV for the office's spreadsheets.
+Three ranked groups as 附件2 keeps them — 市（州）政府, 县（市）政府, 省政府工作部门 — each listing
+every unit, zeros included, with points, submissions, adoptions, reprints, on-time rates and
+overdue cases; then the counted-but-not-ranked units (附件3 信息直报单位, the office's divisions)
+with their submission counts (列入信息报送数量统计). At a quarter's end the payout statement
+(每分奖励人民币1元，每季度兑现一次); in the 通报 for December, the year's roll-up for
+年度全省政府系统网站评议考核. Written as HTML and PDF with charts, and CSV for spreadsheets.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.compliance import check_policy, important_policies
 from monitor.config import DedupeSection
-from monitor.store.models import Department
-from playbooks.schema import Playbook
+from monitor.store.models import Assignment, PointsEntry, Submission
+from playbooks.schema import Playbook, UnitKind
+from responders import periods
 from responders.compliance import Timeliness, timeliness
 from responders.periods import Period
-from responders.points import Standing, rank
-from responders.points import standings as points_standings
-from responders.reports import _num, _pct, render
+from responders.points import GROUP_LABELS, GROUP_ORDER, Reason, Standing, is_local, label_of, standings
+from responders.reports import _num, _pct, charts, render
+from responders.reports.rules import RuleNote, timeliness_rules
 from responders.reports.timeliness import Overdue, Rates, opened_in, overdue, rates
 
-CSV_HEADER = ["名次", "单位", "是否排名", "积分", "奖励(元)", "签收按时", "签收应计", "签收及时率",
-              "回应按时", "回应应计", "回应及时率", "政策按时转载", "政策迟转载", "政策未转载", "政策转载及时率"]
+CSV_HEADER = ["分组", "名次", "单位", "积分", "奖励(元)", "报送", "采用", "转载", "签收按时", "签收应计",
+              "签收及时率", "回应按时", "回应应计", "回应及时率", "逾期任务", "政策按时转载", "政策迟转载",
+              "政策未转载", "政策转载及时率"]
+REPRINT_REASONS = (Reason.reprint_major.value, Reason.reprint_other.value)
 
 
 @dataclass
 class MonthlyRow:
     standing: Standing
     yuan: float
+    submitted: int
+    adopted: int
+    reprints: int
     rates: Rates
+    overdue: int
     policy: Timeliness
+
+
+@dataclass
+class Group:
+    kind: str
+    label: str
+    ranked: bool
+    rows: list[MonthlyRow]
+
+
+@dataclass
+class Roll:
+    """Points over a longer period (the quarter's payout, the year's roll-up), one row per unit with any."""
+
+    period: Period
+    rows: list[Standing]
+
+    @property
+    def total(self) -> float:
+        return sum(s.points for s in self.rows)
 
 
 @dataclass
 class MonthlyReport:
     period: Period
     generated_at: dt.datetime
-    rows: list[MonthlyRow]
+    groups: list[Group]
     overdue: list[Overdue]
+    rules: list[RuleNote] = field(default_factory=list)
+    local_rows: list[tuple[str, str, float]] = field(default_factory=list)  # unit, rule label, points
+    payout: Roll | None = None
+    annual: Roll | None = None
+    yuan_per_point: float = 1.0
+    charts: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> list[MonthlyRow]:
+        return [row for group in self.groups for row in group.rows]
 
 
 def _policy_timeliness(session: Session, playbook: Playbook, period: Period, now: dt.datetime,
@@ -54,40 +96,134 @@ def _policy_timeliness(session: Session, playbook: Playbook, period: Period, now
     return timeliness({p.id: check_policy(session, p, playbook, now, dedupe) for p in policies})
 
 
+def _count_by_unit(session: Session, column: object, since: dt.datetime, until: dt.datetime) -> Counter[str]:
+    rows = session.execute(select(Submission.department_key, func.count())
+                           .where(column >= since, column < until)  # type: ignore[operator]
+                           .group_by(Submission.department_key)).all()
+    return Counter({key: int(n) for key, n in rows})
+
+
+def _reprints_by_unit(session: Session, period: Period) -> Counter[str]:
+    rows = session.execute(select(PointsEntry.department_key, func.count())
+                           .where(PointsEntry.reason.in_(REPRINT_REASONS), PointsEntry.at >= period.start,
+                                  PointsEntry.at < period.end)
+                           .group_by(PointsEntry.department_key)).all()
+    return Counter({key: int(n) for key, n in rows})
+
+
+def _overdue_by_unit(items: list[Overdue]) -> Counter[str]:
+    return Counter(o.department_key for o in {o.assignment_id: o for o in items}.values())
+
+
+def _local_rows(playbook: Playbook, stands: list[Standing]) -> list[tuple[str, str, float]]:
+    return [(s.full_name, label_of(reason, playbook), value) for s in stands
+            for reason, value in sorted(s.by_reason.items()) if is_local(reason)]
+
+
+def _roll(session: Session, period: Period) -> Roll:
+    return Roll(period, [s for s in standings(session, period) if s.points])
+
+
+def _quarter_end(period: Period, tz: ZoneInfo) -> Period | None:
+    """The quarter that *period* (a month) closes, if it closes one."""
+    quarter = periods.quarter_of(period.start, tz)
+    return quarter if quarter.end == period.end else None
+
+
+def _year(period: Period, tz: ZoneInfo) -> Period | None:
+    """The year that a December report closes (the roll-up goes out in January)."""
+    year = periods.year_of(period.start, tz)
+    return year if year.end == period.end else None
+
+
 def build(session: Session, playbook: Playbook, period: Period, now: dt.datetime,
           dedupe: DedupeSection | None = None) -> MonthlyReport:
-    """Every unit with points, assignments or policy clocks in the month, ranked by points."""
-    by_key = {s.department_key: s for s in points_standings(session, period)}
+    """Every registered unit in its group, ranked by the month's points; zeros included."""
+    tz = ZoneInfo(playbook.timezone)
+    stands = standings(session, period)
     table = rates(opened_in(session, period), now)
     policy = _policy_timeliness(session, playbook, period, now, dedupe)
-    units = {d.key: d for d in session.scalars(select(Department))}
-    for key in (set(table) | set(policy)) - set(by_key):
-        unit = units.get(key)
-        by_key[key] = Standing(key, (unit.full_name if unit else None) or key, bool(unit and unit.ranked))
-    ordered = rank(list(by_key.values()))
-    rows = [MonthlyRow(s, s.yuan(playbook), table.get(s.department_key, Rates()),
-                       policy.get(s.department_key, Timeliness())) for s in ordered]
-    return MonthlyReport(period, now, rows, overdue(session, now))
+    submitted = _count_by_unit(session, Submission.submitted_at, period.start, period.end)
+    adopted = _count_by_unit(session, Submission.adopted_at, period.start, period.end)
+    reprints = _reprints_by_unit(session, period)
+    late = overdue(session, now)
+    late_by_unit = _overdue_by_unit([o for o in late if _opened_before(session, o, period.end)])
+    groups = []
+    for kind in GROUP_ORDER:
+        rows = [MonthlyRow(s, s.yuan(playbook), submitted[s.department_key], adopted[s.department_key],
+                           reprints[s.department_key], table.get(s.department_key, Rates()),
+                           late_by_unit[s.department_key], policy.get(s.department_key, Timeliness()))
+                for s in stands if s.group == kind.value]
+        if rows or kind in (UnitKind.city, UnitKind.county, UnitKind.provincial):
+            groups.append(Group(kind.value, GROUP_LABELS[kind], kind not in (UnitKind.direct,
+                                                                             UnitKind.office_division), rows))
+    quarter, year = _quarter_end(period, tz), _year(period, tz)
+    report = MonthlyReport(period, now, groups, late, rules=timeliness_rules(playbook),
+                           local_rows=_local_rows(playbook, stands),
+                           payout=_roll(session, quarter) if quarter else None,
+                           annual=_roll(session, year) if year else None,
+                           yuan_per_point=playbook.points.yuan_per_point)
+    _draw(report)
+    return report
+
+
+def _opened_before(session: Session, o: Overdue, end: dt.datetime) -> bool:
+    opened = session.scalar(select(Assignment.opened_at).where(Assignment.id == o.assignment_id))
+    return opened is not None and opened < end
+
+
+def _draw(report: MonthlyReport) -> None:
+    """One ranking chart per ranked group (every unit, zeros included)."""
+    for group in report.groups:
+        if group.ranked and group.rows:
+            report.charts[group.kind] = charts.ranking([r.standing.full_name for r in group.rows],
+                                                       [r.standing.points for r in group.rows],
+                                                       f"{group.label}积分排名 {report.period.label}", "积分")
 
 
 def csv_rows(report: MonthlyReport) -> list[list[str]]:
     out = []
-    for row in report.rows:
-        s, r, p = row.standing, row.rates, row.policy
-        out.append([str(s.rank or ""), s.full_name, "是" if s.ranked else "否（只计数不排名）", _num(s.points),
-                    _num(row.yuan), str(r.ack_on_time), str(r.ack_judged), _pct(r.ack_rate), str(r.resp_on_time),
-                    str(r.resp_judged), _pct(r.resp_rate), str(p.on_time), str(p.late), str(p.missing), _pct(p.rate)])
+    for group in report.groups:
+        for row in group.rows:
+            s, r, p = row.standing, row.rates, row.policy
+            out.append([group.label, str(s.rank or ""), s.full_name, _num(s.points), _num(row.yuan),
+                        str(row.submitted), str(row.adopted), str(row.reprints), str(r.ack_on_time),
+                        str(r.ack_judged), _pct(r.ack_rate), str(r.resp_on_time), str(r.resp_judged),
+                        _pct(r.resp_rate), str(row.overdue), str(p.on_time), str(p.late), str(p.missing),
+                        _pct(p.rate)])
     return out
 
 
-def write(report: MonthlyReport, out_dir: Path) -> tuple[Path, Path]:
-    """Write ``monthly-YYYY-MM.html`` and ``.csv`` (UTF-8 with BOM, so Excel reads the Chinese)."""
+def html(report: MonthlyReport) -> str:
+    uris = {kind: charts.data_uri(png) for kind, png in report.charts.items()}
+    return render("monthly.html.j2", r=report, charts=uris)
+
+
+def write(report: MonthlyReport, out_dir: Path) -> tuple[Path, Path, Path]:
+    """Write ``monthly-YYYY-MM.html``, ``.pdf`` and ``.csv`` (UTF-8 with BOM, so Excel reads the Chinese)."""
+    from responders.reports.pdf import monthly_pdf
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    html_path = out_dir / f"monthly-{report.period.label}.html"
-    csv_path = out_dir / f"monthly-{report.period.label}.csv"
-    html_path.write_text(render("monthly.html.j2", r=report), encoding="utf-8")
+    stem = out_dir / f"monthly-{report.period.label}"
+    html_path, pdf_path, csv_path = stem.with_suffix(".html"), stem.with_suffix(".pdf"), stem.with_suffix(".csv")
+    html_path.write_text(html(report), encoding="utf-8")
+    monthly_pdf(report, pdf_path)
     with csv_path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_HEADER)
         writer.writerows(csv_rows(report))
-    return html_path, csv_path
+    return html_path, pdf_path, csv_path
+
+
+def summary_text(report: MonthlyReport) -> str:
+    """The chat message that goes with the PDF: the top unit of each ranked group."""
+    lines = [f"<b>网上信息报送月度通报 {report.period.label}</b>"]
+    for group in report.groups:
+        if group.ranked and group.rows:
+            top = group.rows[0].standing
+            lines.append(f"{group.label}：第一名 {top.full_name}（{_num(top.points)} 分）")
+    lines.append(f"逾期未办结任务 {len({o.assignment_id for o in report.overdue})} 件；详见附件。")
+    if report.payout is not None:
+        lines.append(f"本季度（{report.payout.period.label}）应兑现奖励共 "
+                     f"{_num(report.payout.total * report.yuan_per_point)} 元。")
+    return "\n".join(lines)

@@ -15,6 +15,7 @@ from fpdf import FPDF, FontFace
 from monitor.store.types import shown
 from responders.reports import _num, _pct
 from responders.reports.fonts import find_cjk_font, quiet_font_logs
+from responders.reports.monthly import Group, MonthlyReport
 from responders.reports.weekly import WeeklyReport
 
 FAMILY = "cjk"
@@ -100,5 +101,57 @@ def weekly_pdf(r: WeeklyReport, path: Path) -> Path:
     pdf.grid(["信息源", "类型", "状态", "最近成功", "连续失败", "最近错误"],
              [[s.name, s.kind, "正常" if s.healthy else "故障", shown(s.last_success_at), s.failures,
                (s.last_error or "")[:60]] for s in r.sources], (35, 15, 12, 30, 15, 63))
+    pdf.output(str(path))
+    return path
+
+
+def _ranked_group(pdf: ReportPDF, group: Group, png: bytes | None) -> None:
+    pdf.heading(f"{group.label}（{len(group.rows)} 个单位）", 11)
+    if png is not None:
+        pdf.picture(png)
+    pdf.grid(["名次", "单位", "积分", "报送", "采用", "转载", "签收及时率", "回应及时率", "逾期"],
+             [[row.standing.rank or "", row.standing.full_name, _num(row.standing.points), row.submitted,
+               row.adopted, row.reprints, _pct(row.rates.ack_rate), _pct(row.rates.resp_rate), row.overdue]
+              for row in group.rows], (12, 52, 16, 14, 14, 14, 20, 20, 14))
+
+
+def monthly_pdf(r: MonthlyReport, path: Path) -> Path:
+    """Write the monthly 通报 to *path*: the same sections and charts as the HTML."""
+    pdf = ReportPDF()
+    pdf.heading(f"全省政府系统网上宣传工作月度通报 {r.period.label}", 16)
+    pdf.para(f"统计时段：{shown(r.period.start)} 至 {shown(r.period.end)}；生成于 {shown(r.generated_at)}；"
+             f"每分奖励人民币 {_num(r.yuan_per_point)} 元，每季度兑现一次（2006 §四）")
+    pdf.heading("一、积分排名")
+    for group in (g for g in r.groups if g.ranked):
+        _ranked_group(pdf, group, r.charts.get(group.kind))
+    pdf.heading("二、只计数不排名单位的信息报送")
+    pdf.para("附件3信息直报单位及省政府办公厅信息报送处室不参与排名，列入信息报送数量统计。")
+    for group in (g for g in r.groups if not g.ranked):
+        pdf.heading(group.label, 11)
+        pdf.grid(["单位", "报送", "采用", "积分"],
+                 [[row.standing.full_name, row.submitted, row.adopted, _num(row.standing.points)]
+                  for row in group.rows], (90, 30, 30, 30))
+    pdf.heading("三、逾期未办结清单")
+    pdf.para("逾期只通报，不扣分（2006 §四 约束机制只对虚假、失实信息扣分）。")
+    pdf.grid(["任务", "事件", "单位", "逾期环节", "时限", "状态"],
+             [[f"#{o.assignment_id}", f"{o.event_id} {o.event_title}", o.department_key, o.what, shown(o.due), o.state]
+              for o in r.overdue], (14, 62, 30, 26, 30, 18))
+    if r.local_rows:
+        pdf.heading("本办规则计分")
+        pdf.grid(["单位", "规则", "积分"], [[unit, label, _num(value)] for unit, label, value in r.local_rows])
+    if r.payout is not None:
+        pdf.heading(f"季度奖励兑现（{r.payout.period.label}）")
+        rows = [[s.full_name, _num(s.points), _num(s.points * r.yuan_per_point)] for s in r.payout.rows]
+        pdf.grid(["单位", "积分", "奖励(元)"],
+                 [*rows, ["合计", _num(r.payout.total), _num(r.payout.total * r.yuan_per_point)]], (90, 40, 50))
+    if r.annual is not None:
+        pdf.heading(f"年度汇总（{r.annual.period.label} 年，供年度全省政府系统网站评议考核）")
+        pdf.grid(["名次", "单位", "年度积分"],
+                 [[s.rank or "不排名", s.full_name, _num(s.points)] for s in r.annual.rows], (25, 105, 50))
+    if r.rules:
+        pdf.heading("口径")
+        for note in r.rules:
+            source = note.source if note.local else f"依据 {note.source}"
+            pdf.para(f"{note.rule}：{note.value}（{source}）")
     pdf.output(str(path))
     return path

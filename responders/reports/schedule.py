@@ -1,16 +1,18 @@
-"""Post the weekly report exactly once per week, even across restarts and with two services running.
+"""Post the weekly report and the monthly 通报 exactly once per period, even across restarts and with
+two services running.
 
 Like healthchecks' ``next_report_at``: the due time lives in a
 ``ScheduledReport`` row and is advanced by a compare-and-set UPDATE (``WHERE
 next_run_at = <the value we read>``). The CAS, the report files and the outbox
 ``Alert`` share one transaction, so a failure while writing the report leaves
 the schedule where it was and the next tick tries again; the alert's dedupe
-key ``report:weekly:<week>`` is a second guard.
+key ``report:weekly:<week>`` (``report:monthly:<month>``) is a second guard.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -19,12 +21,13 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.config import DedupeSection
 from monitor.store.database import session_scope
 from monitor.store.models import Alert, ScheduledReport
 from playbooks.schema import Playbook, ReportPolicy
 from responders.outbox import enqueue
-from responders.periods import Period, previous_week, week_of
-from responders.reports import weekly
+from responders.periods import Period, month_of, previous_month, previous_week, week_of
+from responders.reports import monthly, weekly
 
 
 class ReportSettings(Protocol):
@@ -38,6 +41,7 @@ class ReportSettings(Protocol):
 
 
 WEEKLY = "weekly"
+MONTHLY = "monthly"
 
 
 def next_weekly_run(after: dt.datetime, policy: ReportPolicy, tz: ZoneInfo) -> dt.datetime:
@@ -50,28 +54,65 @@ def next_weekly_run(after: dt.datetime, policy: ReportPolicy, tz: ZoneInfo) -> d
     return slot.astimezone(dt.timezone.utc)
 
 
+def next_monthly_run(after: dt.datetime, policy: ReportPolicy, tz: ZoneInfo) -> dt.datetime:
+    """The first monthly slot (day of month at time, local) strictly after *after*, in UTC."""
+    local = after.astimezone(tz)
+    slot = dt.datetime.combine(local.date().replace(day=policy.monthly_day), policy.monthly_at, tz)
+    if slot <= local:
+        nxt = local.date().replace(day=1) + dt.timedelta(days=32)
+        slot = dt.datetime.combine(nxt.replace(day=policy.monthly_day), policy.monthly_at, tz)
+    return slot.astimezone(dt.timezone.utc)
+
+
 def week_reported_at(due: dt.datetime, tz: ZoneInfo) -> Period:
     """The full week before the one *due* falls in (Monday's report covers last week)."""
     return previous_week(week_of(due, tz), tz)
 
 
-def _ensure_row(factory: sessionmaker[Session], now: dt.datetime, policy: ReportPolicy, tz: ZoneInfo) -> None:
-    """First start: schedule the next slot (no report for weeks before the service existed)."""
+def month_reported_at(due: dt.datetime, tz: ZoneInfo) -> Period:
+    """The month before the one *due* falls in (the 通报 of 1 December covers November)."""
+    return previous_month(month_of(due, tz), tz)
+
+
+def _ensure_row(factory: sessionmaker[Session], name: str, first: dt.datetime) -> None:
+    """First start: schedule the next slot (no report for periods before the service existed)."""
     with session_scope(factory) as session:
-        if session.get(ScheduledReport, WEEKLY) is not None:
+        if session.get(ScheduledReport, name) is not None:
             return
     try:
         with session_scope(factory) as session:
-            session.add(ScheduledReport(name=WEEKLY, next_run_at=next_weekly_run(now, policy, tz)))
+            session.add(ScheduledReport(name=name, next_run_at=first))
     except IntegrityError:
         pass  # another service inserted it first
 
 
-def _claim(session: Session, due: dt.datetime, new_next: dt.datetime, now: dt.datetime) -> bool:
+def _claim(session: Session, name: str, due: dt.datetime, new_next: dt.datetime, now: dt.datetime) -> bool:
     result = session.execute(
-        update(ScheduledReport).where(ScheduledReport.name == WEEKLY, ScheduledReport.next_run_at == due)
+        update(ScheduledReport).where(ScheduledReport.name == name, ScheduledReport.next_run_at == due)
         .values(next_run_at=new_next, last_run_at=now).execution_options(synchronize_session=False))
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _due_slot(session: Session, name: str, now: dt.datetime,
+              next_run: Callable[[dt.datetime], dt.datetime]) -> dt.datetime | None:
+    """Claim the report's slot if it has come (compare-and-set); the slot claimed, else None."""
+    row = session.get(ScheduledReport, name)
+    if row is None or row.next_run_at > now:
+        return None
+    due = row.next_run_at
+    return due if _claim(session, name, due, next_run(now), now) else None
+
+
+def _chat(settings: ReportSettings, chat_id: str | int | None, what: str) -> str | int:
+    chat = chat_id if chat_id is not None else settings.duty_chat_id
+    if chat is None:
+        raise weekly.ReportError(f"no duty chat to post the {what} to: set YUQING_DUTY_CHAT_ID")
+    return chat
+
+
+def _record_output(session: Session, name: str, path: Path) -> None:
+    session.execute(update(ScheduledReport).where(ScheduledReport.name == name)
+                    .values(last_output=str(path)).execution_options(synchronize_session=False))
 
 
 def post_weekly_report_if_due(session_factory: sessionmaker[Session], now: dt.datetime, settings: ReportSettings,
@@ -79,21 +120,35 @@ def post_weekly_report_if_due(session_factory: sessionmaker[Session], now: dt.da
     """Write last week's report and queue it for the duty chat when the slot has come; else None."""
     policy = weekly.report_policy(playbook)
     tz = ZoneInfo(playbook.timezone)
-    chat = chat_id if chat_id is not None else settings.duty_chat_id
-    if chat is None:
-        raise weekly.ReportError("no duty chat to post the weekly report to: set YUQING_DUTY_CHAT_ID")
-    _ensure_row(session_factory, now, policy, tz)
+    chat = _chat(settings, chat_id, "weekly report")
+    _ensure_row(session_factory, WEEKLY, next_weekly_run(now, policy, tz))
     with session_scope(session_factory) as session:
-        row = session.get(ScheduledReport, WEEKLY)
-        if row is None or row.next_run_at > now:
+        due = _due_slot(session, WEEKLY, now, lambda t: next_weekly_run(t, policy, tz))
+        if due is None:
             return None
-        due = row.next_run_at
-        if not _claim(session, due, next_weekly_run(now, policy, tz), now):
-            return None  # another runner claimed this slot
         period = week_reported_at(due, tz)
         report = weekly.build(session, playbook, period, now)
         _html, pdf = weekly.write(report, settings.effective_reports_dir)
-        session.execute(update(ScheduledReport).where(ScheduledReport.name == WEEKLY)
-                        .values(last_output=str(pdf)).execution_options(synchronize_session=False))
+        _record_output(session, WEEKLY, pdf)
         return enqueue(session, dedupe_key=f"report:weekly:{period.label}", kind="report", chat_id=chat,
                        text=weekly.summary_text(report), now=now, attachment_path=str(pdf))
+
+
+def post_monthly_report_if_due(session_factory: sessionmaker[Session], now: dt.datetime, settings: ReportSettings,
+                               playbook: Playbook, chat_id: str | int | None = None,
+                               dedupe: DedupeSection | None = None) -> Alert | None:
+    """Write last month's 通报 and queue it for the duty chat when its slot has come; else None."""
+    policy = weekly.report_policy(playbook)
+    tz = ZoneInfo(playbook.timezone)
+    chat = _chat(settings, chat_id, "monthly 通报")
+    _ensure_row(session_factory, MONTHLY, next_monthly_run(now, policy, tz))
+    with session_scope(session_factory) as session:
+        due = _due_slot(session, MONTHLY, now, lambda t: next_monthly_run(t, policy, tz))
+        if due is None:
+            return None
+        period = month_reported_at(due, tz)
+        report = monthly.build(session, playbook, period, now, dedupe)
+        _html, pdf, _csv = monthly.write(report, settings.effective_reports_dir)
+        _record_output(session, MONTHLY, pdf)
+        return enqueue(session, dedupe_key=f"report:monthly:{period.label}", kind="report", chat_id=chat,
+                       text=monthly.summary_text(report), now=now, attachment_path=str(pdf))

@@ -49,7 +49,7 @@ def test_the_chosen_threshold_is_the_smallest_within_budget_on_every_replay(play
 
 def test_one_major_site_item_on_a_sensitive_category_alerts_on_the_default_playbook(playbook) -> None:
     now = dt.datetime.now(dt.UTC)
-    major = playbook.source_weights.major_sites[0]
+    major = playbook.source_weights.major_hosts[0]
     assert heat_score(HeatInputs([Mention(now, major)], "教育"), now, playbook).score >= playbook.heat.alert_threshold
     assert heat_score(HeatInputs([Mention(now, None)], "其他"), now, playbook).score < playbook.heat.alert_threshold
     assert playbook.heat.major_threshold >= playbook.heat.alert_threshold

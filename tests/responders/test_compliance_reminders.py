@@ -34,9 +34,8 @@ def test_reminder_then_breach_then_nothing_more(session, playbook):
     breach = compliance.remind(session, playbook, tuesday, **kwargs)
     assert sorted(a.chat_id for a in breach) == ["-100", "-200"] and "逾期" in breach[0].text
     assert compliance.remind(session, playbook, tuesday + dt.timedelta(hours=1), **kwargs) == []
-    deductions = list(session.scalars(select(PointsEntry)))
-    assert [(d.department_key, d.reason, d.points) for d in deductions] == [
-        ("长春市政府", "missed_policy_reprint", playbook.points.deductions.missed_policy_reprint)]
+    # a breach is reported to the duty chat, never turned into points (2006 §四 deducts only for false information)
+    assert list(session.scalars(select(PointsEntry))) == []
     assert len(list(session.scalars(select(Alert)))) == 3
 
 

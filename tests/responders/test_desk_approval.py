@@ -6,7 +6,7 @@ from responders_support import DUTY_CHIEF, EDU_MEMBER
 from sqlalchemy import select
 
 from monitor.store.database import session_scope
-from monitor.store.models import Alert, Assignment, Clarification, Event
+from monitor.store.models import Alert, Assignment, Clarification, Event, Submission
 from responders.assignments import Actor
 from responders.commands import run_command
 from responders.intake import process_event
@@ -61,6 +61,7 @@ def test_reject_needs_a_reason_and_records_it(sessions, playbook, members, templ
 
 def test_digest_button_and_leader_instruction_award_points_once(sessions, playbook, members, templates, make_event,
                                                                  clock, desk) -> None:
+    """An event in the digest earns its department nothing; a unit's submission earns +3 and +6, once."""
     from monitor.store.models import DigestEntry, PointsEntry
     from responders.commands import press_button
 
@@ -72,9 +73,42 @@ def test_digest_button_and_leader_instruction_award_points_once(sessions, playbo
     assert "未作改动" in press_button(desk, chief, f"e:digest:{event_id}").text
     refused = press_button(desk, Actor("教育厅联络员", EDU_MEMBER, "-1001000000101"), f"e:digest:{event_id}")
     assert refused.text.startswith("未执行")
+    liaison = Actor("陈教育", EDU_MEMBER, "-1001000000101")
+    submitted = run_command(desk, liaison, "/submit 全省中小学课后服务全覆盖｜省教育厅推动课后服务覆盖全部义务教育学校")
+    assert "报送号" in submitted.text
     with session_scope(sessions) as session:
-        entry = session.scalars(select(DigestEntry)).one()
-    assert "批示已记录" in run_command(desk, chief, f"/instruct {entry.id} 请教育厅一周内核查并公开回应").text
+        sub_id = session.scalars(select(Submission.id)).one()
+        notice = session.scalars(select(Alert).where(Alert.kind == "submission")).one()
+        assert notice.buttons and "陈教育" in notice.text and "全省中小学课后服务全覆盖" in notice.text
+    assert "已编入" in press_button(desk, chief, f"s:digestsub:{sub_id}").text
     with session_scope(sessions) as session:
-        rows = {(p.department_key, p.reason, p.points) for p in session.scalars(select(PointsEntry))}
-    assert rows == {("省教育厅", "digest_adopted", 3.0), ("省教育厅", "digest_leader_instruction", 6.0)}
+        entry = session.scalars(select(DigestEntry).where(DigestEntry.submission_id == sub_id)).one()
+    assert "批示已记录" in run_command(desk, chief, f"/instruct {entry.id} 经验做法值得推广").text
+    assert "批示已记录" in run_command(desk, chief, f"/instruct {entry.id} 经验做法值得推广").text
+    with session_scope(sessions) as session:
+        rows = sorted((p.department_key, p.reason, p.points) for p in session.scalars(select(PointsEntry)))
+    assert rows == [("省教育厅", "digest_adopted", 3.0), ("省教育厅", "digest_leader_instruction", 6.0)]
+
+
+def test_submission_buttons_adopt_and_decline(sessions, playbook, desk) -> None:
+    from monitor.store.models import PointsEntry
+    from responders.commands import press_button
+
+    liaison = Actor("陈教育", EDU_MEMBER, "-1001000000101")
+    chief = Actor("值班长", DUTY_CHIEF, "-1001000000001")
+    run_command(desk, liaison, "/submit 标题一｜正文一")
+    run_command(desk, liaison, "/submit 标题二｜正文二｜https://jyt.jl.gov.cn/a/2")
+    assert run_command(desk, liaison, "/submit 只有标题").text.startswith("未执行")
+    with session_scope(sessions) as session:
+        first, second = session.scalars(select(Submission.id).order_by(Submission.id)).all()
+    assert press_button(desk, liaison, f"s:adopt:{first}").text.startswith("未执行")  # editors adopt
+    adopted = run_command(desk, chief, f"/adopt {first} 视频")
+    assert adopted.changed and "video" in adopted.text
+    assert "未作改动" in press_button(desk, chief, f"s:adopt:{first}").text
+    asked = press_button(desk, chief, f"s:decline:{second}")
+    assert asked.prompt == f"/decline {second}"
+    assert run_command(desk, chief, f"{asked.prompt} 内容与本单位职责无关").changed
+    with session_scope(sessions) as session:
+        assert sorted(p.points for p in session.scalars(select(PointsEntry))) == [5.0, 10.0]
+        declined = session.get(Submission, second)
+        assert declined.state == "declined" and declined.decline_reason == "内容与本单位职责无关"

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from monitor.store.models import PointsEntry
-from responders import digest
+from responders import digest, submissions
 from responders.errors import BadCommand, UnknownCase
 
 from loop_support import at, event, item, session, source, store  # noqa: F401
@@ -16,11 +16,11 @@ from loop_support import at, event, item, session, source, store  # noqa: F401
 NOW = at(2026, 11, 23, 9, 0)
 
 
-def test_add_and_instruct_award_points_once(session, playbook, tmp_path):
-    src = source(session, "www.changchun.gov.cn", department="长春市政府")
-    it = item(session, src, "长春市启动冬季清雪<b>专项</b>行动", NOW, title="长春清雪")
-    entry = digest.add(session, playbook, who="值班员", now=NOW, item_id=it.id)
-    assert digest.add(session, playbook, who="值班员", now=NOW, item_id=it.id).id == entry.id
+def test_a_submission_in_the_digest_credits_the_submitting_unit_once(session, playbook, tmp_path):
+    sub = submissions.submit(session, unit="长春市政府", title="长春清雪", text="长春市启动冬季清雪<b>专项</b>行动",
+                             by="刘长春", now=NOW)
+    entry = digest.add(session, playbook, who="值班员", now=NOW, submission_id=sub.id)
+    assert digest.add(session, playbook, who="值班员", now=NOW, submission_id=sub.id).id == entry.id
     digest.instruct(session, playbook, entry.id, "请市政府抓好落实", who="值班员", now=NOW)
     digest.instruct(session, playbook, entry.id, "请市政府抓好落实", who="值班员", now=NOW)
     rows = [(p.department_key, p.reason, p.points) for p in session.scalars(select(PointsEntry).order_by(PointsEntry.id))]
@@ -33,6 +33,16 @@ def test_add_and_instruct_award_points_once(session, playbook, tmp_path):
     path = digest.write(session, NOW.date(), NOW, tmp_path)
     html = path.read_text(encoding="utf-8")
     assert "&lt;b&gt;专项&lt;/b&gt;" in html and "<b>专项" not in html
+
+
+def test_items_and_events_the_office_picks_earn_no_unit_points(session, playbook):
+    """The department an event is routed to must not earn points for the problem leaders read about."""
+    src = source(session, "www.changchun.gov.cn", department="长春市政府")
+    it = item(session, src, "长春市某小区供暖不热", NOW, title="供暖不热")
+    entry = digest.add(session, playbook, who="值班员", now=NOW, item_id=it.id)
+    digest.instruct(session, playbook, entry.id, "请核查", who="值班员", now=NOW)
+    assert entry.department_key is None
+    assert list(session.scalars(select(PointsEntry))) == []
 
 
 def test_event_entry_and_errors(session, playbook):

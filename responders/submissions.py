@@ -1,0 +1,248 @@
+"""Information submission (2006 §三 信息报送) and its adoption by the provincial portal (§四).
+
+A unit's liaison submits information under their real name (实名制); duty editors adopt it (采用,
+with an optional bonus: interview, commentary, video, headline) or decline it (退回, with a reason).
+The portal publishing a matching item — a near-duplicate of the body, or a 来源/信息来源 line naming
+the unit — marks a pending submission adopted by itself; duty staff can undo an adoption. Every
+step is an append-only :class:`SubmissionEvent`. Points follow adoption (:mod:`responders.points`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from classifiers.signatures import jaccard, match_basis
+from monitor.carrying import Text, carries, host_of
+from monitor.compliance import item_text
+from monitor.config import DedupeSection
+from monitor.store.models import Department, Item, Reprint, Source, Submission, SubmissionEvent
+from playbooks.schema import Playbook
+from responders import points
+from responders.carriers import record_carriers
+from responders.errors import BadCommand, ResponderError, UnknownCase, UnknownDepartment
+
+MAX_TITLE = 200
+MAX_TEXT = 20_000
+# "来源：省教育厅" / "信息来源: 农安县政府" at the foot of a portal article
+SOURCE_LINE = re.compile(r"(?:信息)?来源\s*[:：]\s*([^\s，,。;；|]+)")
+
+
+class SubmissionState(str, Enum):
+    submitted = "submitted"
+    adopted = "adopted"
+    declined = "declined"
+
+
+STATE_LABELS = {SubmissionState.submitted: "待审", SubmissionState.adopted: "已采用",
+                SubmissionState.declined: "已退回"}
+
+
+class Bonus(str, Enum):
+    """2006 §四's extra points for the kind of an adopted item, by the names editors type."""
+
+    interview = "interview"  # 特约信息、访谈信息
+    commentary = "commentary"  # 特约网评信息
+    video = "video"  # 视频信息
+    headline = "headline"  # 标题新闻、图片新闻
+
+    @property
+    def reason(self) -> points.Reason:
+        return BONUS_REASONS[self]
+
+
+BONUS_REASONS = {Bonus.interview: points.Reason.special_or_interview,
+                 Bonus.commentary: points.Reason.special_commentary,
+                 Bonus.video: points.Reason.video, Bonus.headline: points.Reason.headline_or_picture}
+BONUS_WORDS = {"访谈": Bonus.interview, "特约": Bonus.interview, "网评": Bonus.commentary,
+               "视频": Bonus.video, "标题": Bonus.headline, "图片": Bonus.headline}
+
+
+class SubmissionError(ResponderError):
+    """A submission action is not possible; the message says why."""
+
+
+def parse_bonus(text: str | None) -> Bonus | None:
+    """``video`` or ``视频`` → Bonus.video; empty → None; anything else is a BadCommand naming the choices."""
+    word = (text or "").strip().lower()
+    if not word:
+        return None
+    try:
+        return Bonus(word)
+    except ValueError:
+        if word in BONUS_WORDS:
+            return BONUS_WORDS[word]
+    names = "、".join([b.value for b in Bonus] + list(BONUS_WORDS))
+    raise BadCommand(f"未知加分类别「{text}」（可用：{names}）")
+
+
+def _audit(session: Session, row: Submission, actor: str, action: str, now: dt.datetime, **detail: object) -> None:
+    session.add(SubmissionEvent(submission_id=row.id, at=now, actor=actor, action=action, detail=dict(detail)))
+
+
+def get(session: Session, submission_id: int) -> Submission:
+    row = session.get(Submission, submission_id)
+    if row is None:
+        raise UnknownCase(f"没有编号为 {submission_id} 的报送信息")
+    return row
+
+
+def submit(session: Session, *, unit: str, title: str, text: str, by: str, now: dt.datetime,
+           url: str | None = None, attachments: list[str] | None = None) -> Submission:
+    """Record a unit's submission under the submitter's real name; returns the new row."""
+    if session.get(Department, unit) is None:
+        raise UnknownDepartment(f"「{unit}」不是已登记的报送单位（先运行 yuqing init）")
+    title, text, by = title.strip(), text.strip(), by.strip()
+    if not title:
+        raise BadCommand("报送信息须有标题")
+    if not by:
+        raise BadCommand("报送信息实行实名制：请写明报送人姓名")
+    if len(title) > MAX_TITLE or len(text) > MAX_TEXT:
+        raise BadCommand(f"标题不超过 {MAX_TITLE} 字，正文不超过 {MAX_TEXT} 字")
+    if url and not url.startswith(("http://", "https://")):
+        raise BadCommand("链接须以 http:// 或 https:// 开头")
+    row = Submission(department_key=unit, title=title, text=text, url=url or None, attachments=attachments or [],
+                     submitted_by=by, submitted_at=now, state=SubmissionState.submitted.value)
+    session.add(row)
+    session.flush()
+    _audit(session, row, by, "submitted", now, unit=unit)
+    return row
+
+
+def _require(row: Submission, *allowed: SubmissionState, action: str) -> None:
+    state = SubmissionState(row.state)
+    if state not in allowed:
+        raise SubmissionError(f"报送信息 #{row.id} 当前为「{STATE_LABELS[state]}」，不能{action}")
+
+
+def adopt(session: Session, playbook: Playbook, submission_id: int, *, who: str, now: dt.datetime,
+          bonus: Bonus | None = None, item_id: int | None = None) -> Submission:
+    """采用: +adopted (and the bonus) to the submitting unit, once; *item_id* is the portal's publication."""
+    row = get(session, submission_id)
+    _require(row, SubmissionState.submitted, action="采用")
+    if item_id is not None and session.get(Item, item_id) is None:
+        raise UnknownCase(f"没有编号为 {item_id} 的条目")
+    row.state, row.adopted_at, row.adopted_by = SubmissionState.adopted.value, now, who
+    row.bonus, row.adopted_item_id = (bonus.value if bonus else None), item_id
+    _audit(session, row, who, "adopted", now, bonus=row.bonus, item_id=item_id)
+    points.award_adoption(session, playbook, row, now=now, who=who, bonus=bonus.reason if bonus else None)
+    session.flush()
+    return row
+
+
+def decline(session: Session, submission_id: int, *, reason: str, who: str, now: dt.datetime) -> Submission:
+    """退回 with the reason, so the unit can improve and resubmit."""
+    if not reason.strip():
+        raise BadCommand("退回报送信息须说明理由")
+    row = get(session, submission_id)
+    _require(row, SubmissionState.submitted, action="退回")
+    row.state, row.decline_reason = SubmissionState.declined.value, reason.strip()
+    _audit(session, row, who, "declined", now, reason=reason.strip())
+    session.flush()
+    return row
+
+
+def undo_adoption(session: Session, submission_id: int, *, who: str, now: dt.datetime, reason: str) -> Submission:
+    """Duty staff take back a wrong adoption (e.g. detected from the portal by mistake): its points go too."""
+    if not reason.strip():
+        raise BadCommand("撤销采用须说明理由")
+    row = get(session, submission_id)
+    _require(row, SubmissionState.adopted, action="撤销采用")
+    removed = points.revoke_adoption(session, row)
+    _audit(session, row, who, "adoption_undone", now, reason=reason.strip(), item_id=row.adopted_item_id,
+           points_removed=removed)
+    row.state, row.adopted_at, row.adopted_by, row.bonus, row.adopted_item_id = (
+        SubmissionState.submitted.value, None, None, None, None)
+    session.flush()
+    return row
+
+
+def trail(session: Session, submission_id: int) -> list[SubmissionEvent]:
+    return list(session.scalars(select(SubmissionEvent).where(SubmissionEvent.submission_id == submission_id)
+                                .order_by(SubmissionEvent.id)))
+
+
+# --------------------------------------------------------------------------- adoption seen on the portal
+
+
+@dataclass(frozen=True)
+class Detected:
+    submission_id: int
+    item_id: int
+    how: str  # near_duplicate | link | source_line
+
+
+def _named_unit(session: Session, item: Item) -> str | None:
+    """The unit a portal article names as its 来源, by key or full name."""
+    for name in SOURCE_LINE.findall(f"{item.title}\n{item.text}"):
+        unit = session.scalar(select(Department.key).where(or_(Department.key == name,
+                                                                Department.full_name == name)))
+        if unit is not None:
+            return unit
+    return None
+
+
+def _portal_items(session: Session, playbook: Playbook, since: dt.datetime) -> list[Item]:
+    rows = session.execute(select(Item, Source).join(Source, Item.source_id == Source.id)
+                           .where(or_(Item.published_at >= since, Item.fetched_at >= since)).order_by(Item.id)).all()
+    taken = set(session.scalars(select(Submission.adopted_item_id).where(Submission.adopted_item_id.is_not(None))))
+    weights = playbook.source_weights
+    return [item for item, source in rows if item.id not in taken
+            and weights.is_portal(host_of(item.url) or source.host or host_of(source.url))]
+
+
+def _match(session: Session, item: Item, pending: list[Submission],
+           dedupe: DedupeSection) -> tuple[Submission, str] | None:
+    published = item_text(item, dedupe)
+    for row in pending:
+        found = carries(Text(row.url, match_basis(row.title, row.text, dedupe.min_chars)), published, dedupe)
+        if found is not None:
+            return row, found.method
+    unit = _named_unit(session, item)
+    mine = [row for row in pending if row.department_key == unit]
+    if not mine:
+        return None
+    best = max(mine, key=lambda row: jaccard(row.title, item.title or ""))
+    return best, "source_line"
+
+
+def detect_adoptions(session: Session, playbook: Playbook, now: dt.datetime, *, since: dt.datetime,
+                     dedupe: DedupeSection | None = None) -> list[Detected]:
+    """Mark pending submissions adopted when the portal has published them; each portal item adopts one."""
+    dedupe = dedupe or DedupeSection()
+    query = select(Submission).where(Submission.state == SubmissionState.submitted.value)
+    pending = list(session.scalars(query.order_by(Submission.submitted_at, Submission.id)))
+    if not pending:
+        return []
+    found = []
+    for item in _portal_items(session, playbook, min(since, min(row.submitted_at for row in pending))):
+        earlier = [row for row in pending if row.submitted_at <= (item.published_at or item.fetched_at)]
+        hit = _match(session, item, earlier, dedupe) if earlier else None
+        if hit is None:
+            continue
+        row, how = hit
+        adopt(session, playbook, row.id, who="系统（门户网站发布）", now=now, item_id=item.id)
+        pending.remove(row)
+        found.append(Detected(row.id, item.id, how))
+        if not pending:
+            break
+    return found
+
+
+def track_adopted(session: Session, playbook: Playbook, now: dt.datetime,
+                  dedupe: DedupeSection | None = None) -> list[Reprint]:
+    """Record the reprints of every adopted submission's portal item seen so far (safe to repeat)."""
+    dedupe = dedupe or DedupeSection()
+    added: list[Reprint] = []
+    rows = session.scalars(select(Submission).where(Submission.state == SubmissionState.adopted.value,
+                                                    Submission.adopted_item_id.is_not(None)))
+    for row in rows:
+        own = session.get(Item, row.adopted_item_id)
+        if own is not None:
+            added += record_carriers(session, own, item_text(own, dedupe), playbook, now, dedupe)
+    return added
