@@ -30,7 +30,10 @@ from responders.errors import BadCommand, ResponderError, UnknownCase, UnknownDe
 MAX_TITLE = 200
 MAX_TEXT = 20_000
 # "来源：省教育厅" / "信息来源: 农安县政府" at the foot of a portal article
-SOURCE_LINE = re.compile(r"(?:信息)?来源\s*[:：]\s*([^\s，,。;；|]+)")
+# Feed times are often to the minute and site clocks drift: a publication this much "before" the
+# submission still counts as its adoption.
+CLOCK_SKEW = dt.timedelta(hours=1)
+SOURCE_LINE = re.compile(r"(?:信息)?来源\s*[:：]\s*([^\s，,。;；|）)】]+)")
 
 
 class SubmissionState(str, Enum):
@@ -211,22 +214,35 @@ def _match(session: Session, item: Item, pending: list[Submission],
     return best, "source_line"
 
 
+def _awaiting_publication(session: Session) -> list[Submission]:
+    """Submissions not yet adopted, and those an editor adopted before the portal published them."""
+    query = select(Submission).where(or_(Submission.state == SubmissionState.submitted.value,
+                                         (Submission.state == SubmissionState.adopted.value)
+                                         & Submission.adopted_item_id.is_(None)))
+    return list(session.scalars(query.order_by(Submission.submitted_at, Submission.id)))
+
+
 def detect_adoptions(session: Session, playbook: Playbook, now: dt.datetime, *, since: dt.datetime,
                      dedupe: DedupeSection | None = None) -> list[Detected]:
-    """Mark pending submissions adopted when the portal has published them; each portal item adopts one."""
+    """Mark pending submissions adopted when the portal has published them (each portal item adopts one);
+    a submission an editor adopted by hand gets its published item linked, so its reprints count."""
     dedupe = dedupe or DedupeSection()
-    query = select(Submission).where(Submission.state == SubmissionState.submitted.value)
-    pending = list(session.scalars(query.order_by(Submission.submitted_at, Submission.id)))
+    pending = _awaiting_publication(session)
     if not pending:
         return []
     found = []
     for item in _portal_items(session, playbook, min(since, min(row.submitted_at for row in pending))):
-        earlier = [row for row in pending if row.submitted_at <= (item.published_at or item.fetched_at)]
+        published = (item.published_at or item.fetched_at) + CLOCK_SKEW
+        earlier = [row for row in pending if row.submitted_at <= published]
         hit = _match(session, item, earlier, dedupe) if earlier else None
         if hit is None:
             continue
         row, how = hit
-        adopt(session, playbook, row.id, who="系统（门户网站发布）", now=now, item_id=item.id)
+        if row.state == SubmissionState.adopted.value:
+            row.adopted_item_id = item.id
+            _audit(session, row, "系统（门户网站发布）", "published", now, item_id=item.id, how=how)
+        else:
+            adopt(session, playbook, row.id, who="系统（门户网站发布）", now=now, item_id=item.id)
         pending.remove(row)
         found.append(Detected(row.id, item.id, how))
         if not pending:
