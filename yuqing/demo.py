@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.store import make_engine, session_factory, session_scope, utcnow
-from monitor.store.models import Alert, Assignment, Clarification, Event, Item, PointsEntry, Reprint, Source
+from monitor.store.models import Alert, Assignment, Clarification, Event, Item, PointsEntry, Reprint, Source, Submission
 from playbooks.loader import load_playbook
 from playbooks.members import Members
 from playbooks.schema import Playbook
@@ -35,8 +35,8 @@ from responders.assignments import Actor
 from responders.commands import run_command
 from responders.desk import Desk
 from responders.messages import Templates
-from responders.periods import week_of
-from responders.reports import weekly
+from responders.periods import month_of, week_of
+from responders.reports import monthly, weekly
 from yuqing.app import initialise_store
 from yuqing.replay import ReplayServer, ReplayState, load_demo_items
 from yuqing.service import Cadence, Service, load_service_members
@@ -167,15 +167,44 @@ async def play(script: Script, server: ReplayServer, base: str) -> int:
                    lambda: script.query(lambda s: s.scalar(select(func.count()).select_from(Assignment)
                                                            .where(Assignment.responded_at.is_not(None))) >= 2))
     await asyncio.sleep(3)  # one more round: points, spread, outbox
+    await adoption(script, server)
     return int(event_id)
 
 
+NONGAN_TITLE = "农安县农村公路通到家门口"
+NONGAN_TEXT = ("今年以来，农安县新建改建农村公路一百二十公里，全县所有行政村通上硬化路，沿线特色种植和乡村旅游"
+               "同步发展，带动农民增收。")
+
+
+async def adoption(script: Script, server: ReplayServer) -> None:
+    """2006 §三–§四: a county submits information, the editor adopts it, the portal publishes it, two sites
+    reprint it, and the county's points follow."""
+    say("第6步：农安县信息员报送信息（实名制）；值班编辑采用（视频信息）")
+    script.act(script.department_actor("农安县"), f"/submit {NONGAN_TITLE}｜{NONGAN_TEXT}")
+    number = script.query(lambda s: s.scalars(select(Submission.id).order_by(Submission.id.desc())).first())
+    script.act(script.chief, f"/adopt {number} 视频")
+    say("第7步：省政府门户网站刊发该信息；人民网和春城生活网转载")
+    server.advance(5)
+    await wait_for("the portal's publication to be linked to the submission",
+                   lambda: script.query(lambda s: s.scalar(select(Submission.adopted_item_id)
+                                                           .where(Submission.id == number))))
+    server.advance(6)
+    await wait_for("the reprints of the adopted information to earn points",
+                   lambda: script.query(lambda s: s.scalar(select(func.count()).select_from(PointsEntry)
+                                                           .where(PointsEntry.department_key == "农安县",
+                                                                  PointsEntry.reason.like("reprint%"))) >= 2))
+
+
 def summary(sessions: sessionmaker[Session], event_id: int, playbook: Playbook, reports_dir: Path) -> list[str]:
-    """Write this week's report and describe what happened, in numbers."""
+    """Write this week's report and this month's 通报, and describe what happened, in numbers."""
     tz = ZoneInfo(playbook.timezone)
     now = utcnow()
     with session_scope(sessions) as s:
         html_path, pdf_path = weekly.write(weekly.build(s, playbook, week_of(now, tz), now), reports_dir)
+        report = monthly.build(s, playbook, month_of(now, tz), now)
+        _m_html, month_pdf, _m_csv = monthly.write(report, reports_dir)
+        counties = next(g for g in report.groups if g.kind == "county")
+        nongan = next(r for r in counties.rows if r.standing.department_key == "农安县")
         count = lambda q: s.scalar(select(func.count()).select_from(q))  # noqa: E731
         event = s.get(Event, event_id)
         states = s.execute(select(Assignment.state, func.count()).group_by(Assignment.state)).all()
@@ -191,6 +220,9 @@ def summary(sessions: sessionmaker[Session], event_id: int, playbook: Playbook, 
             "points: " + (", ".join(f"{d} {p:g}" for d, p in points) or "none yet"),
             f"weekly report: {html_path}",
             f"               {pdf_path}",
+            f"monthly 通报 {report.period.label} ({month_pdf}): 县（市）政府 — 农安县 第 {nongan.standing.rank} 名，"
+            f"{nongan.standing.points:g} 分（报送 {nongan.submitted}，采用 {nongan.adopted}，转载 {nongan.reprints}）; "
+            f"all {len(counties.rows)} counties listed",
         ]
     return lines
 
@@ -202,7 +234,7 @@ async def _run(settings: Settings, playbook: Playbook, members: Members, server:
     sessions = session_factory(engine)
     try:
         event_id = await play(Script(sessions, playbook, members), server, server.base)
-        say("第6步：生成本周舆情周报")
+        say("第8步：生成本周舆情周报和本月通报")
         return summary(sessions, event_id, playbook, settings.effective_reports_dir)
     finally:
         service.stop()

@@ -47,9 +47,15 @@ class ReplayState:
             return [i for i in self.items.get(group, []) if i["phase"] <= self.phase]
 
 
+def _link(entry: dict[str, Any], base: str) -> str:
+    """An entry's own URL (the portal's host, for an adopted item), else one on this server."""
+    return str(entry.get("url") or f"{base}/{entry['id']}")
+
+
 def _rss(title: str, link: str, entries: list[dict[str, Any]], state: ReplayState) -> bytes:
     body = "".join(
-        f"<item><title>{escape(e['title'])}</title><link>{link}/{e['id']}</link><guid>{link}/{e['id']}</guid>"
+        f"<item><title>{escape(e['title'])}</title><link>{escape(_link(e, link))}</link>"
+        f"<guid>{link}/{e['id']}</guid>"
         f"<pubDate>{format_datetime(state.at(e['phase'] * 2))}</pubDate>"
         f"<description>{escape('<p>' + e['text'] + '</p>')}</description></item>"
         for e in entries
