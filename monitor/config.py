@@ -18,7 +18,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from monitor.decide import PollPolicy
+from monitor.errors import RefusedURL
 from monitor.fetch import FetchLimits
+from monitor.netpolicy import NEVER
 from playbooks.loader import PolicyFileError, Problem, read_yaml, validate
 from playbooks.schema import Duration
 
@@ -35,6 +37,10 @@ class FetchSection(_Strict):
     max_bytes: int = Field(default=20_000_000, gt=0)
     per_host_concurrency: int = Field(default=2, ge=1)
     per_host_min_delay: float = Field(default=1.0, ge=0)
+    total_timeout: float = Field(default=120.0, gt=0, le=3600, description="one fetch, redirects included")
+    max_redirects: int = Field(default=10, ge=0, le=30)
+    allow_loopback: bool = True
+    allow_private: bool = True
 
     def limits(self) -> FetchLimits:
         return FetchLimits(**self.model_dump())
@@ -109,6 +115,11 @@ def _check_sources(config: SourcesFile, lines: dict, file: str) -> list[Problem]
             problems.append(Problem(file, lines.get((*prefix, "name")), f"sources.{index}.name",
                                     f"duplicate source name {spec.name!r}"))
         seen.add(spec.name)
+        if spec.kind != "import":  # an import's url is a file path
+            try:
+                NEVER.check_url(spec.url)
+            except RefusedURL as exc:
+                problems.append(Problem(file, lines.get((*prefix, "url")), f"sources.{index}.url", exc.detail))
         kind = registry.get(spec.kind)
         if kind is None:
             problems.append(Problem(file, lines.get((*prefix, "kind")), f"sources.{index}.kind",

@@ -7,6 +7,7 @@
     │   ├── FetchTimeout        connect or read took too long
     │   ├── HTTPStatusError     the server answered 4xx/5xx (``status``)
     │   ├── ResponseTooLarge    the body passed the size cap; the download was aborted
+    │   ├── RefusedURL          the fetch policy refused the scheme or address (before connecting)
     │   └── TransportError      DNS, refused connection, reset …
     ├── ParseError              bytes arrived but are not the feed/JSON/HTML we expect
     └── ImportFileError         an import file cannot be read at all (rows are reported separately)
@@ -16,6 +17,8 @@ messages say what happened and where, not how the code got there.
 """
 
 from __future__ import annotations
+
+from monitor.urls import redact_url
 
 
 class MonitorError(Exception):
@@ -45,7 +48,8 @@ class SourceError(MonitorError):
         super().__init__(self._compose())
 
     def _compose(self) -> str:
-        where = " ".join(p for p in (f"[{self.source}]" if self.source else "", self.url or "") if p)
+        url = redact_url(self.url) if self.url else ""
+        where = " ".join(p for p in (f"[{self.source}]" if self.source else "", url) if p)
         return f"{where}: {self.detail}" if where else self.detail
 
     def located(self, source: str | None, url: str | None = None) -> SourceError:
@@ -64,7 +68,7 @@ class FetchError(SourceError):
 
 
 class FetchTimeout(FetchError):
-    """The server took longer than the connect/read timeout."""
+    """The server took longer than the connect/read timeout, or the whole fetch passed its deadline."""
 
 
 class HTTPStatusError(FetchError):
@@ -78,6 +82,12 @@ class HTTPStatusError(FetchError):
 
 class ResponseTooLarge(FetchError):
     """The body grew past the configured maximum; the download was stopped."""
+
+
+class RefusedURL(FetchError):
+    """The fetch policy (monitor.netpolicy) refused the URL, a redirect or a resolved address; nothing was sent."""
+
+    transient = False
 
 
 class TransportError(FetchError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from monitor.config import SourcesFile, load_sources
 from monitor.store import make_engine, migrate, session_factory, session_scope, sync_departments
 from playbooks.schema import Playbook
 from yuqing.settings import Settings
@@ -17,3 +18,20 @@ def initialise_store(settings: Settings, playbook: Playbook) -> tuple[str, int, 
     finally:
         engine.dispose()
     return revision, added, updated
+
+
+def sources_config(settings: Settings) -> SourcesFile:
+    """The sources file, with the settings filling the fetch values the file leaves out.
+
+    YUQING_HTTP_TIMEOUT, _MAX_RESPONSE_BYTES, _FETCH_DEADLINE, _FETCH_ALLOW_LOOPBACK and
+    _FETCH_ALLOW_PRIVATE are the defaults; a value written in the file's ``fetch`` section wins.
+    """
+    config = load_sources(settings.effective_sources_file)
+    given = config.fetch.model_fields_set
+    defaults = {
+        "read_timeout": settings.http_timeout, "max_bytes": settings.max_response_bytes,
+        "total_timeout": settings.fetch_deadline, "allow_loopback": settings.fetch_allow_loopback,
+        "allow_private": settings.fetch_allow_private,
+    }
+    fetch = config.fetch.model_copy(update={k: v for k, v in defaults.items() if k not in given})
+    return config.model_copy(update={"fetch": fetch})

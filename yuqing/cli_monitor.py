@@ -13,7 +13,7 @@ import click
 import yaml
 from sqlalchemy import select
 
-from monitor.config import add_source, load_sources, set_enabled
+from monitor.config import add_source, set_enabled
 from monitor.errors import MonitorError
 from monitor.health import health_findings
 from monitor.service import Monitor, build_monitor
@@ -26,16 +26,12 @@ T = TypeVar("T")
 
 
 def _monitor(context: Context) -> Monitor:
-    """The monitor for the configured store; YUQING_HTTP_TIMEOUT / _MAX_RESPONSE_BYTES fill what the file leaves out."""
+    """The monitor for the configured store; the settings fill the fetch values the file leaves out."""
+    from yuqing.app import sources_config
+
     settings = context.settings
     try:
-        config = load_sources(settings.effective_sources_file)
-        given = config.fetch.model_fields_set
-        fetch = config.fetch.model_copy(update={
-            **({} if "read_timeout" in given else {"read_timeout": settings.http_timeout}),
-            **({} if "max_bytes" in given else {"max_bytes": settings.max_response_bytes}),
-        })
-        config = config.model_copy(update={"fetch": fetch})
+        config = sources_config(settings)
         return build_monitor(settings.effective_database_url, config, context.playbook(),
                              models_dir=settings.models_dir)
     except (PolicyFileError, MonitorError) as exc:

@@ -44,6 +44,9 @@ class Settings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     http_timeout: float = Field(default=20.0, gt=0)
     max_response_bytes: int = Field(default=20_000_000, gt=0)
+    fetch_deadline: float = Field(default=120.0, gt=0, le=3600)
+    fetch_allow_loopback: bool = True
+    fetch_allow_private: bool = True
 
     @field_validator("database_url")
     @classmethod
