@@ -2,18 +2,43 @@
 
 The bot and the console both go through :func:`dispatch`, so a command typed
 in a terminal and a button pressed in Telegram do exactly the same thing.
-Errors a person can fix come back as the reply text, never as a traceback.
+Errors a person can fix come back as the reply text, never as a traceback; any other
+error is logged and answered with a short apology naming the command, so whoever reads
+the commands (the console reader, the bot) goes on.
 """
 
 from __future__ import annotations
 
 import html
+import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from responders.assignments import Actor
 from responders.desk import Desk, Reply
 from responders.errors import AlreadyDone, BadCommand, ResponderError
+
+
+log = logging.getLogger(__name__)
+
+MAX_ID = 2**31 - 1  # the store's integer keys (PostgreSQL INTEGER)
+MAX_TEXT = 4000  # characters of a command's free text (a reason, a 口径, a link)
+_ID = re.compile(r"#?([0-9]{1,10})", re.ASCII)
+
+
+def parse_id(word: str, usage: str) -> int:
+    """A positive id that fits the store's integer, written in ASCII digits (``12`` or ``#12``)."""
+    match = _ID.fullmatch(word)
+    number = int(match.group(1)) if match else 0
+    if not 1 <= number <= MAX_ID:
+        raise BadCommand(f"编号应为 1 到 {MAX_ID} 之间的整数。用法：{usage}")
+    return number
+
+
+def apology(name: str) -> Reply:
+    """What a person sees when a handler failed in a way nobody foresaw (the log has the details)."""
+    return Reply(f"抱歉，/{html.escape(name[:32])} 执行时出错，未执行；已记录日志，请稍后再试或联系值班人员。")
 
 
 @dataclass(frozen=True)
@@ -85,7 +110,8 @@ def _split(args: str, arity: int) -> list[str]:
 
 
 def run_command(desk: Desk, actor: Actor, text: str) -> Reply:
-    """Run one text command; typed errors become the reply."""
+    """Run one text command; typed errors become the reply, anything else an apology."""
+    name = "?"
     try:
         name, rest = parse(text)
         if name in VIEWS:
@@ -94,18 +120,24 @@ def run_command(desk: Desk, actor: Actor, text: str) -> Reply:
             return TEXT_COMMANDS[name](desk, actor, rest[0] if rest else "")
         spec = COMMANDS.get(name)
         if spec is None:
-            raise BadCommand(f"未知命令 /{name}，发送 /help 查看用法")
+            raise BadCommand(f"未知命令 /{name[:32]}，发送 /help 查看用法")
         words = _split(rest[0] if rest else "", spec.arity)
-        if not words or not words[0].lstrip("#").isdigit():
+        if not words:
             raise BadCommand(f"用法：{spec.usage}")
+        number = parse_id(words[0], spec.usage)
         args = words[1:]
         if len(args) < spec.arity and not spec.optional_rest:
             raise BadCommand(f"用法：{spec.usage}")
-        return spec.run(desk, actor, int(words[0].lstrip("#")), args)
+        if any(len(arg) > MAX_TEXT for arg in args):
+            raise BadCommand(f"文字过长（最多 {MAX_TEXT} 字）")
+        return spec.run(desk, actor, number, args)
     except AlreadyDone as exc:
         return Reply(html.escape(str(exc)))
     except ResponderError as exc:
         return Reply(f"未执行：{html.escape(str(exc))}")
+    except Exception:
+        log.exception("command %r by %s failed", text[:200], actor.name)
+        return apology(name)
 
 
 @dataclass(frozen=True)
@@ -117,9 +149,9 @@ class ButtonPress:
     @classmethod
     def parse(cls, data: str) -> ButtonPress:
         scope, action, number = (data.split(":") + ["", "", ""])[:3]
-        if scope not in ("a", "e", "s") or not number.isdigit() or action not in COMMANDS:
-            raise BadCommand(f"无法识别的按钮 {data!r}")
-        return cls(scope, action, int(number))
+        if scope not in ("a", "e", "s") or action not in COMMANDS:
+            raise BadCommand(f"无法识别的按钮 {data[:64]!r}")
+        return cls(scope, action, parse_id(number, "按钮"))
 
 
 def press_button(desk: Desk, actor: Actor, data: str) -> Reply:
@@ -140,3 +172,6 @@ def press_button(desk: Desk, actor: Actor, data: str) -> Reply:
         return Reply(html.escape(str(exc)))
     except ResponderError as exc:
         return Reply(f"未执行：{html.escape(str(exc))}")
+    except Exception:
+        log.exception("button %r by %s failed", data[:64], actor.name)
+        return apology(data.split(":")[1] if data.count(":") >= 2 else "按钮")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
+import logging
 import re
 import sys
 import threading
@@ -18,6 +19,7 @@ from typing import TextIO
 
 from responders.notifiers import Button, Outgoing
 
+log = logging.getLogger(__name__)
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -69,6 +71,7 @@ async def read_commands(handle: Callable[[str], Awaitable[str]], stream: TextIO 
 
     The blocking reads happen on a daemon thread, so a service stopping while
     the operator has typed nothing does not wait for a line that never comes.
+    A command that fails is answered with an apology; the reader goes on.
     """
     stream = stream or sys.stdin
     out = out or sys.stdout
@@ -83,6 +86,12 @@ async def read_commands(handle: Callable[[str], Awaitable[str]], stream: TextIO 
     threading.Thread(target=pump, name="console-stdin", daemon=True).start()
     while (line := await lines.get()) is not None:
         line = line.strip()
-        if line:
-            print(plain(await handle(line)), file=out)
-            out.flush()
+        if not line:
+            continue
+        try:
+            answer = plain(await handle(line))
+        except Exception:
+            log.exception("console: command %r failed", line[:200])
+            answer = f"抱歉，{line.split()[0][:32]} 执行时出错，未执行；已记录日志。"
+        print(answer, file=out)
+        out.flush()
