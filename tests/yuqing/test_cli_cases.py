@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
 from email.utils import format_datetime
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from rss_server import RssServer
 from sqlalchemy import select
 
 from monitor.store.database import make_engine, session_factory, session_scope
@@ -32,27 +31,8 @@ DRILL = ("吉林市化工厂开展爆炸泄漏应急演练", "今天上午，吉
 DEBUNK = ("辟谣：网传吉林市化工厂爆炸不实", "经核实，网传吉林市某化工厂发生爆炸造成人员死亡的消息不实。")
 
 
-class _Feed:
+class _Feed(RssServer):
     """One RSS document on 127.0.0.1, replaced between polls."""
-
-    def __init__(self) -> None:
-        self.body = b""
-        feed = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(feed.body)))
-                self.end_headers()
-                self.wfile.write(feed.body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/feed.xml"
 
     def publish(self, items: list[tuple[str, str, dt.datetime]]) -> None:
         entries = "".join(

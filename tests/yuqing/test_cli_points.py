@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
 from email.utils import format_datetime
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
+from rss_server import RssServer
 
 from monitor.store.types import utcnow
 from yuqing.cli import main
@@ -25,27 +24,8 @@ TEXT = ("今年以来，农安县新建改建农村公路一百二十公里，�
         "沿线特色种植和乡村旅游同步发展，带动农民增收。")
 
 
-class _Site:
+class _Site(RssServer):
     """One RSS feed on 127.0.0.1 whose items link to a named host (the portal, a news site)."""
-
-    def __init__(self) -> None:
-        self.body = b""
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(site.body)))
-                self.end_headers()
-                self.wfile.write(site.body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/rss.xml"
 
     def publish(self, link: str, title: str, text: str, when: dt.datetime) -> None:
         self.body = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
@@ -59,8 +39,7 @@ def sites() -> Iterator[list[_Site]]:
     served = [_Site() for _ in range(3)]
     yield served
     for site in served:
-        site.server.shutdown()
-        site.server.server_close()
+        site.close()
 
 
 def _run(args: list[str], env: dict[str, str]) -> str:
