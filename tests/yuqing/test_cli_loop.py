@@ -29,12 +29,22 @@ def _run(runner: CliRunner, *args: str) -> str:
     return result.output
 
 
-def test_points_award_and_quarter_totals(runner: CliRunner):
-    out = _run(runner, "points", "award", "长春市政府", "--reason", "adopted", "--ref", "2026-001")
-    assert "+5" in out
-    assert "未重复计分" in _run(runner, "points", "award", "长春市政府", "--reason", "adopted", "--ref", "2026-001")
+def test_submit_adopt_deduct_and_quarter_totals(runner: CliRunner):
+    number = _run(runner, "submit", "--unit", "长春市政府", "--title", "长春冬季清雪", "--text", "全市出动清雪车辆",
+                  "--by", "刘长春").strip()
+    assert "+5" in _run(runner, "adopt", number)
+    assert runner.invoke(main, ["adopt", number]).exit_code != 0  # adopted once
+    refused = runner.invoke(main, ["submit", "--unit", "长春市政府", "--title", "t", "--text", "x"])
+    assert refused.exit_code != 0 and "--by" in refused.output  # 实名制
     assert "长春市政府" in _run(runner, "points")
-    assert "本季度无积分记录" in _run(runner, "points", "--quarter", "2020-Q1")
+    out = _run(runner, "points", "deduct", "长春市政府", "--reason", "inaccurate_information", "--why", "数字有误",
+               "--evidence", "https://www.changchun.gov.cn/a/2", "--by", "值班员")
+    assert "-5" in out
+    assert runner.invoke(main, ["points", "deduct", "长春市政府", "--reason", "missed_response", "--why", "x",
+                                "--evidence", "https://e.cn/1", "--by", "d"]).exit_code != 0
+    assert "未重复" in _run(runner, "points", "deduct", "长春市政府", "--reason", "inaccurate_information", "--why",
+                          "数字有误", "--evidence", "https://www.changchun.gov.cn/a/2", "--by", "值班员")
+    assert "长春市政府" in _run(runner, "points", "--quarter", "2020-Q1")  # zeros listed
     bad = runner.invoke(main, ["points", "--quarter", "2026-Q9"])
     assert bad.exit_code != 0 and "2026-Q4" in bad.output
 
@@ -61,5 +71,5 @@ def test_reports_and_digest_write_files(runner: CliRunner, tmp_path: Path):
     _run(runner, "report", "monthly", "--month", "2026-11", "--out", str(out_dir))
     _run(runner, "digest", "--date", "2026-11-23", "--out", str(out_dir))
     names = sorted(p.name for p in out_dir.iterdir())
-    assert names == ["digest-2026-11-23.html", "monthly-2026-11.csv", "monthly-2026-11.html",
+    assert names == ["digest-2026-11-23.html", "monthly-2026-11.csv", "monthly-2026-11.html", "monthly-2026-11.pdf",
                      "weekly-2026-W47.html", "weekly-2026-W47.pdf"]
