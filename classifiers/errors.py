@@ -1,9 +1,9 @@
 """Exceptions of the classifiers package.
 
-ClassifierError
-├── DataError          a training or input record is unusable (names file and line)
-├── ModelFileError     a model directory is missing, foreign, corrupt or of another format
-└── NotFittedError     a model was asked to predict before it was trained
+    ClassifierError
+    ├── DataError          a training or input record is unusable (names file and line)
+    ├── ModelFileError     a model directory is missing, foreign, corrupt or of another format
+    └── NotFittedError     a model was asked to predict before it was trained
 """
 
 from __future__ import annotations

@@ -29,13 +29,10 @@ from classifiers.signals import find_places, policy_sectors, policy_signal
 from classifiers.signatures import match_basis
 from monitor.carrying import Text, carries, host_of
 from monitor.config import DedupeSection
+from monitor.errors import ComplianceError
 from monitor.store.models import Department, Item, Source
 from playbooks.schema import ImportantPolicy, Playbook
 from playbooks.workdays import WorkClock
-
-
-class ComplianceError(Exception):
-    """The playbook lacks what the compliance check needs; the message names the section."""
 
 
 class ReprintStatus(str, Enum):

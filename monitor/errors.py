@@ -3,14 +3,19 @@
     MonitorError
     ├── SourceConfigError       the sources file or a source's options are unusable (file:line:field)
     ├── UnknownSourceError      no source of that name / no kind of that name
-    ├── FetchError              getting bytes failed (carries source + url)
-    │   ├── FetchTimeout        connect or read took too long
-    │   ├── HTTPStatusError     the server answered 4xx/5xx (``status``)
-    │   ├── ResponseTooLarge    the body passed the size cap; the download was aborted
-    │   ├── RefusedURL          the fetch policy refused the scheme or address (before connecting)
-    │   └── TransportError      DNS, refused connection, reset …
-    ├── ParseError              bytes arrived but are not the feed/JSON/HTML we expect
-    └── ImportFileError         an import file cannot be read at all (rows are reported separately)
+    ├── SourceError             something went wrong for one source (carries source + url)
+    │   ├── FetchError          getting bytes failed
+    │   │   ├── FetchTimeout        connect or read took too long, or the whole fetch passed its deadline
+    │   │   ├── HTTPStatusError     the server answered 4xx/5xx (``status``)
+    │   │   ├── ResponseTooLarge    the body passed the size cap; the download was aborted
+    │   │   ├── RefusedURL          the fetch policy refused the scheme or address (before connecting)
+    │   │   └── TransportError      DNS, refused connection, reset …
+    │   └── ParseError          bytes arrived but are not the feed/JSON/HTML we expect
+    ├── ImportFileError         an import file cannot be read at all (rows are reported separately)
+    ├── ComplianceError         the playbook lacks what the policy-reprint check needs (monitor.compliance)
+    └── StoreError              the store cannot be reached or is not at the expected schema
+        ├── NaiveDatetimeError  a timestamp without a timezone reached the store (monitor.store.types)
+        └── AuditRowImmutable   someone tried to change an append-only audit row (monitor.store.models)
 
 A duty officer reads these in ``yuqing sources health`` and in chat alerts, so the
 messages say what happened and where, not how the code got there.
@@ -23,6 +28,14 @@ from monitor.urls import redact_url
 
 class MonitorError(Exception):
     """Base of every error raised by ``monitor``."""
+
+
+class StoreError(MonitorError):
+    """The store cannot be reached or is not at the schema this code expects."""
+
+
+class ComplianceError(MonitorError):
+    """The playbook lacks what the compliance check needs; the message names the section."""
 
 
 class SourceConfigError(MonitorError):

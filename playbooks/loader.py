@@ -15,6 +15,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from playbooks.errors import PlaybookError
 from playbooks.schema import Playbook
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -37,7 +38,7 @@ class Problem:
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
-class PolicyFileError(Exception):
+class PolicyFileError(PlaybookError):
     """A policy file (playbook, sources, members) could not be used; lists every problem."""
 
     def __init__(self, problems: Sequence[Problem]):

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from playbooks.errors import PlaybookError
 from playbooks.schema import Playbook
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 _MAX_SCAN_DAYS = 3660  # no holiday calendar has ten years without a working day
 
 
-class ClockError(ValueError):
+class ClockError(PlaybookError, ValueError):
     """A deadline was asked for with inputs that have no meaning (naive time, negative days)."""
 
 

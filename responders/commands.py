@@ -19,7 +19,6 @@ from responders.assignments import Actor
 from responders.desk import Desk, Reply
 from responders.errors import AlreadyDone, BadCommand, ResponderError
 
-
 log = logging.getLogger(__name__)
 
 MAX_ID = 2**31 - 1  # the store's integer keys (PostgreSQL INTEGER)

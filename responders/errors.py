@@ -7,7 +7,15 @@
     │   └── AlreadyDone        the action was already taken (a second button press)
     ├── NotAuthorised          this person may not take this action on this case
     ├── BadCommand             a chat command is malformed (says the right form)
-    └── DeliveryError          a chat API refused or failed (``permanent`` says whether to retry)
+    ├── DeliveryError          a chat API refused or failed (``permanent`` says whether to retry)
+    ├── ClarificationError     a clarification action is not possible (responders.clarifications)
+    ├── SubmissionError        a submission action is not possible (responders.submissions)
+    ├── PointsError            a points row could not be recorded (responders.points)
+    ├── SpreadError            spread cannot be measured as asked (responders.spread)
+    ├── TemplateMissing        the playbook has no template of that name (responders.messages)
+    ├── FontMissing            no CJK font for the reports (responders.reports.fonts)
+    ├── ReportError            a report cannot be built or posted (responders.reports.weekly)
+    └── ChartError             a chart was asked for with nothing to draw (responders.reports.charts)
 """
 
 from __future__ import annotations

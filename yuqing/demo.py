@@ -27,7 +27,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.store import make_engine, session_factory, session_scope, utcnow
-from monitor.store.models import Alert, Assignment, Clarification, Event, Item, PointsEntry, Reprint, Source, Submission
+from monitor.store.models import (
+    Alert,
+    Assignment,
+    Clarification,
+    Event,
+    Item,
+    PointsEntry,
+    Reprint,
+    Source,
+    Submission,
+)
 from playbooks.loader import load_playbook
 from playbooks.members import Members
 from playbooks.schema import Playbook
@@ -38,6 +48,7 @@ from responders.messages import Templates
 from responders.periods import month_of, week_of
 from responders.reports import monthly, weekly
 from yuqing.app import initialise_store
+from yuqing.errors import YuqingError
 from yuqing.replay import ReplayServer, ReplayState, load_demo_items
 from yuqing.service import Cadence, Service, load_service_members
 from yuqing.settings import Settings
@@ -46,7 +57,7 @@ DEMO_CADENCE = Cadence(outbox_every=0.5, cycle_every=2.0, health_every=3.0, repo
 STEP_TIMEOUT = 60.0  # generous: a loaded CI machine is slow, a healthy run takes seconds per step
 
 
-class DemoError(Exception):
+class DemoError(YuqingError):
     """The demo could not reach a step (the message says which and why)."""
 
 

@@ -15,12 +15,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from yuqing.errors import YuqingError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "YUQING_"
 SECRET_FIELDS = frozenset({"telegram_token"})
 
 
-class SettingsError(Exception):
+class SettingsError(YuqingError):
     """A setting has a value the service cannot use; the message names the setting."""
 
 

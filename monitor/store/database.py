@@ -14,14 +14,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.errors import StoreError
 from monitor.store.models import Department
 from playbooks.schema import Playbook
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-class StoreError(Exception):
-    """The store cannot be reached or is not at the schema this code expects."""
 
 
 def _normalise_url(url: str) -> str:

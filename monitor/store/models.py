@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from monitor.errors import StoreError
 from monitor.store.types import UTCDateTime, utcnow
 
 
@@ -280,7 +281,7 @@ class AssignmentEvent(Base):
     assignment: Mapped[Assignment] = relationship(back_populates="history")
 
 
-class AuditRowImmutable(Exception):
+class AuditRowImmutable(StoreError):
     """Someone tried to change or delete an audit row; the trail is append-only."""
 
 

@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
+from monitor.errors import StoreError
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-class NaiveDatetimeError(ValueError):
+class NaiveDatetimeError(StoreError, ValueError):
     """A timestamp without a timezone reached the store; its meaning would be a guess."""
 
 

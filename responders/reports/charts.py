@@ -34,6 +34,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from responders.errors import ResponderError
 from responders.reports.fonts import find_cjk_font  # noqa: E402
 
 DPI = 110
@@ -53,7 +54,7 @@ _OFFSET_FORMATS = ["", "%Y年", "%Y年%m月", "%Y年%m月%d日", "%Y年%m月%d�
 Points = Sequence[tuple[dt.datetime, float]]
 
 
-class ChartError(ValueError):
+class ChartError(ResponderError, ValueError):
     """A chart was asked for without anything to draw; the caller writes a sentence instead."""
 
 

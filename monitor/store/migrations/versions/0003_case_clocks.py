@@ -8,9 +8,9 @@ Create Date: 2026-12-05 17:30:00
 from __future__ import annotations
 
 import sqlalchemy as sa
+from alembic import op
 
 import monitor.store.types
-from alembic import op
 
 revision = '0003'
 down_revision = '0002'

@@ -8,9 +8,9 @@ Create Date: 2026-12-07 14:00:00
 from __future__ import annotations
 
 import sqlalchemy as sa
+from alembic import op
 
 import monitor.store.types
-from alembic import op
 
 revision = '0004'
 down_revision = '0003'
