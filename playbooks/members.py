@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from playbooks.loader import PolicyFileError, Problem, _line_for, read_yaml, validate
 from playbooks.schema import Playbook
@@ -43,11 +43,37 @@ class DepartmentChat(_Strict):
     members: list[int] = Field(default_factory=list)
 
 
+VENDORS = ("wecom", "dingtalk", "feishu")
+HEAD_SUFFIX = ".head"  # ``省教育厅.head``: the department head's chat in a vendor's ``chats`` table
+
+
+class VendorIds(_Strict):
+    """One chat vendor's ids for the people and chats above (Telegram's are the ids above themselves).
+
+    ``users`` maps the vendor's user id (WeCom userid, DingTalk userId, Feishu open_id) to the person's
+    number used in this file; ``chats`` maps ``duty``, a department's name or ``<department>.head`` to the
+    vendor's chat (WeCom: ``touser`` such as ``zhangsan|lisi`` or ``party:2``, or left out to reach the
+    chat's people one by one; DingTalk: openConversationId; Feishu: chat_id).
+    """
+
+    users: dict[str, int] = Field(default_factory=dict)
+    chats: dict[str, str] = Field(default_factory=dict)
+
+
 class Members(_Strict):
     duty: DutyDesk
     departments: dict[str, DepartmentChat] = Field(default_factory=dict)
     names: dict[int, str] = Field(default_factory=dict,
                                   description="user id → real name (2006 §三 报送信息采用实名制)")
+    backends: dict[str, VendorIds] = Field(default_factory=dict, description="wecom, dingtalk, feishu → their ids")
+
+    @field_validator("backends")
+    @classmethod
+    def _known_vendors(cls, value: dict[str, VendorIds]) -> dict[str, VendorIds]:
+        unknown = sorted(set(value) - set(VENDORS))
+        if unknown:
+            raise ValueError(f"unknown chat vendor(s) {', '.join(unknown)} (known: {', '.join(VENDORS)})")
+        return value
 
     def name_of(self, user_id: int | None) -> str | None:
         """The person's real name, when the members file gives it."""
@@ -58,6 +84,61 @@ class Members(_Strict):
         if chat_id is None:
             return self
         return self.model_copy(update={"duty": self.duty.model_copy(update={"chat_id": chat_id})})
+
+    def with_vendor_duty_chat(self, vendor: str, chat: str | None) -> Members:
+        """The same members with *vendor*'s duty chat replaced (YUQING_DUTY_CHAT_ID on a vendor backend)."""
+        if chat is None:
+            return self
+        ids = self.backends.get(vendor, VendorIds())
+        ids = ids.model_copy(update={"chats": {**ids.chats, "duty": chat}})
+        return self.model_copy(update={"backends": {**self.backends, vendor: ids}})
+
+    # ------------------------------------------------------------------ vendor ids
+
+    def chat_keys(self) -> dict[str, str]:
+        """Every chat of this file by its name in a vendor's ``chats`` table → its id above."""
+        keys = {"duty": str(self.duty.chat_id)}
+        for name, dept in self.departments.items():
+            keys[name] = str(dept.chat_id)
+            if dept.head_chat_id is not None:
+                keys[name + HEAD_SUFFIX] = str(dept.head_chat_id)
+        return keys
+
+    def vendor_chat(self, vendor: str, chat_id: str) -> str | None:
+        """The vendor's chat for the chat with *chat_id* above (the id the outbox stores)."""
+        ids = self.backends.get(vendor)
+        if ids is None:
+            return None
+        key = next((k for k, v in self.chat_keys().items() if v == str(chat_id)), None)
+        return ids.chats.get(key) if key is not None else None
+
+    def chat_of_vendor(self, vendor: str, vendor_chat: str) -> str | None:
+        """The id above of the chat the vendor calls *vendor_chat*."""
+        ids = self.backends.get(vendor)
+        key = next((k for k, v in ids.chats.items() if v == vendor_chat), None) if ids else None
+        return self.chat_keys().get(key) if key is not None else None
+
+    def person_of(self, vendor: str, vendor_user: str) -> int | None:
+        """The person's number in this file for a vendor's user id; None for a stranger."""
+        ids = self.backends.get(vendor)
+        return ids.users.get(vendor_user) if ids else None
+
+    def vendor_users(self, vendor: str, people: list[int]) -> list[str]:
+        """The vendor's user ids of *people* (those the vendor table names)."""
+        ids = self.backends.get(vendor)
+        if ids is None:
+            return []
+        return [uid for person in people for uid, p in ids.users.items() if p == person]
+
+    def people_of_chat(self, chat_id: str) -> list[int]:
+        """Who is in the chat with *chat_id*: the duty staff, or a department's spokesperson and members."""
+        if str(self.duty.chat_id) == str(chat_id):
+            return list(self.duty.staff)
+        for dept in self.departments.values():
+            if str(dept.chat_id) == str(chat_id) or str(dept.head_chat_id) == str(chat_id):
+                people = ([dept.spokesperson] if dept.spokesperson is not None else []) + dept.members
+                return list(dict.fromkeys(people))
+        return []
 
     def is_duty(self, user_id: int) -> bool:
         return user_id in self.duty.staff
@@ -96,6 +177,18 @@ def members_problems(members: Members, playbook: Playbook) -> list[tuple[tuple[s
         if owner is not None:
             problems.append((("departments", key, "chat_id"), f"chat {dept.chat_id} is already {owner}"))
         seen_chats[dept.chat_id] = f"the chat of {key}"
+    known = members.chat_keys()
+    people = {*members.duty.staff, *members.names}
+    for dept in members.departments.values():
+        people.update(dept.members, [dept.spokesperson] if dept.spokesperson is not None else [])
+    for vendor, ids in members.backends.items():
+        for key in ids.chats:
+            if key not in known:
+                problems.append((("backends", vendor, "chats", key),
+                                 f"unknown chat {key!r} (write duty, a department above, or <department>.head)"))
+        for uid, person in ids.users.items():
+            if person not in people:
+                problems.append((("backends", vendor, "users", uid), f"person {person} is not listed above"))
     return problems
 
 

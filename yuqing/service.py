@@ -3,8 +3,8 @@
     pollers (APScheduler, monitor) → pipeline → events in the store
     responders cycle (routing → cases + alerts, portal replies, escalation) every ``cycle_every``
     source-health findings → duty chat, every ``health_every``
-    outbox sender → Telegram or the console, every ``outbox_every``
-    the bot (Telegram long polling) or stdin commands (console)
+    outbox sender → the chat backend (yuqing.chat), every ``outbox_every``
+    the bot (Telegram long polling), stdin commands (console), or the vendors' callbacks (yuqing.web)
 
 Shutdown (SIGTERM or SIGINT): stop taking updates and polling, let the
 current outbox round and responders cycle finish, then close. Everything
@@ -32,20 +32,18 @@ from monitor.poll import PollResult
 from monitor.scheduler import start_polling
 from monitor.service import Monitor, build_monitor
 from monitor.store.database import session_scope, sync_departments
-from playbooks.members import Members, load_members
+from playbooks.members import VENDORS, Members, load_members
 from playbooks.schema import Playbook
-from responders.assignments import Actor
-from responders.commands import run_command
 from responders.cycle import run_cycle
 from responders.desk import Desk
 from responders.health_alerts import queue_source_health
 from responders.messages import Templates
-from responders.notifiers import Notifier
-from responders.notifiers.console import ConsoleNotifier, read_commands
 from responders.outbox import OutboxSender
 from responders.reports.schedule import post_monthly_report_if_due, post_weekly_report_if_due
 from yuqing.app import sources_config
+from yuqing.chat import build_backend
 from yuqing.settings import Settings, SettingsError
+from yuqing.web import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +64,15 @@ class Cadence:
 
 
 def load_service_members(settings: Settings, playbook: Playbook) -> Members:
-    """The members file, with YUQING_DUTY_CHAT_ID overriding its duty chat."""
-    return load_members(settings.effective_members_file, playbook).with_duty_chat(settings.duty_chat_id)
+    """The members file, with YUQING_DUTY_CHAT_ID overriding its duty chat (on the chosen backend)."""
+    members = load_members(settings.effective_members_file, playbook)
+    chat = settings.duty_chat_id
+    if settings.chat_backend in VENDORS:
+        return members.with_vendor_duty_chat(settings.chat_backend, None if chat is None else str(chat))
+    try:
+        return members.with_duty_chat(None if chat is None else int(chat))
+    except ValueError:
+        raise SettingsError(f"YUQING_DUTY_CHAT_ID={chat!r}: a Telegram chat id is a number") from None
 
 
 async def _pause(seconds: float, stop: asyncio.Event, wake: asyncio.Event | None) -> None:
@@ -104,8 +109,10 @@ class Service:
         self.clock = clock
         self.cadence = cadence or Cadence()
         self.templates = Templates.from_playbook(playbook)
-        if self.backend == "telegram" and not settings.telegram_token:
-            raise SettingsError("YUQING_TELEGRAM_TOKEN is not set (or use the console backend: yuqing run --console)")
+        missing = settings.model_copy(update={"chat_backend": self.backend}).missing_for_backend()
+        if missing:
+            hint = " (or use the console backend: yuqing run --console)" if self.backend == "telegram" else ""
+            raise SettingsError(f"{', '.join(missing)} not set for the {self.backend} chat backend{hint}")
         self.stop_event = asyncio.Event()
         # Set when a poll stored or changed items, and when a cycle queued messages, so that an
         # alert waits for the next step of the pipeline, not for the next tick of a slow loop.
@@ -160,14 +167,6 @@ class Service:
 
         await asyncio.to_thread(run)
 
-    async def _console_commands(self, desk: Desk) -> None:
-        actor = Actor("console", self.members.duty.chief, "console")
-
-        async def handle(line: str) -> str:
-            return run_command(desk, actor, line).text
-
-        await read_commands(handle)
-
     # ------------------------------------------------------------------ run
 
     async def run(self) -> None:
@@ -176,28 +175,16 @@ class Service:
         with session_scope(sessions) as session:
             sync_departments(session, self.playbook)
         desk = Desk(sessions, self.playbook, self.members, self.templates, self.clock)
-        app = None
-        notifier: Notifier
-        if self.backend == "telegram":
-            from responders.bot import build_application
-            from responders.notifiers.telegram import TelegramNotifier
-
-            app = build_application(self.settings.telegram_token or "", self.settings.telegram_api_url, desk)
-            notifier = TelegramNotifier(app.bot)
-        else:
-            notifier = ConsoleNotifier()
-        sender = OutboxSender(sessions, notifier, self.clock)
+        backend = build_backend(self.backend, self.settings, desk, self.clock)
+        sender = OutboxSender(sessions, backend.notifier, self.clock)
         sender.recover()
         scheduler = AsyncIOScheduler(timezone=dt.UTC)
-        extra: list[asyncio.Task[None]] = []
+        web: WebServer | None = None
         try:
-            if app is not None:
-                await app.initialize()
-                await app.start()
-                assert app.updater is not None
-                await app.updater.start_polling(drop_pending_updates=False)
-            else:
-                extra.append(asyncio.create_task(self._console_commands(desk)))
+            if backend.routes:
+                web = WebServer(backend.routes, *self.settings.web_host_port)
+                await web.start()
+            await backend.start()
             scheduler.add_listener(self._on_poll(asyncio.get_running_loop()), EVENT_JOB_EXECUTED)
             start_polling(monitor.poller, scheduler)
             loops = [
@@ -222,16 +209,11 @@ class Service:
                 scheduler.shutdown(wait=False)
             await asyncio.gather(*loops)
         finally:
-            for task in extra:
-                task.cancel()
             if scheduler.running:
                 scheduler.shutdown(wait=False)
-            if app is not None:
-                if app.updater is not None and app.updater.running:
-                    await app.updater.stop()
-                if app.running:
-                    await app.stop()
-                await app.shutdown()
+            await backend.stop()
+            if web is not None:
+                await web.stop()
             await monitor.aclose()
         log.info("yuqing stopped")
 

@@ -13,13 +13,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from yuqing.errors import YuqingError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "YUQING_"
-SECRET_FIELDS = frozenset({"telegram_token"})
+SECRET_FIELDS = frozenset({
+    "telegram_token", "wecom_secret", "wecom_token", "wecom_aes_key", "dingtalk_app_secret",
+    "feishu_app_secret", "feishu_verification_token", "feishu_encrypt_key",
+})
+# What each chat backend cannot start without (secrets and ids, all from the environment).
+BACKEND_REQUIRES = {
+    "telegram": ("telegram_token",),
+    "wecom": ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key"),
+    "dingtalk": ("dingtalk_app_key", "dingtalk_app_secret", "dingtalk_robot_code"),
+    "feishu": ("feishu_app_id", "feishu_app_secret", "feishu_verification_token"),
+}
 
 
 class SettingsError(YuqingError):
@@ -39,10 +49,27 @@ class Settings(BaseModel):
     datasets_dir: Path = Field(default=PROJECT_ROOT.parent / "shared" / "datasets")
     models_dir: Path = Field(default=PROJECT_ROOT / "classifiers" / "models")
     reports_dir: Path | None = None
-    chat_backend: Literal["telegram", "console"] = "console"
+    chat_backend: Literal["telegram", "wecom", "dingtalk", "feishu", "console"] = "console"
     telegram_token: str | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
-    duty_chat_id: int | None = None
+    wecom_api_url: str = "https://qyapi.weixin.qq.com"
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_secret: str | None = None
+    wecom_token: str | None = None
+    wecom_aes_key: str | None = Field(default=None, min_length=43, max_length=43)
+    dingtalk_api_url: str = "https://api.dingtalk.com"
+    dingtalk_app_key: str | None = None
+    dingtalk_app_secret: str | None = None
+    dingtalk_robot_code: str | None = None
+    feishu_api_url: str = "https://open.feishu.cn"
+    feishu_app_id: str | None = None
+    feishu_app_secret: str | None = None
+    feishu_verification_token: str | None = None
+    feishu_encrypt_key: str | None = None
+    duty_chat_id: int | str | None = None  # a number on Telegram, the vendor's chat id on the others
+    web_address: str = "127.0.0.1:8080"
+    callback_max_age: float = Field(default=300.0, gt=0, le=3600)  # seconds a signed callback stays valid
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     http_timeout: float = Field(default=20.0, gt=0)
     max_response_bytes: int = Field(default=20_000_000, gt=0)
@@ -56,6 +83,35 @@ class Settings(BaseModel):
         if url and not url.startswith(("sqlite", "postgresql")):
             raise ValueError("must start with sqlite:// or postgresql:// (e.g. postgresql+psycopg://user@host/db)")
         return url
+
+    @field_validator("web_address")
+    @classmethod
+    def _host_port(cls, address: str) -> str:
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:8080")
+        return address
+
+    @field_validator("duty_chat_id")
+    @classmethod
+    def _duty_chat_fits_backend(cls, chat: int | str | None, info: ValidationInfo) -> int | str | None:
+        """Telegram (and the console) number their chats; the vendors name theirs."""
+        if info.data.get("chat_backend", "console") in ("telegram", "console") and isinstance(chat, str):
+            try:
+                return int(chat)
+            except ValueError:
+                raise ValueError("a Telegram chat id is a number") from None
+        return chat
+
+    def missing_for_backend(self) -> list[str]:
+        """The environment variables the chosen chat backend needs and does not have."""
+        return [ENV_PREFIX + name.upper() for name in BACKEND_REQUIRES.get(self.chat_backend, ())
+                if getattr(self, name) in (None, "")]
+
+    @property
+    def web_host_port(self) -> tuple[str, int]:
+        host, _, port = self.web_address.rpartition(":")
+        return host.strip("[]"), int(port)
 
     # Paths that default to places under data_dir or beside the playbook.
     @property

@@ -1,0 +1,31 @@
+"""The HTTP side every vendor shares: JSON calls through httpx, with failures sorted for the outbox.
+
+A network error, a timeout, HTTP 429 or a 5xx answer is transient (the outbox retries it);
+what each vendor's own error codes mean is decided by the vendor module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+
+from responders.errors import DeliveryError
+
+
+async def call(client: httpx.AsyncClient, vendor: str, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
+    """(status, decoded JSON body) of one call; transport failures raise a transient DeliveryError."""
+    try:
+        response = await client.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"{vendor} 网络错误：{type(exc).__name__}: {exc}", permanent=False) from exc
+    if response.status_code == 429 or response.status_code >= 500:
+        wait = response.headers.get("retry-after", "")
+        retry = dt.timedelta(seconds=int(wait)) if wait.isdigit() else None
+        raise DeliveryError(f"{vendor} 暂时不可用（HTTP {response.status_code}）", permanent=False, retry_after=retry)
+    try:
+        return response.status_code, response.json()
+    except ValueError:
+        raise DeliveryError(f"{vendor} 返回了无法识别的内容（HTTP {response.status_code}）",
+                            permanent=response.status_code < 500) from None

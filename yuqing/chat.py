@@ -1,0 +1,115 @@
+"""Which chat the service talks through: one registry entry per ``YUQING_CHAT_BACKEND``.
+
+A backend is a notifier for the outbox, the callback routes it needs on the web server, and
+what to start and stop beside them (Telegram's long polling, the console's stdin reader). The
+desk, the commands, the outbox and the audit trail are the same objects whatever the backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from responders.assignments import Actor
+from responders.chat.conversation import Conversation
+from responders.chat.guard import ReplayGuard
+from responders.chat.http import CallbackHandler
+from responders.commands import run_command
+from responders.desk import Desk
+from responders.notifiers import Notifier
+from yuqing.settings import Settings, SettingsError
+
+Clock = Callable[[], dt.datetime]
+Hook = Callable[[], Awaitable[None]]
+
+
+async def _nothing() -> None:
+    return None
+
+
+@dataclass
+class ChatBackend:
+    name: str
+    notifier: Notifier
+    routes: dict[str, CallbackHandler] = field(default_factory=dict)
+    start: Hook = _nothing
+    stop: Hook = _nothing
+
+
+def _console(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
+    import asyncio
+
+    from responders.notifiers.console import ConsoleNotifier, read_commands
+
+    actor = Actor("console", desk.members.duty.chief, "console")
+    tasks: list[asyncio.Task[None]] = []
+
+    async def handle(line: str) -> str:
+        return run_command(desk, actor, line).text
+
+    async def start() -> None:
+        tasks.append(asyncio.create_task(read_commands(handle)))
+
+    async def stop() -> None:
+        for task in tasks:
+            task.cancel()
+
+    return ChatBackend("console", ConsoleNotifier(), start=start, stop=stop)
+
+
+def _telegram(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
+    from responders.bot import build_application
+    from responders.notifiers.telegram import TelegramNotifier
+
+    app = build_application(settings.telegram_token or "", settings.telegram_api_url, desk)
+
+    async def start() -> None:
+        await app.initialize()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(drop_pending_updates=False)
+
+    async def stop() -> None:
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    return ChatBackend("telegram", TelegramNotifier(app.bot), start=start, stop=stop)
+
+
+def _guard(settings: Settings, clock: Clock) -> ReplayGuard:
+    return ReplayGuard(dt.timedelta(seconds=settings.callback_max_age), clock)
+
+
+def _wecom(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
+    from responders.notifiers.wecom import WeComCallback, WeComConfig, WeComNotifier
+
+    config = WeComConfig(settings.wecom_api_url, settings.wecom_corp_id or "", int(settings.wecom_agent_id or 0),
+                         settings.wecom_secret or "", settings.wecom_token or "", settings.wecom_aes_key or "")
+    notifier = WeComNotifier(config, desk.members, timeout=settings.http_timeout)
+    callback = WeComCallback(config, notifier, Conversation(desk), _guard(settings, clock))
+    return ChatBackend("wecom", notifier, {callback.path: callback}, stop=notifier.aclose)
+
+
+BACKENDS: dict[str, Callable[[Settings, Desk, Clock], ChatBackend]] = {
+    "console": _console, "telegram": _telegram, "wecom": _wecom,
+}
+NOT_YET = frozenset({"feishu", "dingtalk"})  # named in the settings, their transports still to come (issue 15)
+
+
+def build_backend(name: str, settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
+    """The backend called *name*, refusing to start without its secrets (named, never shown)."""
+    factory = BACKENDS.get(name)
+    if name in NOT_YET:
+        raise SettingsError(f"YUQING_CHAT_BACKEND={name!r}: not available in this version yet "
+                            f"(available: {', '.join(BACKENDS)})")
+    if factory is None:
+        raise SettingsError(f"YUQING_CHAT_BACKEND={name!r}: unknown (known: {', '.join(BACKENDS)})")
+    missing = settings.model_copy(update={"chat_backend": name}).missing_for_backend()
+    if missing:
+        hint = " (or use the console backend: yuqing run --console)" if name == "telegram" else ""
+        raise SettingsError(f"{', '.join(missing)} not set for the {name} chat backend{hint}")
+    return factory(settings, desk, clock)

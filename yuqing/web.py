@@ -1,0 +1,99 @@
+"""The service's one HTTP server: the chat vendors' callbacks (and, later, the web desk).
+
+A Starlette app under uvicorn on ``YUQING_WEB_ADDRESS``. Each route hands a framework-free
+:class:`~responders.chat.http.CallbackRequest` to the backend's handler, which verifies the
+vendor's signature, timestamp and replay before anything changes. Bodies are capped: no vendor
+sends a callback anywhere near the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from responders.chat.http import CallbackHandler, CallbackRequest
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1_000_000
+
+
+async def _body(request: Request) -> bytes | None:
+    """The request body, or None when it is larger than :data:`MAX_BODY`."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _endpoint(handler: CallbackHandler):  # type: ignore[no-untyped-def]
+    async def endpoint(request: Request) -> Response:
+        body = await _body(request)
+        if body is None:
+            return PlainTextResponse("too large", status_code=413)
+        callback = CallbackRequest(request.method, request.url.path, dict(request.query_params),
+                                   {k.lower(): v for k, v in request.headers.items()}, body)
+        try:
+            answer = await handler(callback)
+        except Exception:
+            log.exception("callback on %s failed", request.url.path)
+            return PlainTextResponse("error", status_code=500)
+        return Response(answer.body, answer.status, dict(answer.headers), media_type=answer.content_type)
+
+    return endpoint
+
+
+def build_app(routes: Mapping[str, CallbackHandler]) -> Starlette:
+    """The ASGI app: one route per callback path, plus ``/healthz`` for the operator's probe."""
+    async def healthz(_request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    return Starlette(routes=[Route("/healthz", healthz),
+                             *(Route(path, _endpoint(h), methods=["GET", "POST"]) for path, h in routes.items())])
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: the service owns SIGTERM and SIGINT."""
+
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+        return contextlib.nullcontext()
+
+
+class WebServer:
+    """uvicorn on *host*:*port* as a task of the service's loop; ``stop`` lets requests in flight finish."""
+
+    def __init__(self, routes: Mapping[str, CallbackHandler], host: str, port: int) -> None:
+        config = uvicorn.Config(build_app(routes), host=host, port=port, log_level="warning", lifespan="off",
+                                access_log=False)
+        self.server = _Server(config)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0 in tests)."""
+        return self.server.servers[0].sockets[0].getsockname()[1]
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self._task.done():
+                await self._task  # a bind error surfaces here
+                raise OSError("the callback server stopped before it started")
+            await asyncio.sleep(0.01)
+        log.info("callback server listening on %s:%d", self.server.config.host, self.port)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self._task is not None:
+            await self._task
