@@ -29,6 +29,12 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/yuqing demo
 
+# ruff (the configured rules, import order) and mypy --strict on the packages (configured in pyproject.toml)
+lint: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[lint]'
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m bench

@@ -81,7 +81,7 @@ class HeatScore:
 def decay(when: dt.datetime, now: dt.datetime, half_life: dt.timedelta) -> float:
     """0.5 ** (age / half_life); items from the future count as new."""
     age = max((now - when).total_seconds(), 0.0)
-    return 0.5 ** (age / half_life.total_seconds())
+    return float(0.5 ** (age / half_life.total_seconds()))
 
 
 def saturate(x: float, cap: float, half: float) -> float:

@@ -29,9 +29,8 @@ from classifiers.errors import DataError, NotFittedError
 from classifiers.explain import top_terms
 from classifiers.features import NUMERIC_FEATURES, RecordColumns
 from classifiers.tokenizer import Tokenizer
-from playbooks.schema import RumourPolicy
-
 from classifiers.verdicts import VERDICT_CLEAR, VERDICT_RUMOUR, VERDICT_VERIFY, VERDICTS, verdict  # noqa: F401
+from playbooks.schema import RumourPolicy
 
 POSITIVE_LABELS: Final = frozenset({"rumour", "rumor", "fake", "谣言", "1", "true"})
 NEGATIVE_LABELS: Final = frozenset({"non-rumour", "non-rumor", "real", "非谣言", "0", "false"})
@@ -128,7 +127,8 @@ class RumourModel:
         except AttributeError:
             raise NotFittedError("rumour model is not trained") from None
         proba = self.pipeline.predict_proba(list(records))
-        return proba[:, classes.index(1)]
+        column: np.ndarray = proba[:, classes.index(1)]
+        return column
 
     def classify(self, records: Sequence[Mapping[str, Any]], *, top_terms_n: int = 5) -> list[RumourResult]:
         records = list(records)

@@ -122,7 +122,8 @@ def pairwise_distances(signatures: Sequence[int]) -> np.ndarray:
     """Distances between every pair (upper triangle, flattened): for threshold studies."""
     array = np.array([s & _MASK for s in signatures], dtype=np.uint64)
     rows, cols = np.triu_indices(len(array), k=1)
-    return np.bitwise_count(array[rows] ^ array[cols])
+    counts: np.ndarray = np.bitwise_count(array[rows] ^ array[cols])
+    return counts
 
 
 def shingle_set(text: str, size: int = 2) -> frozenset[str]:

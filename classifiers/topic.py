@@ -162,7 +162,8 @@ class TopicModel:
         classes = self.classes
         proba = self.pipeline.predict_proba(list(records))
         assert proba.shape[1] == len(classes)
-        return proba
+        out: np.ndarray = proba
+        return out
 
     def classify(self, records: Sequence[Mapping[str, Any]], *, top_terms_n: int = 5) -> list[TopicResult]:
         """Category, rounded scores and top terms for each record."""

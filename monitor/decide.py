@@ -72,7 +72,8 @@ def backoff_delay(failures: int, policy: PollPolicy, rand: float) -> dt.timedelt
     raw = policy.backoff_base * (2**exponent)
     capped = min(raw, policy.backoff_cap)
     spread = 1 + policy.jitter * (2 * rand - 1)
-    return min(capped * spread, policy.backoff_cap)
+    wait: dt.timedelta = min(capped * spread, policy.backoff_cap)
+    return wait
 
 
 def next_poll_after_success(

@@ -64,7 +64,8 @@ class ReprintFinder:
             .order_by(Item.id)
         )
         for item_id, signature, fetched in rows:
-            self.remember(item_id, signature, fetched)
+            if signature is not None:  # the query excludes them; the type does not know
+                self.remember(item_id, signature, fetched)
         self._high_id = max(self._high_id, high)
 
     def remember(self, item_id: int, signature: int, at: dt.datetime | None) -> None:

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from playbooks.errors import PlaybookError
 from playbooks.schema import Playbook
@@ -107,7 +108,7 @@ def read_yaml(path: Path) -> tuple[object, dict[Path_, int]]:
     return data, lines
 
 
-def _message(error: dict) -> str:
+def _message(error: ErrorDetails) -> str:
     msg = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)

@@ -246,17 +246,17 @@ def _require(detail: dict[str, Any], key: str, what: str) -> str:
     return value
 
 
-def _apply_notify(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+def _apply_notify(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
     return {"message_id": d.get("message_id")}
 
 
-def _apply_acknowledge(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+def _apply_acknowledge(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
     a.acknowledged_at = now
     a.acknowledged_on_time = a.acknowledge_due_at is None or now <= a.acknowledge_due_at
     return {"on_time": a.acknowledged_on_time}
 
 
-def _apply_extend(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+def _apply_extend(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
     reason = _require(d, "reason", "延期理由（情况复杂的说明）")
     rules = Rules.of(a.rule_snapshot)
     a.extended = True
@@ -271,7 +271,7 @@ def _apply_extend(session: Session, a: Assignment, now: dt.datetime, actor: Acto
     return {"reason": reason, "old_due": old.isoformat() if old else None, "new_due": a.respond_due_at.isoformat()}
 
 
-def _apply_respond(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+def _apply_respond(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
     """The department's answer is in. It records the answer only: a clarification for 审签 is
     created by :func:`responders.clarifications.submit`, and the first-information clock stops
     when something is published (:func:`mark_first_information`)."""
@@ -299,12 +299,12 @@ def mark_first_information(a: Assignment, at: dt.datetime) -> bool:
     return True
 
 
-def _apply_explain(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+def _apply_explain(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
     a.explanation = _require(d, "text", "无法办理的说明")
     return {"text": a.explanation}
 
 
-def _apply_reassign(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+def _apply_reassign(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
     target = _require(d, "department", "转办的目标部门")
     reason = _require(d, "reason", "转办理由")
     if target == a.department_key:
@@ -322,13 +322,13 @@ def _apply_reassign(session: Session, a: Assignment, now: dt.datetime, actor: Ac
     return {"to": target, "reason": reason, "new_assignment": new.id}
 
 
-def _apply_dismiss(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+def _apply_dismiss(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
     reason = _require(d, "reason", "撤销理由")
     a.closed_at = now
     return {"reason": reason}
 
 
-def _apply_close(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict) -> dict:
+def _apply_close(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
     a.closed_at = now
     return {"note": d.get("note")}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ def consultation_of(session: Session, event_id: int) -> Consultation | None:
     return session.scalar(select(Consultation).where(Consultation.event_id == event_id))
 
 
-def _participants(session: Session, event: Event, members: Members) -> list[dict]:
+def _participants(session: Session, event: Event, members: Members) -> list[dict[str, Any]]:
     people = []
     for a in assignments_of(session, event.id):
         if State(a.state) in WITHDRAWN_STATES:

@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
@@ -54,7 +54,8 @@ class RetryPolicy:
             raise ValueError("max_attempts must be at least 1")
 
     def delay(self, attempts: int) -> dt.timedelta:
-        return min(self.base * (2 ** max(attempts - 1, 0)), self.maximum)
+        wait: dt.timedelta = min(self.base * (2 ** max(attempts - 1, 0)), self.maximum)
+        return wait
 
 
 def enqueue(session: Session, *, dedupe_key: str, kind: str, chat_id: int | str, text: str, now: dt.datetime,
@@ -114,7 +115,7 @@ class OutboxSender:
     def recover(self) -> int:
         """Return rows left in ``sending`` by a crash to ``pending``."""
         with session_scope(self.sessions) as session:
-            result = cast(CursorResult, session.execute(
+            result = cast(CursorResult[Any], session.execute(
                 update(Alert).where(Alert.state == "sending").values(state="pending")))
             count = result.rowcount or 0
         if count:
@@ -141,7 +142,7 @@ class OutboxSender:
 
     def _claim(self, alert_id: int) -> Outgoing | None:
         with session_scope(self.sessions) as session:
-            claimed = cast(CursorResult, session.execute(
+            claimed = cast(CursorResult[Any], session.execute(
                 update(Alert).where(Alert.id == alert_id, Alert.state == "pending")
                 .values(state="sending", attempts=Alert.attempts + 1)))
             if not claimed.rowcount:

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -31,7 +32,7 @@ from yuqing.context import Context, pass_context
 class DefaultGroup(click.Group):
     """A group whose first argument runs ``default_command`` unless it names a subcommand."""
 
-    def __init__(self, *args, default_command: str, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args: Any, default_command: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.default_command = default_command
 

@@ -19,17 +19,19 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.store import make_engine, session_factory, session_scope, utcnow
 from monitor.store.models import (
     Alert,
     Assignment,
+    Base,
     Clarification,
     Event,
     Item,
@@ -87,6 +89,14 @@ def demo_settings(settings: Settings) -> Settings:
     })
 
 
+T = TypeVar("T")
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    """A count query's number (0 when the store answers nothing)."""
+    return session.scalar(query) or 0
+
+
 class Script:
     """The people's part, played through the same desk the bot and console use."""
 
@@ -105,12 +115,12 @@ class Script:
         chat = self.members.departments[department]
         return Actor(f"{department}发言人（演示）", chat.spokesperson or chat.members[0], str(chat.chat_id))
 
-    def query(self, fn: Callable[[Session], object]) -> object:
+    def query(self, fn: Callable[[Session], T]) -> T:
         with session_scope(self.sessions) as session:
             return fn(session)
 
 
-async def wait_for(what: str, check: Callable[[], object], timeout: float = STEP_TIMEOUT) -> object:
+async def wait_for(what: str, check: Callable[[], T | None], timeout: float = STEP_TIMEOUT) -> T:
     """Poll *check* until it returns something truthy; the service runs meanwhile."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -127,6 +137,12 @@ def _rumour_event(session: Session) -> Event | None:
     return session.get(Event, item.event_id) if item is not None and item.event_id else None
 
 
+def _routed_rumour(session: Session) -> int | None:
+    """The rumour event's id once Changchun has a case for it."""
+    event = _rumour_event(session)
+    return event.id if event is not None and _case_of(session, event.id, "长春市政府") else None
+
+
 def _case_of(session: Session, event_id: int, department: str) -> int | None:
     row = session.scalars(select(Assignment).where(Assignment.event_id == event_id,
                                                    Assignment.department_key == department)).first()
@@ -136,16 +152,15 @@ def _case_of(session: Session, event_id: int, department: str) -> int | None:
 async def play(script: Script, server: ReplayServer, base: str) -> int:
     """Drive the replay phases and the people's actions; returns the rumour event's id."""
     say("第1步：轮询新闻网站、微博、市长信箱；分类、聚类、计算热度、分派并推送预警")
-    event_id = await wait_for("the Weibo rumour about Changchun's tap water to be stored, clustered and routed",
-                              lambda: script.query(lambda s: (e := _rumour_event(s)) is not None
-                                                   and _case_of(s, e.id, "长春市政府") and e.id))
+    event_id: int = await wait_for("the Weibo rumour about Changchun's tap water to be stored, clustered and routed",
+                                   lambda: script.query(_routed_rumour))
     await wait_for("the first alerts to reach the chat",
                    lambda: script.query(lambda s: s.scalar(select(func.count()).select_from(Alert)
                                                            .where(Alert.state == "sent"))))
     await asyncio.sleep(2)
 
     say(f"第2步：值班长确认谣言事件 {event_id}，发起会商并记录统一口径；长春市政府签收并提交澄清")
-    case = script.query(lambda s: _case_of(s, int(event_id), "长春市政府"))
+    case = script.query(lambda s: _case_of(s, event_id, "长春市政府"))
     changchun = script.department_actor("长春市政府")
     script.act(script.chief, f"/confirm {event_id}")
     script.act(script.chief, f"/consult {event_id}")
@@ -172,14 +187,14 @@ async def play(script: Script, server: ReplayServer, base: str) -> int:
     say("第5步：主要网站和其他网站转载澄清；市长信箱留言得到官方回复")
     server.advance(4)
     await wait_for("reprints of the clarification to be counted",
-                   lambda: script.query(lambda s: s.scalar(select(func.count()).select_from(Reprint)
+                   lambda: script.query(lambda s: _count(s, select(func.count()).select_from(Reprint)
                                                            .where(Reprint.clarification_id.is_not(None))) >= 2))
     await wait_for("the mailbox reply to close its case",
-                   lambda: script.query(lambda s: s.scalar(select(func.count()).select_from(Assignment)
+                   lambda: script.query(lambda s: _count(s, select(func.count()).select_from(Assignment)
                                                            .where(Assignment.responded_at.is_not(None))) >= 2))
     await asyncio.sleep(3)  # one more round: points, spread, outbox
     await adoption(script, server)
-    return int(event_id)
+    return event_id
 
 
 NONGAN_TITLE = "农安县农村公路通到家门口"
@@ -201,7 +216,7 @@ async def adoption(script: Script, server: ReplayServer) -> None:
                                                            .where(Submission.id == number))))
     server.advance(6)
     await wait_for("the reprints of the adopted information to earn points",
-                   lambda: script.query(lambda s: s.scalar(select(func.count()).select_from(PointsEntry)
+                   lambda: script.query(lambda s: _count(s, select(func.count()).select_from(PointsEntry)
                                                            .where(PointsEntry.department_key == "农安县",
                                                                   PointsEntry.reason.like("reprint%"))) >= 2))
 
@@ -216,8 +231,11 @@ def summary(sessions: sessionmaker[Session], event_id: int, playbook: Playbook, 
         _m_html, month_pdf, _m_csv = monthly.write(report, reports_dir)
         counties = next(g for g in report.groups if g.kind == "county")
         nongan = next(r for r in counties.rows if r.standing.department_key == "农安县")
-        count = lambda q: s.scalar(select(func.count()).select_from(q))  # noqa: E731
+        def count(table: type[Base]) -> int:
+            return _count(s, select(func.count()).select_from(table))
+
         event = s.get(Event, event_id)
+        assert event is not None, "the demo's rumour event is gone"
         states = s.execute(select(Assignment.state, func.count()).group_by(Assignment.state)).all()
         points = s.execute(select(PointsEntry.department_key, func.sum(PointsEntry.points))
                            .group_by(PointsEntry.department_key)).all()

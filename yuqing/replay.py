@@ -27,7 +27,8 @@ WEIBO_TIME = "%a %b %d %H:%M:%S %z %Y"
 def load_demo_items() -> dict[str, Any]:
     """The demo items shipped with yuqing."""
     text = files("yuqing").joinpath("demo_data/items.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
 from playbooks.schema import Playbook, UnitKind
@@ -15,7 +16,7 @@ _KIND_NAMES = {
 }
 
 
-def _hours(delta) -> str:  # noqa: ANN001 - timedelta
+def _hours(delta: dt.timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes % 60 else f"{minutes // 60}h"
 

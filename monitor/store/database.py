@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.errors import StoreError
+from monitor.errors import StoreError as StoreError  # callers import it with the store
 from monitor.store.models import Department
 from playbooks.schema import Playbook
 

@@ -15,10 +15,11 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from monitor.compliance import check_policy, important_policies
 from monitor.config import DedupeSection
@@ -96,9 +97,10 @@ def _policy_timeliness(session: Session, playbook: Playbook, period: Period, now
     return timeliness({p.id: check_policy(session, p, playbook, now, dedupe) for p in policies})
 
 
-def _count_by_unit(session: Session, column: object, since: dt.datetime, until: dt.datetime) -> Counter[str]:
+def _count_by_unit(session: Session, column: InstrumentedAttribute[Any], since: dt.datetime,
+                   until: dt.datetime) -> Counter[str]:
     rows = session.execute(select(Submission.department_key, func.count())
-                           .where(column >= since, column < until)  # type: ignore[operator]
+                           .where(column >= since, column < until)
                            .group_by(Submission.department_key)).all()
     return Counter({key: int(n) for key, n in rows})
 

@@ -42,7 +42,7 @@ class ReportPDF(FPDF):
     def para(self, text: str) -> None:
         self.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
 
-    def grid(self, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int] | None = None) -> None:
+    def grid(self, header: Sequence[str], rows: Sequence[Sequence[object]], widths: Sequence[int] | None = None) -> None:
         if not rows:
             self.para("（无）")
             return

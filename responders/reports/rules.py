@@ -6,6 +6,7 @@ and which are the office's own rules (``provenance`` in the playbook, 本办规�
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from playbooks.schema import Playbook
@@ -19,7 +20,7 @@ class RuleNote:
     local: bool
 
 
-def _hours(delta) -> str:  # noqa: ANN001 - timedelta
+def _hours(delta: dt.timedelta) -> str:
     hours = delta.total_seconds() / 3600
     return f"{hours:g} 小时"
 

@@ -37,7 +37,7 @@ class ReportSettings(Protocol):
     def effective_reports_dir(self) -> Path: ...
 
     @property
-    def duty_chat_id(self) -> int | None: ...
+    def duty_chat_id(self) -> int | str | None: ...
 
 
 WEEKLY = "weekly"
@@ -90,7 +90,7 @@ def _claim(session: Session, name: str, due: dt.datetime, new_next: dt.datetime,
     result = session.execute(
         update(ScheduledReport).where(ScheduledReport.name == name, ScheduledReport.next_run_at == due)
         .values(next_run_at=new_next, last_run_at=now).execution_options(synchronize_session=False))
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def _due_slot(session: Session, name: str, now: dt.datetime,
