@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from monitor.decide import PollPolicy
 from monitor.errors import RefusedURL
 from monitor.fetch import FetchLimits
+from monitor.items import FieldLimits
 from monitor.netpolicy import NEVER
 from playbooks.loader import PolicyFileError, Problem, read_yaml, validate
 from playbooks.schema import Duration
@@ -38,12 +39,24 @@ class FetchSection(_Strict):
     per_host_concurrency: int = Field(default=2, ge=1)
     per_host_min_delay: float = Field(default=1.0, ge=0)
     total_timeout: float = Field(default=120.0, gt=0, le=3600, description="one fetch, redirects included")
+    source_timeout: float = Field(default=600.0, gt=0, le=7200, description="every fetch of one poll of a source")
     max_redirects: int = Field(default=10, ge=0, le=30)
     allow_loopback: bool = True
     allow_private: bool = True
 
     def limits(self) -> FetchLimits:
-        return FetchLimits(**self.model_dump())
+        return FetchLimits(**self.model_dump(exclude={"source_timeout"}))
+
+
+class LimitsSection(_Strict):
+    """Per-field limits of a stored item (YUQING_MAX_TITLE_CHARS, _TEXT_CHARS, _RAW_BYTES fill them)."""
+
+    max_title_chars: int = Field(default=1_000, ge=50, le=100_000)
+    max_text_chars: int = Field(default=100_000, ge=1_000, le=10_000_000)
+    max_raw_bytes: int = Field(default=200_000, ge=1_000, le=100_000_000)
+
+    def limits(self) -> FieldLimits:
+        return FieldLimits(**self.model_dump())
 
 
 class PollingSection(_Strict):
@@ -98,6 +111,7 @@ class SourcesFile(_Strict):
     polling: PollingSection = PollingSection()
     dedupe: DedupeSection = DedupeSection()
     health: HealthSection = HealthSection()
+    limits: LimitsSection = LimitsSection()
     sources: list[SourceSpec] = Field(default_factory=list)
 
     def get(self, name: str) -> SourceSpec | None:

@@ -3,19 +3,26 @@
 Each row becomes a :class:`NormalisedItem` or a rejection naming its line and
 reason; nothing is silently skipped. Rows without an id take their content
 hash as id, so importing the same file twice adds nothing.
+
+One bad line costs one line: a JSONL file is decoded line by line; a CSV that is
+neither UTF-8 nor GB18030 is read in the closer of the two, and the lines whose
+bytes do not decode are rejected. Counts are range-checked (``1e308`` or
+``Infinity`` rejects that line). Text is plain by its source: it is stored as
+written (only spaces are tidied), never run through an HTML parser.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from monitor.errors import ImportFileError
-from monitor.items import NormalisedItem, content_hash, html_to_text, parse_time, to_int
+from monitor.items import NormalisedItem, content_hash, normalise_space, parse_time, to_count
 
 FIELDS = ("id", "title", "text", "time", "likes", "dislikes", "reply", "reply_time", "url", "author", "status")
 # Column headers of the common Chinese exports, read without a --map.
@@ -64,30 +71,65 @@ def _rows(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, ValueError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})")
+                continue
             if not line.strip():
                 continue
             try:
                 yield number, json.loads(line)
             except json.JSONDecodeError as exc:
                 yield number, ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})")
+            except RecursionError:
+                yield number, ValueError("JSON nested too deeply")
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def _decode_csv(raw: bytes) -> tuple[str, str | None]:
+    """The text and, when the bytes are neither UTF-8 nor GB18030, a note on the fallback used.
+
+    Undecodable bytes are kept as surrogate escapes so that only their lines are rejected."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding), None
+        except UnicodeDecodeError:
+            continue
+    candidates = {enc: raw.decode(enc, errors="surrogateescape") for enc in ("utf-8-sig", "gb18030")}
+    encoding = min(candidates, key=lambda enc: len(_UNDECODED.findall(candidates[enc])))
+    return candidates[encoding], f"not valid UTF-8 or GB18030; read as {encoding.removesuffix('-sig')}"
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+    text, note = _decode_csv(path.read_bytes())
     reader = csv.DictReader(text.splitlines(keepends=True))
-    if not reader.fieldnames:
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise ImportFileError(f"{path.name}: header row is not CSV ({exc})") from None
+    if not fieldnames:
         raise ImportFileError(f"{path.name}: no header row")
+    if any(_UNDECODED.search(name or "") for name in fieldnames):
+        raise ImportFileError(f"{path.name}: the header row has bytes that are neither UTF-8 nor GB18030")
     start = 2
-    for row in reader:
-        yield start, row
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield start, ValueError(f"not CSV ({exc})")
+            start = reader.line_num + 1
+            continue
+        if any(_UNDECODED.search(str(v)) for v in row.values() if v is not None):
+            yield start, ValueError(f"bytes that do not decode ({note})")
+        else:
+            yield start, row
         start = reader.line_num + 1
 
 
@@ -132,11 +174,11 @@ def record_to_item(source: str, record: dict[str, Any], mapping: dict[str, str])
         field = _field_of(str(column), mapping)
         if field and value not in (None, ""):
             values[field] = value
-    title = html_to_text(str(values.get("title") or ""))
-    text = html_to_text(str(values.get("text") or ""))
+    title = normalise_space(str(values.get("title") or ""))
+    text = normalise_space(str(values.get("text") or ""))
     if not title and not text:
         raise ValueError("no title and no text")
-    reply = html_to_text(str(values.get("reply") or ""))
+    reply = normalise_space(str(values.get("reply") or ""))
     external_id = str(values["id"]).strip() if values.get("id") not in (None, "") else content_hash(title, text)
     return NormalisedItem(
         source=source,
@@ -146,8 +188,8 @@ def record_to_item(source: str, record: dict[str, Any], mapping: dict[str, str])
         url=str(values["url"]) if values.get("url") else None,
         author=str(values["author"]) if values.get("author") else None,
         published_at=parse_time(values.get("time")),
-        likes=to_int(values.get("likes")),
-        dislikes=to_int(values.get("dislikes")),
+        likes=to_count(values.get("likes"), "likes"),
+        dislikes=to_count(values.get("dislikes"), "dislikes"),
         reply_status=("已回复" if reply else (str(values["status"]) if values.get("status") else None)),
         reply_text=reply or None,
         reply_at=parse_time(values.get("reply_time")) if reply else None,
@@ -155,20 +197,27 @@ def record_to_item(source: str, record: dict[str, Any], mapping: dict[str, str])
     )
 
 
-def read_file(path: Path, source: str, mapping: Mapping[str, str] | None = None) -> Iterator[NormalisedItem | Rejected]:
-    """Each row of *path* as an item or a rejection with its line number."""
+def read_numbered(path: Path, source: str,
+                  mapping: Mapping[str, str] | None = None) -> Iterator[tuple[int, NormalisedItem | Rejected]]:
+    """Each row of *path* with its line number, as an item or a rejection."""
     fields = parse_mapping(mapping)
     for line, record in _rows(path):
         if isinstance(record, Exception):
-            yield Rejected(line, str(record))
+            yield line, Rejected(line, str(record))
             continue
         if not isinstance(record, dict):
-            yield Rejected(line, "not a JSON object")
+            yield line, Rejected(line, "not a JSON object")
             continue
         try:
-            yield record_to_item(source, record, fields)
-        except ValueError as exc:
-            yield Rejected(line, str(exc))
+            yield line, record_to_item(source, record, fields)
+        except (ValueError, OverflowError, TypeError) as exc:
+            yield line, Rejected(line, str(exc))
+
+
+def read_file(path: Path, source: str, mapping: Mapping[str, str] | None = None) -> Iterator[NormalisedItem | Rejected]:
+    """Each row of *path* as an item or a rejection with its line number."""
+    for _line, row in read_numbered(path, source, mapping):
+        yield row
 
 
 def count_rows(path: Path) -> int | None:

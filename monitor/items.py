@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import hashlib
+import json
+import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -66,6 +68,41 @@ class NormalisedItem:
     @property
     def host(self) -> str:
         return host_of(self.url)
+
+
+@dataclass(frozen=True)
+class FieldLimits:
+    """How much of one item is kept; what is longer is cut and the cut recorded in ``raw["_cut"]``."""
+
+    max_title_chars: int = 1_000
+    max_text_chars: int = 100_000
+    max_raw_bytes: int = 200_000
+
+
+_SHORT_FIELDS = {"author": 255, "reply_status": 32, "repost_of_external_id": 255, "url": 4_096}
+
+
+def within_limits(item: NormalisedItem, limits: FieldLimits) -> NormalisedItem:
+    """*item* cut to *limits* (and to the store's column sizes), noting each cut's original size."""
+    cuts: dict[str, int] = {}
+    changes: dict[str, Any] = {}
+    for name, limit in (("title", limits.max_title_chars), ("text", limits.max_text_chars),
+                        ("reply_text", limits.max_text_chars), *_SHORT_FIELDS.items()):
+        value = getattr(item, name)
+        if value is not None and len(value) > limit:
+            cuts[name] = len(value)
+            changes[name] = value[:limit]
+    if len(item.external_id) > 255:  # an id is not cut (two ids would meet) but hashed
+        cuts["external_id"] = len(item.external_id)
+        changes["external_id"] = "sha256:" + hashlib.sha256(item.external_id.encode("utf-8")).hexdigest()
+    raw_size = len(json.dumps(item.raw, ensure_ascii=False, default=str).encode("utf-8")) if item.raw else 0
+    raw = item.raw
+    if raw_size > limits.max_raw_bytes:
+        cuts["raw"] = raw_size
+        raw = {}
+    if not cuts:
+        return item
+    return replace(item, **changes, raw={**raw, "_cut": cuts})
 
 
 def host_of(url: str | None) -> str:
@@ -191,19 +228,50 @@ def _chinese(text: str, tz: dt.tzinfo) -> dt.datetime | None:
     return None
 
 
+MAX_COUNT = 2**31 - 1  # the store's integer columns
+
+
+def to_count(value: Any, name: str = "count") -> int:
+    """A count as read strictly: 12, '12', '1.2万'; ValueError naming *name* when it is not a
+    finite number between 0 and the store's integer limit (an import rejects that line)."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: {value!r} is not a number")
+    if isinstance(value, int):
+        number = float(value) if abs(value) < 10**30 else math.inf
+    elif isinstance(value, float):
+        number = value
+    else:
+        text = str(value).strip().replace(",", "").replace("+", "")
+        scale = 1
+        if text.endswith("万"):
+            text, scale = text[:-1], 10_000
+        elif text.endswith("亿"):
+            text, scale = text[:-1], 100_000_000
+        try:
+            number = float(text) * scale
+        except ValueError:
+            raise ValueError(f"{name}: {str(value)[:40]!r} is not a number") from None
+    if not math.isfinite(number) or not 0 <= number <= MAX_COUNT:
+        raise ValueError(f"{name}: {str(value)[:40]} is out of range (0 to {MAX_COUNT})")
+    return int(number)
+
+
 def to_int(value: Any) -> int:
-    """Engagement counts arrive as 12, '12', '1.2万', '' or None; read them as ints."""
-    if value is None or value == "" or isinstance(value, bool):
+    """Engagement counts arrive as 12, '12', '1.2万', '' or None; read them as ints.
+
+    Lenient, for polled sources: what is not a number is 0, what is out of range is capped."""
+    if isinstance(value, bool):
         return 0
-    if isinstance(value, (int, float)):
-        return max(int(value), 0)
-    text = str(value).strip().replace(",", "").replace("+", "")
-    scale = 1
-    if text.endswith("万"):
-        text, scale = text[:-1], 10_000
-    elif text.endswith("亿"):
-        text, scale = text[:-1], 100_000_000
     try:
-        return max(int(float(text) * scale), 0)
+        return to_count(value)
     except ValueError:
+        pass
+    try:
+        number = float(str(value).strip().replace(",", "")) if not isinstance(value, (int, float)) else value
+    except (ValueError, OverflowError):
         return 0
+    if isinstance(number, float) and math.isnan(number):
+        return 0
+    return MAX_COUNT if number > 0 else 0

@@ -11,6 +11,7 @@ responders close assignments from those rows.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from monitor.config import DedupeSection
 from monitor.dedupe import ReprintFinder, find_existing, find_same_content, host_for, signature_of
-from monitor.items import NormalisedItem
+from monitor.items import FieldLimits, NormalisedItem, within_limits
 from monitor.store.models import Event, Item, ItemChange, Reprint, Source
 from playbooks.schema import Playbook
 
@@ -82,9 +83,11 @@ class Pipeline:
         dedupe: DedupeSection,
         annotator: Annotator | None = None,
         events: EventAssigner | None = None,
+        limits: FieldLimits | None = None,
     ) -> None:
         self.playbook = playbook
         self.dedupe = dedupe
+        self.limits = limits or FieldLimits()
         self.annotator = annotator
         self.events = events
         self.finder = ReprintFinder(dedupe)
@@ -99,9 +102,10 @@ class Pipeline:
 
     def process_one(self, session: Session, source: Source, item: NormalisedItem, now: dt.datetime) -> ProcessResult:
         result = ProcessResult()
+        item = within_limits(item, self.limits)  # before hashing, signatures and models see it
         existing = find_existing(session, source.id, item.external_id)
         if existing is not None:
-            change_ids = self._update(session, existing, item, now)
+            change_ids = self._update(session, existing, item, now, content=source.kind == "import")
             if change_ids is None:
                 result.unchanged = 1
             else:
@@ -199,15 +203,20 @@ class Pipeline:
 
     # -- items seen before --------------------------------------------------
 
-    def _update(self, session: Session, row: Item, item: NormalisedItem, now: dt.datetime) -> list[int] | None:
-        """Refresh counts and reply; None when nothing changed, else the ItemChange ids."""
+    def _update(self, session: Session, row: Item, item: NormalisedItem, now: dt.datetime,
+                content: bool = False) -> list[int] | None:
+        """Refresh counts and reply (and, for *content* sources such as imports, the title and text);
+        None when nothing changed, else the ItemChange ids."""
         changed = False
+        change_ids: list[int] = []
+        if content and item.content_hash != row.content_hash:
+            change_ids.append(self._content_change(session, row, item, now))
+            changed = True
         for name in _ENGAGEMENT:
             value = getattr(item, name)
             if value != getattr(row, name):
                 setattr(row, name, value)
                 changed = True
-        change_ids: list[int] = []
         if _reply_changed(row, item):
             change = ItemChange(
                 item_id=row.id, at=now, field="reply",
@@ -224,6 +233,24 @@ class Pipeline:
             return None
         row.updated_at = now
         return change_ids
+
+
+    def _content_change(self, session: Session, row: Item, item: NormalisedItem, now: dt.datetime) -> int:
+        """A record re-imported under its id with other words: keep the new words, record the old."""
+        change = ItemChange(item_id=row.id, at=now, field="content",
+                            old_value=_content_summary(row.title, row.text),
+                            new_value=_content_summary(item.title, item.text))
+        row.title, row.text, row.url = item.title, item.text, item.url or row.url
+        row.content_hash = item.content_hash
+        row.signature = signature_of(item, self.dedupe)
+        row.raw = _jsonable(item.raw)
+        session.add(change)
+        session.flush()
+        return change.id
+
+
+def _content_summary(title: str | None, text: str | None) -> str:
+    return f"{title or ''}\n{text or ''}".strip()
 
 
 def _reply_changed(row: Item, item: NormalisedItem) -> bool:
@@ -244,6 +271,8 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON (and PostgreSQL) hold no Infinity or NaN
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, dt.datetime):

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor import decide
 from monitor.clock import Clock, system_clock
 from monitor.config import SourcesFile, SourceSpec
-from monitor.errors import SourceError, UnknownSourceError
+from monitor.errors import FetchTimeout, SourceError, UnknownSourceError
 from monitor.fetch import Fetcher
 from monitor.items import host_of
 from monitor.pipeline import Pipeline, ProcessResult
@@ -184,7 +184,13 @@ class Poller:
             fetcher=self.fetcher, now=now or self.clock(), etag=etag, last_modified=last_modified,
             seen=lambda external_id: self._seen(spec.name, external_id),
         )
-        return await get_kind(spec.kind).fetch(spec, ctx)
+        limit = self.config.fetch.source_timeout  # a portal's pages together, so no source holds up a cycle
+        try:
+            async with asyncio.timeout(limit):
+                return await get_kind(spec.kind).fetch(spec, ctx)
+        except TimeoutError:
+            raise FetchTimeout(f"the poll took more than {limit:g} s in total; stopped", source=spec.name,
+                               url=spec.url) from None
 
     # -- store side (worker thread) ------------------------------------------
 

@@ -57,6 +57,6 @@ def build_monitor(
         annotator = default_annotator(playbook, models_dir)
     if events is None:
         events = default_event_assigner(playbook)
-    pipeline = Pipeline(playbook, config.dedupe, annotator=annotator, events=events)
+    pipeline = Pipeline(playbook, config.dedupe, annotator=annotator, events=events, limits=config.limits.limits())
     poller = Poller(config, sessions, pipeline, fetcher=fetcher or Fetcher(config.fetch.limits()), clock=clock)
     return Monitor(engine, sessions, config, pipeline, poller)

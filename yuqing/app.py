@@ -24,7 +24,8 @@ def sources_config(settings: Settings) -> SourcesFile:
     """The sources file, with the settings filling the fetch values the file leaves out.
 
     YUQING_HTTP_TIMEOUT, _MAX_RESPONSE_BYTES, _FETCH_DEADLINE, _FETCH_ALLOW_LOOPBACK and
-    _FETCH_ALLOW_PRIVATE are the defaults; a value written in the file's ``fetch`` section wins.
+    _FETCH_ALLOW_PRIVATE, and YUQING_MAX_TITLE_CHARS, _MAX_TEXT_CHARS and _MAX_RAW_BYTES are the
+    defaults; a value written in the file's ``fetch`` or ``limits`` section wins.
     """
     config = load_sources(settings.effective_sources_file)
     given = config.fetch.model_fields_set
@@ -34,4 +35,8 @@ def sources_config(settings: Settings) -> SourcesFile:
         "allow_private": settings.fetch_allow_private,
     }
     fetch = config.fetch.model_copy(update={k: v for k, v in defaults.items() if k not in given})
-    return config.model_copy(update={"fetch": fetch})
+    field_defaults = {"max_title_chars": settings.max_title_chars, "max_text_chars": settings.max_text_chars,
+                      "max_raw_bytes": settings.max_raw_bytes}
+    limits = config.limits.model_copy(update={k: v for k, v in field_defaults.items()
+                                              if k not in config.limits.model_fields_set})
+    return config.model_copy(update={"fetch": fetch, "limits": limits})

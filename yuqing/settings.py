@@ -76,6 +76,9 @@ class Settings(BaseModel):
     fetch_deadline: float = Field(default=120.0, gt=0, le=3600)
     fetch_allow_loopback: bool = True
     fetch_allow_private: bool = True
+    max_title_chars: int = Field(default=1_000, ge=50, le=100_000)
+    max_text_chars: int = Field(default=100_000, ge=1_000, le=10_000_000)
+    max_raw_bytes: int = Field(default=200_000, ge=1_000, le=100_000_000)
 
     @field_validator("database_url")
     @classmethod

@@ -144,3 +144,14 @@ def test_a_refused_source_in_a_cycle_is_an_error_row_not_a_crash(make_monitor, s
     results = cycle(monitor)
     assert results["good"].new == 2
     assert results["evil"].status == "error" and "link-local" in results["evil"].error
+
+
+def test_one_poll_of_a_source_has_its_own_deadline(make_monitor, server):
+    server.route("/drip", lambda _r: Reply(200, (b"<" for _ in range(600)), chunk_delay=0.05))
+    good = server.static("/good.xml", rss2(records("gov-messages")[:1]))
+    monitor = make_monitor([{"name": "drip", "kind": "feed", "url": server.url("/drip")},
+                            {"name": "good", "kind": "feed", "url": good}],
+                           fetch={"source_timeout": 0.5, "total_timeout": 60})
+    results = cycle(monitor)
+    assert results["good"].new == 1
+    assert results["drip"].status == "error" and "the poll took more than 0.5 s" in results["drip"].error
