@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from monitor.config import HealthSection, SourcesFile
 from monitor.store.models import Item, Source
+from monitor.urls import redact_url
 
 Problem = Literal["ok", "failing", "silent", "never_polled"]
 
@@ -95,7 +96,7 @@ def gather(session: Session, config: SourcesFile, now: dt.datetime) -> list[Sour
             continue
         spec = config.get(row.name)
         facts.append(SourceFacts(
-            row.name, row.url, row.enabled, row.created_at, row.last_success_at, row.last_new_item_at,
+            row.name, redact_url(row.url), row.enabled, row.created_at, row.last_success_at, row.last_new_item_at,
             row.last_error_at, row.last_error, row.consecutive_failures, counts.get(row.id, 0),
             spec.expected_period if spec else None,
         ))

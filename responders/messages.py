@@ -9,6 +9,7 @@ tag or an entity.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import jinja2
 
 from monitor.store.types import shown
+from monitor.urls import safe_link
 from playbooks.schema import Playbook
 from responders.errors import ResponderError
 
@@ -88,4 +90,19 @@ class Templates:
 
     def render(self, name: str, **context: Any) -> str:
         text = self._compiled[name].render(**context).strip()
-        return clip_html(text)
+        return clip_html(safe_links(text))
+
+
+_ANCHOR = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
+
+
+def safe_links(markup: str) -> str:
+    """Only http/https addresses stay links (without their credentials); any other address
+    (``javascript:``, ``data:`` …) is shown as text and flagged, whatever the template wrote."""
+    def fix(match: re.Match[str]) -> str:
+        address = html.unescape(match.group(1))
+        link = safe_link(address)
+        if link is not None:
+            return f'<a href="{html.escape(link)}">{match.group(2)}</a>'
+        return f"{match.group(2)}（非网页地址，未作链接：{html.escape(address[:200])}）"
+    return _ANCHOR.sub(fix, markup)

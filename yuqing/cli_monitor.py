@@ -19,6 +19,7 @@ from monitor.health import health_findings
 from monitor.service import Monitor, build_monitor
 from monitor.store import session_scope, shown, utcnow
 from monitor.store.models import Item, Source
+from monitor.urls import redact_url
 from playbooks.loader import PolicyFileError
 from yuqing.context import Context, pass_context
 
@@ -108,7 +109,7 @@ def sources_list(context: Context) -> None:
             click.echo(f"{'name':24} {'kind':7} {'on':3} {'items':>6} {'interval':>9} {'next poll':16}  url")
             for r in rows:
                 click.echo(f"{r.name:24} {r.kind:7} {'yes' if r.enabled else 'no':3} {r.items_total:>6} "
-                           f"{r.interval_seconds // 60:>7}m  {shown(r.next_poll_at):16}  {r.url}")
+                           f"{r.interval_seconds // 60:>7}m  {shown(r.next_poll_at):16}  {redact_url(r.url)}")
     _run(context, body)
 
 
