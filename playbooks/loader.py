@@ -23,6 +23,7 @@ Model = TypeVar("Model", bound=BaseModel)
 Path_ = tuple[str | int, ...]
 
 DEFAULT_PLAYBOOK = Path(__file__).with_name("jilin.yaml")
+MAX_NODES = 200_000  # values in a policy file once its aliases are expanded (jilin.yaml has a few thousand)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,46 @@ def _line_map(node: yaml.Node, path: Path_, lines: dict[Path_, int], dupes: list
             _line_map(item, (*path, index), lines, dupes)
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_aliases(root: yaml.Node, name: str) -> None:
+    """Refuse an anchor that contains itself and aliases that expand past MAX_NODES (an alias bomb),
+    before anything walks or validates the expanded tree."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    # iterative depth-first walk: (node, children visited?)
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > MAX_NODES:
+                raise PolicyFileError([Problem(name, node.start_mark.line + 1, "",
+                                               f"aliases expand to more than {MAX_NODES:,} values; refused")])
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise PolicyFileError([Problem(name, node.start_mark.line + 1, "",
+                                           "recursive alias: an anchor refers to itself; refused")])
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                raise PolicyFileError([Problem(name, child.start_mark.line + 1, "",
+                                               "recursive alias: an anchor refers to itself; refused")])
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
 def _line_for(path: Sequence[str | int], lines: dict[Path_, int]) -> int | None:
     """The line of the deepest part of *path* that the file actually has."""
     parts = tuple(path)
@@ -94,11 +135,15 @@ def read_yaml(path: Path) -> tuple[object, dict[Path_, int]]:
         raise PolicyFileError([Problem(name, None, "", f"not UTF-8 text ({exc.reason})")]) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            _check_aliases(node, name)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise PolicyFileError([Problem(name, line, "", f"YAML syntax error: {exc.problem}")]) from None
+    except RecursionError:
+        raise PolicyFileError([Problem(name, None, "", "nested too deeply to be a policy file")]) from None
     lines: dict[Path_, int] = {}
     dupes: list[tuple[Path_, int]] = []
     if node is not None:

@@ -8,6 +8,7 @@ policy change is a YAML edit that this schema validates, never a code change.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable
 from enum import Enum
@@ -19,24 +20,41 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
+MAX_DURATION = dt.timedelta(days=366)  # no policy duration of ours is longer than a year
+MAX_WORKING_DAYS = 250  # about a year of working days
+
+
 def parse_duration(value: Any) -> dt.timedelta:
-    """Accept '30m', '4h', '2d', a number of seconds or a timedelta."""
-    if isinstance(value, dt.timedelta):
-        return value
+    """Accept '30m', '4h', '2d', a number of seconds or a timedelta, up to a year."""
     if isinstance(value, bool):
         raise ValueError(f"invalid duration {value!r} (use e.g. 30m, 4h, 2d)")
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError(f"duration must not be negative, got {value!r}")
-        return dt.timedelta(seconds=value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return dt.timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-    raise ValueError(f"invalid duration {value!r} (use e.g. 30m, 4h, 2d)")
+    if isinstance(value, dt.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    else:
+        raise ValueError(f"invalid duration {value!r} (use e.g. 30m, 4h, 2d)")
+    if math.isnan(seconds):
+        raise ValueError(f"invalid duration {value!r} (use e.g. 30m, 4h, 2d)")
+    if seconds < 0:
+        raise ValueError(f"duration must not be negative, got {value!r}")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration {value!r} is longer than a year ({MAX_DURATION.days}d at most)")
+    return dt.timedelta(seconds=seconds)
+
+
+def parse_clock(value: Any) -> dt.timedelta:
+    """A deadline clock: a duration that is more than zero (``acknowledge: 0h`` would be overdue at once)."""
+    duration = parse_duration(value)
+    if duration <= dt.timedelta(0):
+        raise ValueError(f"a deadline must be longer than zero, got {value!r}")
+    return duration
 
 
 Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
+ClockDuration = Annotated[dt.timedelta, BeforeValidator(parse_clock)]
 
 
 def _parse_clock_time(value: Any) -> dt.time:
@@ -103,7 +121,7 @@ class RelabelRule(_Strict):
     category: str
     from_labels: list[str] = Field(min_length=1)
     keywords: list[str] = Field(min_length=1)
-    min_hits: int = Field(1, ge=1)
+    min_hits: int = Field(1, ge=1, le=100)
 
 
 class Training(_Strict):
@@ -114,13 +132,13 @@ class Training(_Strict):
 
 
 class FirstResponse(_Strict):
-    acknowledge: Duration
-    first_information: Duration
+    acknowledge: ClockDuration
+    first_information: ClockDuration
 
 
 class PolicyReprint(_Strict):
-    target: Duration
-    latest_working_days: int = Field(ge=0)
+    target: ClockDuration
+    latest_working_days: int = Field(ge=0, le=MAX_WORKING_DAYS)
 
 
 class ClockCount(str, Enum):
@@ -131,10 +149,10 @@ class ClockCount(str, Enum):
 class Clocks(_Strict):
     """Deadlines of the 2015 document, in hours or working days."""
 
-    acknowledge: Duration
+    acknowledge: ClockDuration
     acknowledge_counts: ClockCount = ClockCount.calendar
-    respond_working_days: int = Field(ge=1)
-    respond_extended_working_days: int = Field(ge=1)
+    respond_working_days: int = Field(ge=1, le=MAX_WORKING_DAYS)
+    respond_extended_working_days: int = Field(ge=1, le=MAX_WORKING_DAYS)
     rumour: FirstResponse
     emergency: FirstResponse
     policy_reprint: PolicyReprint
@@ -415,7 +433,7 @@ class BurstSignals(_Strict):
     window: Duration = dt.timedelta(hours=1)
     baseline: Duration = dt.timedelta(hours=24)
     alpha: float = Field(0.01, gt=0, lt=1)
-    min_count: int = Field(5, ge=1)
+    min_count: int = Field(5, ge=1, le=1_000_000)
     min_ratio: float = Field(2.0, ge=1)
     prior_rate: float = Field(0.5, gt=0)
 
@@ -457,8 +475,8 @@ class ReportPolicy(_Strict):
     weekly_at: ClockTime
     monthly_day: int = Field(1, ge=1, le=28, description="day of the month the 通报 for last month is posted")
     monthly_at: ClockTime = Field(dt.time(9, 0), description="local time of day it is posted")
-    top_events: int = Field(ge=1)
-    new_topic_min_items: int = Field(ge=1, description="items a new event needs to count as a hot topic")
+    top_events: int = Field(ge=1, le=100)
+    new_topic_min_items: int = Field(ge=1, le=100_000, description="items a new event needs to count as a hot topic")
 
 
 CITED_SECTIONS = ("clocks", "points", "heat.alert_threshold", "heat.major_threshold", "heat.rumour_consultation_min_reach")

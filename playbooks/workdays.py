@@ -31,6 +31,10 @@ class ClockError(PlaybookError, ValueError):
     """A deadline was asked for with inputs that have no meaning (naive time, negative days)."""
 
 
+MAX_WORKING_DAYS = 366  # no clock of ours runs longer than a year
+MAX_SPAN = dt.timedelta(days=366)
+
+
 @dataclass
 class WorkingCalendar:
     """Which dates are working days: playbook declarations, then chinese-calendar, then weekends."""
@@ -100,6 +104,8 @@ class WorkClock:
         """
         if days < 0:
             raise ClockError(f"working days must not be negative, got {days}")
+        if days > MAX_WORKING_DAYS:
+            raise ClockError(f"{days} working days is more than a year; the most a clock counts is {MAX_WORKING_DAYS}")
         day = self._local(start).date()
         if days == 0:
             return dt.datetime.combine(day, self.office_end, self.tz)
@@ -111,12 +117,16 @@ class WorkClock:
         """A deadline in elapsed time (rumours and emergencies run around the clock)."""
         if duration < dt.timedelta(0):
             raise ClockError(f"duration must not be negative, got {duration}")
+        if duration > MAX_SPAN:
+            raise ClockError(f"{duration} is more than a year; the longest clock is {MAX_SPAN.days} days")
         return self._local(start) + duration
 
     def due_in_office_hours(self, start: dt.datetime, duration: dt.timedelta) -> dt.datetime:
         """A deadline counted in office time on working days: a 签收 clock that stops overnight and on holidays."""
         if duration < dt.timedelta(0):
             raise ClockError(f"duration must not be negative, got {duration}")
+        if duration > MAX_SPAN:
+            raise ClockError(f"{duration} is more than a year; the longest clock is {MAX_SPAN.days} days")
         moment = self._local(start)
         left = duration
         day = moment.date()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import sys
 from pathlib import Path
 
 import click
 
 from playbooks.loader import PolicyFileError, load_playbook
-from playbooks.workdays import ClockError, WorkClock
+from playbooks.workdays import MAX_SPAN, MAX_WORKING_DAYS, ClockError, WorkClock
 from yuqing.cli_calibrate import COMMANDS as CALIBRATE_COMMANDS
 from yuqing.cli_cases import COMMANDS as CASE_COMMANDS
 from yuqing.cli_classifiers import COMMANDS as CLASSIFIER_COMMANDS
@@ -72,13 +73,17 @@ def playbook_show(context: Context, file: Path | None) -> None:
 
 @main.command()
 @click.option("--start", required=True, help="ISO 8601 start, with offset, e.g. 2026-09-30T10:00+08:00")
-@click.option("--working-days", type=int, help="count this many Chinese working days")
-@click.option("--hours", type=float, help="or this many elapsed hours")
+@click.option("--working-days", type=click.IntRange(0, MAX_WORKING_DAYS),
+              help=f"count this many Chinese working days (at most {MAX_WORKING_DAYS})")
+@click.option("--hours", type=click.FloatRange(0, MAX_SPAN.days * 24),
+              help=f"or this many elapsed hours (at most {MAX_SPAN.days * 24})")
 @pass_context
 def deadline(context: Context, start: str, working_days: int | None, hours: float | None) -> None:
     """Print the due time (ISO 8601) under the playbook's calendar and office hours."""
     if (working_days is None) == (hours is None):
         raise click.UsageError("give exactly one of --working-days and --hours")
+    if hours is not None and math.isnan(hours):
+        raise click.BadParameter("not a number", param_hint="--hours")
     try:
         begin = dt.datetime.fromisoformat(start)
     except ValueError:
