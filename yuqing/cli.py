@@ -22,7 +22,26 @@ from yuqing.context import Context, pass_context
 from yuqing.settings import SettingsError
 
 
-@click.group()
+class _Main(click.Group):
+    """The root group: a store that is busy or unreachable is one clear line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from sqlalchemy.exc import OperationalError
+
+        from monitor.store.database import describe_store_fault
+
+        try:
+            return super().invoke(ctx)
+        except OperationalError as exc:
+            context = ctx.find_object(Context)
+            url = context.settings.effective_database_url if context is not None else ""
+            message = describe_store_fault(exc, url)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
+
+
+@click.group(cls=_Main)
 @click.version_option(package_name="yuqing")
 @click.pass_context
 def main(ctx: click.Context) -> None:

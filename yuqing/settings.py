@@ -168,7 +168,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         values.update(_from_file(Path(settings_file)))
     values.update(_from_env(environ))
     try:
-        return Settings.model_validate(values)
+        settings = Settings.model_validate(values)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -179,3 +179,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 msg = "unknown setting"
             lines.append(f"{name}={values.get(field)!r}: {msg}")
         raise SettingsError("; ".join(lines)) from None
+    _check_store_folder(settings)
+    return settings
+
+
+def _check_store_folder(settings: Settings) -> None:
+    """A SQLite store named explicitly must be in a folder that exists (a typo must not create a new,
+    empty store somewhere); the default one under the data dir gets its folder made."""
+    url = settings.database_url
+    if not url.startswith("sqlite") or "///" not in url:
+        return
+    path = url.split("///", 1)[1].split("?", 1)[0]
+    if path and path != ":memory:" and not Path(path).parent.is_dir():
+        raise SettingsError(f"{ENV_PREFIX}DATABASE_URL={url!r}: the folder {Path(path).parent} does not exist "
+                            "(create it, or correct the path)")

@@ -11,7 +11,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, make_url, select
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import StoreError as StoreError  # callers import it with the store
@@ -52,6 +53,25 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def describe_store_fault(exc: BaseException, url: str, setting: str = "YUQING_DATABASE_URL") -> str | None:
+    """A duty officer's sentence for a store that is busy or cannot be reached; None when *exc* is not that."""
+    text = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc).strip() else ""
+    url = _normalise_url(url)
+    if url.startswith("sqlite"):
+        if "database is locked" in text or "database is busy" in text:
+            return ("another yuqing process holds the store (SQLite allows one writer at a time) and did not "
+                    "let go within 30 s; try again when it has finished")
+        if "unable to open database file" in text:
+            return f"cannot open the SQLite store named by {setting} ({url}): {text}"
+        return None
+    try:
+        parsed = make_url(url)
+        where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    except ArgumentError:  # an unparsable URL is reported by the settings
+        where = "?"
+    return f"cannot reach the database at {where} named by {setting}: {text or exc.__class__.__name__}"
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
