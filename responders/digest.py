@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.store.models import DigestEntry, Event, Item, Submission
+from monitor.urls import safe_link
 from playbooks.schema import Playbook
 from responders.errors import BadCommand, UnknownCase
 from responders.messages import clip_html
@@ -129,7 +130,9 @@ def _view(session: Session, entry: DigestEntry) -> DigestView:
         title = event.title if event else f"事件 {entry.event_id}"
         summary = f"事件 {entry.event_id} · 共 {event.item_count if event else 0} 条 · 热度 {event.heat if event else 0:.0f}"
         url = None
-    return DigestView(entry.id, title, summary, url, entry.department_key, entry.added_by, entry.leader_instruction)
+    # only an http/https address becomes the report's link, and never with its credentials
+    return DigestView(entry.id, title, summary, safe_link(url), entry.department_key, entry.added_by,
+                      entry.leader_instruction)
 
 
 def entries(session: Session, day: dt.date) -> list[DigestView]:

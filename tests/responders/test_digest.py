@@ -55,3 +55,12 @@ def test_event_entry_and_errors(session, playbook):
         digest.add(session, playbook, who="x", now=NOW, item_id=999999)
     with pytest.raises(UnknownCase):
         digest.instruct(session, playbook, 999999, "批示", who="x", now=NOW)
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(4)", "https://officer:hunter2@www.changchun.gov.cn/a/1.html"])
+def test_the_digest_links_only_http_and_never_shows_credentials(session, playbook, tmp_path, url):
+    src = source(session, "www.changchun.gov.cn")
+    it = item(session, src, "长春市某小区供暖不热", NOW, title="供暖不热", url=url)
+    digest.add(session, playbook, who="值班员", now=NOW, item_id=it.id)
+    html = digest.write(session, NOW.date(), NOW, tmp_path).read_text(encoding="utf-8")
+    assert "javascript:" not in html and "hunter2" not in html and "供暖不热" in html
