@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from classifiers.modelio import Manifest, default_model_dir, load_model
-from classifiers.rumour import RumourModel
-from classifiers.topic import TopicModel
 from playbooks.schema import Playbook
+
+if TYPE_CHECKING:  # the models import scikit-learn; commands that do not classify should not wait for it
+    from classifiers.rumour import RumourModel
+    from classifiers.topic import TopicModel
 
 TOPIC_KIND = "topic"
 RUMOUR_KIND = "rumour"
@@ -43,6 +45,8 @@ def load_topic_model(
     With ``playbook``, a model trained on playbook categories also applies the
     playbook's relabel rules to its predictions (as its labels were made).
     """
+    from classifiers.topic import TopicModel
+
     pipeline, manifest = load_model(directory or default_model_dir(TOPIC_KIND, models_dir), kind=TOPIC_KIND)
     native = bool(manifest.params.get("native", False))
     rules = playbook.training if playbook is not None and not native else None
@@ -53,6 +57,8 @@ def load_rumour_model(
     playbook: Playbook, directory: Path | None = None, *, models_dir: Path | None = None
 ) -> tuple[RumourModel, Manifest]:
     """A rumour model directory (default: the bundled one) with the playbook's verdict band."""
+    from classifiers.rumour import RumourModel
+
     pipeline, manifest = load_model(directory or default_model_dir(RUMOUR_KIND, models_dir), kind=RUMOUR_KIND)
     return RumourModel(pipeline, playbook.rumour), manifest
 

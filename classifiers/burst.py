@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from scipy.stats import poisson
 
 
 class BurstKind(str, Enum):
@@ -84,6 +83,8 @@ def detect_burst(
         observed_span = min(window_start - max(stamps[0], baseline_start), policy.baseline)
         span_windows = max(observed_span / policy.window, 1.0) if observed_span > dt.timedelta(0) else windows
         expected = max(len(history) / span_windows, policy.prior_rate / windows)
+    from scipy.stats import poisson  # here, not at import: scipy.stats takes a second to load
+
     p_value = float(poisson.sf(k - 1, expected)) if k > 0 else 1.0
     ratio = k / expected
     significant = p_value < policy.alpha and k >= policy.min_count

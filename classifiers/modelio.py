@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from classifiers.errors import ModelFileError
 
 FORMAT_VERSION = 1
@@ -108,6 +106,8 @@ def save_model(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     model_path = directory / MODEL_FILE
+    import skops.io as sio  # loaded on use: it pulls in scikit-learn, seconds a command may not need
+
     sio.dump(model, model_path, compression=8)  # zipfile.ZIP_DEFLATED
     _check_trusted(model_path)
     manifest = Manifest(
@@ -147,6 +147,8 @@ def read_manifest(directory: Path, *, kind: str | None = None) -> Manifest:
 
 
 def _check_trusted(model_path: Path) -> None:
+    import skops.io as sio  # loaded on use (see save_model)
+
     try:
         untrusted = sio.get_untrusted_types(file=model_path)
     except Exception as exc:  # noqa: BLE001 - skops raises zip/json/type errors on corrupt files
@@ -158,6 +160,8 @@ def _check_trusted(model_path: Path) -> None:
 
 def load_model(directory: Path, *, kind: str) -> tuple[Any, Manifest]:
     """Load a model directory written by :func:`save_model`, refusing foreign content."""
+    import skops.io as sio  # loaded on use (see save_model)
+
     directory = Path(directory)
     manifest = read_manifest(directory, kind=kind)
     model_path = directory / MODEL_FILE

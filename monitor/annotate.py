@@ -69,6 +69,31 @@ def default_annotator(playbook: Playbook, models_dir: Path | None) -> Annotator 
         return None
 
 
+class LazyAnnotator:
+    """The trained classifiers, loaded when the first item needs them.
+
+    Loading scikit-learn and the models takes seconds; commands that never classify (``sources
+    list``, ``sources add``, a poll where every source answers 304) should not wait for it. When no
+    model can be loaded, items are stored unannotated, as with no annotator at all.
+    """
+
+    def __init__(self, playbook: Playbook, models_dir: Path | None) -> None:
+        self.playbook = playbook
+        self.models_dir = models_dir
+        self._inner: Annotator | None = None
+        self._tried = False
+
+    def _load(self) -> Annotator | None:
+        if not self._tried:
+            self._tried = True
+            self._inner = default_annotator(self.playbook, self.models_dir)
+        return self._inner
+
+    def annotate(self, item: NormalisedItem | Item, reactions: Sequence[Reaction] = ()) -> Annotation:
+        inner = self._load()
+        return inner.annotate(item, reactions) if inner is not None else Annotation(None)
+
+
 OFFICIAL_CLARIFICATION = "官方澄清"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.annotate import default_annotator, default_event_assigner
+from monitor.annotate import LazyAnnotator, default_event_assigner
 from monitor.clock import Clock, system_clock
 from monitor.config import SourcesFile, load_sources
 from monitor.fetch import Fetcher
@@ -54,7 +54,7 @@ def build_monitor(
     sessions = session_factory(engine)
     config = sources_file if isinstance(sources_file, SourcesFile) else load_sources(sources_file)
     if annotator is None:
-        annotator = default_annotator(playbook, models_dir)
+        annotator = LazyAnnotator(playbook, models_dir)
     if events is None:
         events = default_event_assigner(playbook)
     pipeline = Pipeline(playbook, config.dedupe, annotator=annotator, events=events, limits=config.limits.limits())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 import math
 import sys
@@ -12,17 +13,41 @@ import click
 
 from playbooks.loader import PolicyFileError, load_playbook
 from playbooks.workdays import MAX_SPAN, MAX_WORKING_DAYS, ClockError, WorkClock
-from yuqing.cli_calibrate import COMMANDS as CALIBRATE_COMMANDS
-from yuqing.cli_cases import COMMANDS as CASE_COMMANDS
-from yuqing.cli_classifiers import COMMANDS as CLASSIFIER_COMMANDS
-from yuqing.cli_loop import COMMANDS as LOOP_COMMANDS
-from yuqing.cli_monitor import COMMANDS as MONITOR_COMMANDS
-from yuqing.cli_points import COMMANDS as POINTS_COMMANDS
 from yuqing.context import Context, pass_context
 from yuqing.settings import SettingsError
 
 
-class _Main(click.Group):
+# Each stage's commands live in their own module, imported only when one of them runs, so a command
+# that does not classify (deadline, sources, cases, points …) does not pay for scikit-learn and scipy.
+LAZY_COMMANDS: dict[str, str] = {
+    "sources": "yuqing.cli_monitor", "poll": "yuqing.cli_monitor", "items": "yuqing.cli_monitor",
+    "import": "yuqing.cli_monitor",
+    "train": "yuqing.cli_classifiers", "classify": "yuqing.cli_classifiers", "eval": "yuqing.cli_classifiers",
+    "clarify": "yuqing.cli_loop", "case": "yuqing.cli_loop", "digest": "yuqing.cli_loop",
+    "report": "yuqing.cli_loop", "compliance": "yuqing.cli_loop",
+    "events": "yuqing.cli_cases", "cases": "yuqing.cli_cases", "cycle": "yuqing.cli_cases",
+    "calibrate": "yuqing.cli_calibrate",
+    "submit": "yuqing.cli_points", "adopt": "yuqing.cli_points", "decline": "yuqing.cli_points",
+    "points": "yuqing.cli_points",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module when that command is asked for (click's lazy-loading recipe)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module = importlib.import_module(LAZY_COMMANDS[cmd_name])
+            for command in module.COMMANDS:
+                if command.name == cmd_name:
+                    return command
+        return super().get_command(ctx, cmd_name)
+
+
+class _Main(LazyGroup):
     """The root group: a store that is busy or unreachable is one clear line, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
@@ -139,11 +164,6 @@ def run(context: Context, console: bool) -> None:
         run_service(context.settings, context.playbook(), backend="console" if console else None)
     except (PolicyFileError, SettingsError) as exc:
         raise click.ClickException(str(exc)) from None
-
-
-for _command in (*MONITOR_COMMANDS, *CLASSIFIER_COMMANDS, *LOOP_COMMANDS, *CASE_COMMANDS, *CALIBRATE_COMMANDS,
-                 *POINTS_COMMANDS):
-    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
