@@ -184,6 +184,43 @@ def add_source(path: Path, entry: dict[str, Any]) -> SourceSpec:
     return spec
 
 
+def add_sources(path: Path, entries: list[tuple[int, dict[str, Any]]],
+                file: str) -> tuple[list[SourceSpec], list[tuple[int, str]]]:
+    """Add many sources in one write: each entry is validated on its own, so a bad one is rejected with
+    its line number in *file* and the good ones are added. Returns (added, rejected)."""
+    data: dict[str, Any] = {}
+    if path.exists():
+        raw, _ = read_yaml(path)
+        data = dict(raw) if isinstance(raw, dict) else {}
+    sources = list(data.get("sources") or [])
+    taken = {s.get("name") for s in sources if isinstance(s, dict)}
+    urls = {s.get("url") for s in sources if isinstance(s, dict)}
+    added: list[SourceSpec] = []
+    rejected: list[tuple[int, str]] = []
+    for line, entry in entries:
+        if entry.get("name") in taken:
+            rejected.append((line, f"a source named {entry['name']!r} exists"))
+            continue
+        if entry.get("url") in urls:
+            rejected.append((line, f"{entry['url']} is already a source"))
+            continue
+        try:
+            spec = parse_sources({"sources": [entry]}, {}, file).sources[0]
+        except PolicyFileError as exc:
+            rejected.append((line, "; ".join(f"{p.field.removeprefix('sources.0.')}: {p.message}"
+                                             for p in exc.problems)))
+            continue
+        taken.add(spec.name)
+        urls.add(spec.url)
+        sources.append(entry)
+        added.append(spec)
+    if added:
+        data["sources"] = sources
+        parse_sources(data, {}, path.name)  # the whole file stays valid
+        _write(path, data)
+    return added, rejected
+
+
 def set_enabled(path: Path, name: str, enabled: bool) -> None:
     """Flip a source's ``enabled`` flag in the file (the store follows on the next sync)."""
     raw, _ = read_yaml(path)

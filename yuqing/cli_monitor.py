@@ -98,6 +98,38 @@ def sources_add(context: Context, kind: str, url: str, name: str | None, interva
     click.echo(f"added {spec.kind} source {spec.name!r} → {path}")
 
 
+@sources.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--interval", default="15m", show_default=True, help="starting poll interval where the file has none")
+@click.option("--department", help="department the sources belong to, where the file names none")
+@pass_context
+def sources_import(context: Context, file: Path, interval: str, department: str | None) -> None:
+    """Add many sources from a YAML list, a CSV (name,kind,url,interval,department,weight_class) or the
+    OPML a feed reader exports; every rejected line is reported with its number, the rest are added."""
+    from monitor.config import add_sources, load_sources
+    from monitor.errors import ImportFileError
+    from monitor.source_lists import name_for, read_source_list
+
+    path = context.settings.effective_sources_file
+    try:
+        found = read_source_list(file)
+        taken = {s.name for s in load_sources(path).sources}
+        entries = []
+        for line, entry in found.entries:
+            entry.setdefault("interval", interval)
+            if department:
+                entry.setdefault("department", department)
+            if "name" not in entry and isinstance(entry.get("url"), str):
+                entry["name"] = name_for(entry["url"], taken)
+            entries.append((line, entry))
+        added, rejected = add_sources(path, entries, file.name)
+    except (ImportFileError, PolicyFileError) as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    for line, reason in sorted(found.rejected + rejected):
+        click.echo(f"{file.name}:{line}: rejected: {reason}", err=True)
+    click.echo(f"added {len(added)} sources from {file} → {path}; rejected {len(found.rejected) + len(rejected)}")
+
+
 @sources.command("list")
 @pass_context
 def sources_list(context: Context) -> None:
