@@ -118,7 +118,7 @@ class SourcesFile(_Strict):
         return next((s for s in self.sources if s.name == name), None)
 
 
-def _check_sources(config: SourcesFile, lines: dict, file: str) -> list[Problem]:
+def _check_sources(config: SourcesFile, lines: dict[Any, int], file: str) -> list[Problem]:
     from monitor.sources import registry
 
     problems: list[Problem] = []
@@ -149,7 +149,7 @@ def _check_sources(config: SourcesFile, lines: dict, file: str) -> list[Problem]
     return problems
 
 
-def parse_sources(data: object, lines: dict, file: str) -> SourcesFile:
+def parse_sources(data: object, lines: dict[Any, int], file: str) -> SourcesFile:
     """Validate already-read YAML data as a sources file, kinds' options included."""
     config = validate(SourcesFile, data, lines, file)
     problems = _check_sources(config, lines, file)

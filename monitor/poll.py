@@ -156,7 +156,7 @@ class Poller:
         try:
             return await self.poll_source(self.spec(name))
         finally:
-            self._in_flight.discard(task)  # type: ignore[arg-type]
+            self._in_flight.discard(task)
 
     def _due(self, name: str) -> bool:
         with session_scope(self.sessions) as session:

@@ -103,7 +103,8 @@ def read_opml(data: bytes) -> SourceList:
         url = (node.get("xmlUrl") or "").strip()
         if not url:
             continue  # a folder
-        out.entries.append((node.sourceline or 0, {"kind": "feed", "url": url}))
+        line = node.sourceline if isinstance(node.sourceline, int) else 0
+        out.entries.append((line, {"kind": "feed", "url": url}))
     return out
 
 

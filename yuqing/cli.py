@@ -41,7 +41,8 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
             module = importlib.import_module(LAZY_COMMANDS[cmd_name])
-            for command in module.COMMANDS:
+            commands: list[click.Command] = module.COMMANDS
+            for command in commands:
                 if command.name == cmd_name:
                     return command
         return super().get_command(ctx, cmd_name)
