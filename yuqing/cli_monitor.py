@@ -214,7 +214,13 @@ def sources_health(context: Context, as_json: bool) -> None:
 @pass_context
 def poll(context: Context, once: bool, names: tuple[str, ...]) -> None:
     """Poll every enabled source (or NAMES) once and print one row per source."""
-    results = _run(context, lambda monitor: monitor.poller.poll_cycle(names or None))
+    from monitor.store.database import one_writer_at_a_time
+
+    def waiting() -> None:
+        click.echo("another yuqing poll is writing to this store; waiting for it to finish…", err=True)
+
+    with one_writer_at_a_time(context.settings.effective_database_url, on_wait=waiting):
+        results = _run(context, lambda monitor: monitor.poller.poll_cycle(names or None))
     click.echo(f"{'source':24} {'status':13} {'new':>5} {'updated':>7} {'unchanged':>9} {'errors':>6}")
     for r in results:
         click.echo(f"{r.source:24} {r.status:13} {r.new:>5} {r.updated:>7} {r.unchanged:>9} {r.errors:>6}")

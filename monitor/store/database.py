@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import fcntl
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,8 @@ def describe_store_fault(exc: BaseException, url: str, setting: str = "YUQING_DA
     url = _normalise_url(url)
     if url.startswith("sqlite"):
         if "database is locked" in text or "database is busy" in text:
-            return ("another yuqing process holds the store (SQLite allows one writer at a time) and did not "
-                    "let go within 30 s; try again when it has finished")
+            return ("another yuqing process holds the store (SQLite allows one writer at a time); "
+                    "try again when it has finished")
         if "unable to open database file" in text:
             return f"cannot open the SQLite store named by {setting} ({url}): {text}"
         return None
@@ -72,6 +73,28 @@ def describe_store_fault(exc: BaseException, url: str, setting: str = "YUQING_DA
     except ArgumentError:  # an unparsable URL is reported by the settings
         where = "?"
     return f"cannot reach the database at {where} named by {setting}: {text or exc.__class__.__name__}"
+
+
+@contextmanager
+def one_writer_at_a_time(url: str, on_wait: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """For a SQLite file store, take its turn lock (``<store>.lock``) for a long write such as a poll, so a
+    second ``yuqing poll --once`` waits for the first instead of failing on a busy store; *on_wait* says
+    so when it has to wait. Other stores handle concurrent writers themselves."""
+    url = _normalise_url(url)
+    path = url.split("///", 1)[1].split("?", 1)[0] if url.startswith("sqlite") and "///" in url else ""
+    if not path or path == ":memory:" or not Path(path).parent.is_dir():
+        yield
+        return
+    with open(f"{path}.lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            on_wait()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -51,3 +51,25 @@ def test_a_busy_sqlite_store_is_described_as_another_process(tmp_path):
         holder.rollback()
         holder.close()
     assert message is not None and "another yuqing process holds the store" in message
+
+
+def test_a_second_poll_on_one_sqlite_store_waits_its_turn(tmp_path):
+    import threading
+
+    from monitor.store.database import one_writer_at_a_time
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    waited = threading.Event()
+    order: list[str] = []
+
+    def second() -> None:
+        with one_writer_at_a_time(url, on_wait=waited.set):
+            order.append("second")
+
+    with one_writer_at_a_time(url):
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert waited.wait(timeout=30)  # it noticed the first and said so
+        order.append("first")
+    thread.join(timeout=30)
+    assert order == ["first", "second"]
