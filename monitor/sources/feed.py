@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from monitor.config import SourceSpec
 from monitor.errors import ParseError
-from monitor.items import NormalisedItem, content_hash, html_to_text, links_in
+from monitor.items import NormalisedItem, content_hash, html_to_text, links_in, normalise_space
 from monitor.sources import FetchContext, FetchOutcome, register
 
 # bozo exceptions that only mean "the declared encoding was overridden": harmless
@@ -38,11 +38,23 @@ def _body(entry: Any) -> str:
     return str(entry.get("summary") or entry.get("description") or "")
 
 
+def _plain(entry: Any, name: str) -> bool:
+    """True when the feed declares the field plain text (Atom ``type="text"``): kept as written, not parsed as HTML."""
+    if name == "content" and entry.get("content"):
+        return all(c.get("type") == "text/plain" for c in entry["content"])
+    detail = entry.get(f"{name}_detail") or {}
+    return detail.get("type") == "text/plain"
+
+
+def _text(value: str, plain: bool) -> str:
+    return normalise_space(value) if plain else html_to_text(value)
+
+
 def entry_to_item(source: str, entry: Any, base_url: str) -> NormalisedItem:
     """One feed entry as a normalised item; the id falls back to link, then content."""
     markup = _body(entry)
-    title = html_to_text(entry.get("title") or "")
-    text = html_to_text(markup)
+    title = _text(entry.get("title") or "", _plain(entry, "title"))
+    text = _text(markup, _plain(entry, "content" if entry.get("content") else "summary"))
     link = entry.get("link") or None
     external_id = str(entry.get("id") or link or content_hash(title, text))
     raw = {k: v for k, v in entry.items() if isinstance(v, (str, int, float, bool)) or v is None}

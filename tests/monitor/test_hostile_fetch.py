@@ -155,3 +155,18 @@ def test_one_poll_of_a_source_has_its_own_deadline(make_monitor, server):
     results = cycle(monitor)
     assert results["good"].new == 1
     assert results["drip"].status == "error" and "the poll took more than 0.5 s" in results["drip"].error
+
+
+def test_plain_text_in_a_feed_is_kept_as_written(make_monitor, server):
+    from mon_helpers import Item, stored
+
+    written = "1 < 2 && 3 > 2 <i 教育 收费 </b>"
+    escaped = written.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    atom = (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+            f'<entry><id>p1</id><title type="text">{escaped}</title><content type="text">{escaped}</content>'
+            f'<updated>2026-11-23T08:00:00Z</updated></entry></feed>').encode()
+    url = server.static("/plain.xml", atom, "application/atom+xml")
+    monitor = make_monitor([{"name": "plain", "kind": "feed", "url": url}])
+    assert cycle(monitor)["plain"].new == 1
+    [item] = stored(monitor, Item)
+    assert item.title == written and item.text == written
