@@ -15,7 +15,8 @@
     ├── TemplateMissing        the playbook has no template of that name (responders.messages)
     ├── FontMissing            no CJK font for the reports (responders.reports.fonts)
     ├── ReportError            a report cannot be built or posted (responders.reports.weekly)
-    └── ChartError             a chart was asked for with nothing to draw (responders.reports.charts)
+    ├── ChartError             a chart was asked for with nothing to draw (responders.reports.charts)
+    └── CallbackRefused        a vendor callback failed its signature, timestamp or replay check (responders.chat.guard)
 """
 
 from __future__ import annotations
