@@ -82,7 +82,8 @@ class WebServer:
     @property
     def port(self) -> int:
         """The bound port (useful with port 0 in tests)."""
-        return self.server.servers[0].sockets[0].getsockname()[1]
+        port: int = self.server.servers[0].sockets[0].getsockname()[1]
+        return port
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.server.serve())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram.ext import Application, ApplicationBuilder
 
 from responders.bot import buttons, commands, errors, replies
@@ -12,7 +14,7 @@ from responders.notifiers.telegram import TelegramNotifier
 __all__ = ["TelegramNotifier", "build_application"]
 
 
-def build_application(token: str, base_url: str, desk: Desk) -> Application:
+def build_application(token: str, base_url: str, desk: Desk) -> Application[Any, Any, Any, Any, Any, Any]:
     """An Application talking to *base_url* (``https://api.telegram.org/bot`` or a fake on loopback)."""
     app = ApplicationBuilder().token(token).base_url(base_url).build()
     app.bot_data[DESK_KEY] = desk

@@ -56,5 +56,5 @@ async def edit_with_note(context: ContextTypes.DEFAULT_TYPE, chat_id: int, messa
                                         reply_markup=markup, disable_web_page_preview=True)
 
 
-def handler() -> CallbackQueryHandler:
+def handler() -> CallbackQueryHandler[ContextTypes.DEFAULT_TYPE, None]:
     return CallbackQueryHandler(on_button)

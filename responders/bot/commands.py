@@ -19,5 +19,5 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await message.reply_text(clip_html(reply.text), parse_mode=ParseMode.HTML, disable_web_page_preview=True)
 
 
-def handler() -> CommandHandler:
+def handler() -> CommandHandler[ContextTypes.DEFAULT_TYPE, None]:
     return CommandHandler([*COMMANDS, *TEXT_COMMANDS, *VIEWS], on_command)

@@ -26,11 +26,13 @@ class Prompt:
 
 
 def desk_of(context: ContextTypes.DEFAULT_TYPE) -> Desk:
-    return context.application.bot_data[DESK_KEY]
+    desk: Desk = context.application.bot_data[DESK_KEY]
+    return desk
 
 
 def prompts_of(context: ContextTypes.DEFAULT_TYPE) -> dict[tuple[int, int], Prompt]:
-    return context.application.bot_data.setdefault(PROMPTS_KEY, {})
+    prompts: dict[tuple[int, int], Prompt] = context.application.bot_data.setdefault(PROMPTS_KEY, {})
+    return prompts
 
 
 def actor_of(update: Update) -> Actor:

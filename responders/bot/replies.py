@@ -27,5 +27,5 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                              prompt.message_markup)
 
 
-def handler() -> MessageHandler:
+def handler() -> MessageHandler[ContextTypes.DEFAULT_TYPE, None]:
     return MessageHandler(filters.TEXT & ~filters.COMMAND, on_reply)

@@ -8,7 +8,7 @@ cannot help (unknown chat, bot removed, malformed text).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,10 @@ class Notifier(Protocol):
         ...
 
 
-def buttons_from_json(raw: list | None) -> tuple[tuple[Button, ...], ...]:
+def buttons_from_json(raw: list[Any] | None) -> tuple[tuple[Button, ...], ...]:
     """Buttons as stored in ``Alert.buttons``: ``[[{"text":…, "data":…}, …], …]``."""
     return tuple(tuple(Button(b["text"], b["data"]) for b in row) for row in raw or [])
 
 
-def buttons_to_json(rows: tuple[tuple[Button, ...], ...] | list) -> list:
+def buttons_to_json(rows: tuple[tuple[Button, ...], ...] | list[Any]) -> list[Any]:
     return [[{"text": b.text, "data": b.data} for b in row] for row in rows]

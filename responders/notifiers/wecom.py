@@ -100,7 +100,8 @@ class WeComNotifier:
         token = await self._access_token()
         _, body = await call(self.client, VENDOR, "POST", path, params={"access_token": token}, json=payload)
         self._check(body, what)
-        return body
+        answer: dict[str, Any] = body
+        return answer
 
     def _target(self, chat_id: str) -> dict[str, str]:
         """``touser``/``toparty`` for a chat of the members file."""
