@@ -94,10 +94,21 @@ def _wecom(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
     return ChatBackend("wecom", notifier, {callback.path: callback}, stop=notifier.aclose)
 
 
+def _feishu(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
+    from responders.notifiers.feishu import FeishuCallback, FeishuConfig, FeishuNotifier
+
+    config = FeishuConfig(settings.feishu_api_url, settings.feishu_app_id or "",
+                          settings.feishu_app_secret or "", settings.feishu_verification_token or "",
+                          settings.feishu_encrypt_key or "")
+    notifier = FeishuNotifier(config, desk.members, timeout=settings.http_timeout)
+    callback = FeishuCallback(config, notifier, Conversation(desk), _guard(settings, clock))
+    return ChatBackend("feishu", notifier, {callback.path: callback}, stop=notifier.aclose)
+
+
 BACKENDS: dict[str, Callable[[Settings, Desk, Clock], ChatBackend]] = {
-    "console": _console, "telegram": _telegram, "wecom": _wecom,
+    "console": _console, "telegram": _telegram, "wecom": _wecom, "feishu": _feishu,
 }
-NOT_YET = frozenset({"feishu", "dingtalk"})  # named in the settings, their transports still to come (issue 15)
+NOT_YET = frozenset({"dingtalk"})  # named in the settings, their transports still to come (issue 15)
 
 
 def build_backend(name: str, settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:

@@ -110,6 +110,13 @@ class Conversation:
                 return "", ()
             return row.text, buttons_from_json(row.buttons)
 
+    def chat_of(self, message_id: str) -> str | None:
+        """The chat (as the members file numbers it) a message we sent went to, from the outbox."""
+        if not message_id:
+            return None
+        with session_scope(self.desk.sessions) as session:
+            return session.scalar(select(Alert.chat_id).where(Alert.message_id == message_id))
+
     def _outcome(self, reply: Reply, card: Card | None, token: str | None = None) -> Outcome:
         if not (reply.changed and reply.note and card is not None):
             return Outcome(reply.text, reply.changed, card, token=token)

@@ -9,6 +9,7 @@ and posts it to the callback server.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -18,7 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-from fake_vendors import FakeVendor, FakeWeCom, Sent
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from fake_vendors import FakeFeishu, FakeVendor, FakeWeCom, Sent
 from responders_support import DUTY_STAFF, EDU_MEMBER, STRANGER, TRAFFIC_MEMBER
 from sqlalchemy import select
 from wechatpy.enterprise.crypto import WeChatCrypto
@@ -113,7 +116,67 @@ class WeComDriver(Driver):
         return self._post(base, now, self._press_xml(now, person, card, data), token="not-the-token")
 
 
-DRIVERS = {"wecom": WeComDriver}
+class FeishuDriver(Driver):
+    """Feishu's v2 callbacks, encrypted and signed with the Encrypt Key as Feishu sends them."""
+
+    vendor = "feishu"
+    APP, TOKEN, KEY = "cli_test_app", "verify-token", "encrypt-key-1"
+
+    def __init__(self, members) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(members)
+        self.fake = FakeFeishu()
+
+    def settings(self) -> dict[str, Any]:
+        return dict(feishu_api_url=self.fake.url, feishu_app_id=self.APP, feishu_app_secret="app-secret",
+                    feishu_verification_token=self.TOKEN, feishu_encrypt_key=self.KEY)
+
+    def target(self, chat: str) -> str:
+        return self.members.vendor_chat("feishu", chat) or ""
+
+    def _post(self, base: str, now: dt.datetime, kind: str, event: dict[str, Any],
+              token: str = TOKEN) -> httpx.Response:
+        payload = {"schema": "2.0", "header": {
+            "event_id": secrets.token_hex(16), "token": token,
+            "create_time": str(int(now.timestamp() * 1000)),
+            "event_type": kind, "tenant_key": "tenant-1", "app_id": self.APP}, "event": event}
+        padder = padding.PKCS7(128).padder()
+        plain = padder.update(json.dumps(payload, ensure_ascii=False).encode()) + padder.finalize()
+        iv = secrets.token_bytes(16)
+        key = hashlib.sha256(self.KEY.encode()).digest()
+        encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+        secret = base64.b64encode(iv + encryptor.update(plain) + encryptor.finalize()).decode()
+        body = json.dumps({"encrypt": secret})
+        stamp, nonce = str(int(now.timestamp())), secrets.token_hex(8)
+        signature = hashlib.sha256((stamp + nonce + self.KEY + body).encode()).hexdigest()
+        return httpx.post(f"{base}/feishu/callback", content=body.encode(), headers={
+            "X-Lark-Request-Timestamp": stamp, "X-Lark-Request-Nonce": nonce, "X-Lark-Signature": signature,
+            "content-type": "application/json"})
+
+    def _press_event(self, person: int, card: Sent, data: str) -> dict[str, Any]:
+        return {"operator": {"open_id": self.uid(person), "tenant_key": "tenant-1"},
+                "token": "c-update-token",
+                "action": {"value": {"data": data}, "tag": "button"}, "host": "im_message",
+                "context": {"open_message_id": card.message_id, "open_chat_id": card.to}}
+
+    def press(self, base, now, person, card, data, **forge):  # type: ignore[no-untyped-def]
+        return self._post(base, now, "card.action.trigger", self._press_event(person, card, data))
+
+    def say(self, base, now, person, chat, text):  # type: ignore[no-untyped-def]
+        content = json.dumps({"text": f"@_user_1 {text}"}, ensure_ascii=False)
+        return self._post(base, now, "im.message.receive_v1", {
+            "sender": {"sender_id": {"open_id": self.uid(person)}, "sender_type": "user"},
+            "message": {"message_id": f"om_{secrets.token_hex(8)}", "chat_id": self.target(chat),
+                        "chat_type": "group",
+                        "message_type": "text", "content": content,
+                        "mentions": [{"key": "@_user_1", "id": {"open_id": "ou_bot"}, "name": "yuqing"}]}})
+
+    def forged(self, base, now, person, card, data):  # type: ignore[no-untyped-def]
+        """Correctly encrypted and signed, but carrying a verification token that is not ours."""
+        return self._post(base, now, "card.action.trigger", self._press_event(person, card, data),
+                          token="not-the-token")
+
+
+DRIVERS = {"wecom": WeComDriver, "feishu": FeishuDriver}
 
 
 @dataclass
