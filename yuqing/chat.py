@@ -105,18 +105,25 @@ def _feishu(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
     return ChatBackend("feishu", notifier, {callback.path: callback}, stop=notifier.aclose)
 
 
+def _dingtalk(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
+    from responders.notifiers.dingtalk import DingTalkCallback, DingTalkConfig, DingTalkNotifier
+
+    config = DingTalkConfig(settings.dingtalk_api_url, settings.dingtalk_app_key or "",
+                            settings.dingtalk_app_secret or "", settings.dingtalk_robot_code or "")
+    notifier = DingTalkNotifier(config, desk.members, timeout=settings.http_timeout)
+    callback = DingTalkCallback(config, notifier, Conversation(desk), _guard(settings, clock))
+    return ChatBackend("dingtalk", notifier, {callback.path: callback}, stop=notifier.aclose)
+
+
 BACKENDS: dict[str, Callable[[Settings, Desk, Clock], ChatBackend]] = {
     "console": _console, "telegram": _telegram, "wecom": _wecom, "feishu": _feishu,
+    "dingtalk": _dingtalk,
 }
-NOT_YET = frozenset({"dingtalk"})  # named in the settings, their transports still to come (issue 15)
 
 
 def build_backend(name: str, settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
     """The backend called *name*, refusing to start without its secrets (named, never shown)."""
     factory = BACKENDS.get(name)
-    if name in NOT_YET:
-        raise SettingsError(f"YUQING_CHAT_BACKEND={name!r}: not available in this version yet "
-                            f"(available: {', '.join(BACKENDS)})")
     if factory is None:
         raise SettingsError(f"YUQING_CHAT_BACKEND={name!r}: unknown (known: {', '.join(BACKENDS)})")
     missing = settings.model_copy(update={"chat_backend": name}).missing_for_backend()

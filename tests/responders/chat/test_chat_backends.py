@@ -12,6 +12,7 @@ import asyncio
 import base64
 import datetime as dt
 import hashlib
+import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from fake_vendors import FakeFeishu, FakeVendor, FakeWeCom, Sent
+from fake_vendors import FakeDingTalk, FakeFeishu, FakeVendor, FakeWeCom, Sent
 from responders_support import DUTY_STAFF, EDU_MEMBER, STRANGER, TRAFFIC_MEMBER
 from sqlalchemy import select
 from wechatpy.enterprise.crypto import WeChatCrypto
@@ -176,7 +177,50 @@ class FeishuDriver(Driver):
                           token="not-the-token")
 
 
-DRIVERS = {"wecom": WeComDriver, "feishu": FeishuDriver}
+class DingTalkDriver(Driver):
+    """DingTalk's HTTP callbacks: a JSON body with the headers ``timestamp`` (ms) and ``sign``."""
+
+    vendor = "dingtalk"
+    SECRET = "ding-app-secret"
+
+    def __init__(self, members) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(members)
+        self.fake = FakeDingTalk()
+
+    def settings(self) -> dict[str, Any]:
+        return dict(dingtalk_api_url=self.fake.url, dingtalk_app_key="ding-app-key", dingtalk_app_secret=self.SECRET,
+                    dingtalk_robot_code="ding-robot")
+
+    def target(self, chat: str) -> str:
+        return self.members.vendor_chat("dingtalk", chat) or ""
+
+    def _post(self, base: str, now: dt.datetime, body: dict[str, Any], secret: str = SECRET) -> httpx.Response:
+        stamp = str(int(now.timestamp() * 1000) + secrets.randbelow(1000))
+        signature = base64.b64encode(hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(),
+                                              hashlib.sha256).digest()).decode()
+        return httpx.post(f"{base}/dingtalk/callback", content=json.dumps(body, ensure_ascii=False).encode(),
+                          headers={"timestamp": stamp, "sign": signature, "content-type": "application/json"})
+
+    def _press_body(self, person: int, card: Sent, data: str) -> dict[str, Any]:
+        content = {"cardPrivateData": {"actionIds": [data], "params": {}}}
+        return {"type": "actionCallback", "outTrackId": card.message_id, "corpId": "ding-corp",
+                "userId": self.uid(person), "content": json.dumps(content)}
+
+    def press(self, base, now, person, card, data, **forge):  # type: ignore[no-untyped-def]
+        return self._post(base, now, self._press_body(person, card, data))
+
+    def say(self, base, now, person, chat, text):  # type: ignore[no-untyped-def]
+        return self._post(base, now, {
+            "msgtype": "text", "text": {"content": f" {text}"}, "senderStaffId": self.uid(person),
+            "conversationId": self.target(chat), "conversationType": "2", "msgId": secrets.token_hex(8),
+            "createAt": int(now.timestamp() * 1000), "robotCode": "ding-robot"})
+
+    def forged(self, base, now, person, card, data):  # type: ignore[no-untyped-def]
+        """Signed with a secret that is not the app's."""
+        return self._post(base, now, self._press_body(person, card, data), secret="not-the-secret")
+
+
+DRIVERS = {"wecom": WeComDriver, "feishu": FeishuDriver, "dingtalk": DingTalkDriver}
 
 
 @dataclass
