@@ -10,15 +10,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from playbooks.members import Members
 from responders.assignments import Actor
 from responders.chat.conversation import Conversation
 from responders.chat.guard import ReplayGuard
 from responders.chat.http import CallbackHandler
 from responders.commands import run_command
 from responders.desk import Desk
-from responders.notifiers import Notifier
+from responders.notifiers import Notifier, Outgoing
 from yuqing.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from responders.notifiers.dingtalk import DingTalkNotifier
+    from responders.notifiers.feishu import FeishuNotifier
+    from responders.notifiers.wecom import WeComNotifier
 
 Clock = Callable[[], dt.datetime]
 Hook = Callable[[], Awaitable[None]]
@@ -84,34 +91,52 @@ def _guard(settings: Settings, clock: Clock) -> ReplayGuard:
     return ReplayGuard(dt.timedelta(seconds=settings.callback_max_age), clock)
 
 
-def _wecom(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
-    from responders.notifiers.wecom import WeComCallback, WeComConfig, WeComNotifier
+def _wecom_notifier(settings: Settings, members: Members) -> WeComNotifier:
+    from responders.notifiers.wecom import WeComConfig, WeComNotifier
 
     config = WeComConfig(settings.wecom_api_url, settings.wecom_corp_id or "", int(settings.wecom_agent_id or 0),
                          settings.wecom_secret or "", settings.wecom_token or "", settings.wecom_aes_key or "")
-    notifier = WeComNotifier(config, desk.members, timeout=settings.http_timeout)
-    callback = WeComCallback(config, notifier, Conversation(desk), _guard(settings, clock))
+    return WeComNotifier(config, members, timeout=settings.http_timeout)
+
+
+def _wecom(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
+    from responders.notifiers.wecom import WeComCallback
+
+    notifier = _wecom_notifier(settings, desk.members)
+    callback = WeComCallback(notifier.config, notifier, Conversation(desk), _guard(settings, clock))
     return ChatBackend("wecom", notifier, {callback.path: callback}, stop=notifier.aclose)
 
 
-def _feishu(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
-    from responders.notifiers.feishu import FeishuCallback, FeishuConfig, FeishuNotifier
+def _feishu_notifier(settings: Settings, members: Members) -> FeishuNotifier:
+    from responders.notifiers.feishu import FeishuConfig, FeishuNotifier
 
     config = FeishuConfig(settings.feishu_api_url, settings.feishu_app_id or "",
                           settings.feishu_app_secret or "", settings.feishu_verification_token or "",
                           settings.feishu_encrypt_key or "")
-    notifier = FeishuNotifier(config, desk.members, timeout=settings.http_timeout)
-    callback = FeishuCallback(config, notifier, Conversation(desk), _guard(settings, clock))
+    return FeishuNotifier(config, members, timeout=settings.http_timeout)
+
+
+def _feishu(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
+    from responders.notifiers.feishu import FeishuCallback
+
+    notifier = _feishu_notifier(settings, desk.members)
+    callback = FeishuCallback(notifier.config, notifier, Conversation(desk), _guard(settings, clock))
     return ChatBackend("feishu", notifier, {callback.path: callback}, stop=notifier.aclose)
 
 
-def _dingtalk(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
-    from responders.notifiers.dingtalk import DingTalkCallback, DingTalkConfig, DingTalkNotifier
+def _dingtalk_notifier(settings: Settings, members: Members) -> DingTalkNotifier:
+    from responders.notifiers.dingtalk import DingTalkConfig, DingTalkNotifier
 
     config = DingTalkConfig(settings.dingtalk_api_url, settings.dingtalk_app_key or "",
                             settings.dingtalk_app_secret or "", settings.dingtalk_robot_code or "")
-    notifier = DingTalkNotifier(config, desk.members, timeout=settings.http_timeout)
-    callback = DingTalkCallback(config, notifier, Conversation(desk), _guard(settings, clock))
+    return DingTalkNotifier(config, members, timeout=settings.http_timeout)
+
+
+def _dingtalk(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
+    from responders.notifiers.dingtalk import DingTalkCallback
+
+    notifier = _dingtalk_notifier(settings, desk.members)
+    callback = DingTalkCallback(notifier.config, notifier, Conversation(desk), _guard(settings, clock))
     return ChatBackend("dingtalk", notifier, {callback.path: callback}, stop=notifier.aclose)
 
 
@@ -131,3 +156,41 @@ def build_backend(name: str, settings: Settings, desk: Desk, clock: Clock) -> Ch
         hint = " (or use the console backend: yuqing run --console)" if name == "telegram" else ""
         raise SettingsError(f"{', '.join(missing)} not set for the {name} chat backend{hint}")
     return factory(settings, desk, clock)
+
+
+def _check_notifier(name: str, settings: Settings, members: Members) -> tuple[Notifier, Hook, Hook]:
+    """The backend's sender alone, without callbacks or the store: (notifier, open, close)."""
+    if name == "telegram":
+        from telegram import Bot
+
+        from responders.notifiers.telegram import TelegramNotifier
+
+        bot = Bot(settings.telegram_token or "", base_url=settings.telegram_api_url)
+        return TelegramNotifier(bot), bot.initialize, bot.shutdown
+    if name == "console":
+        from responders.notifiers.console import ConsoleNotifier
+
+        return ConsoleNotifier(), _nothing, _nothing
+    notifier: WeComNotifier | FeishuNotifier | DingTalkNotifier
+    if name == "wecom":
+        notifier = _wecom_notifier(settings, members)
+    elif name == "feishu":
+        notifier = _feishu_notifier(settings, members)
+    else:
+        notifier = _dingtalk_notifier(settings, members)
+    return notifier, _nothing, notifier.aclose
+
+
+async def check_chat(name: str, settings: Settings, members: Members, text: str) -> str:
+    """Send *text* to the duty chat through backend *name*: the vendor's message id, or its DeliveryError."""
+    if name not in BACKENDS:
+        raise SettingsError(f"YUQING_CHAT_BACKEND={name!r}: unknown (known: {', '.join(BACKENDS)})")
+    missing = settings.model_copy(update={"chat_backend": name}).missing_for_backend()
+    if missing:
+        raise SettingsError(f"{', '.join(missing)} not set for the {name} chat backend")
+    notifier, open_, close = _check_notifier(name, settings, members)
+    try:
+        await open_()
+        return await notifier.send(Outgoing(str(members.duty.chat_id), text))
+    finally:
+        await close()

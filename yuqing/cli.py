@@ -28,6 +28,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "events": "yuqing.cli_cases", "cases": "yuqing.cli_cases", "cycle": "yuqing.cli_cases",
     "calibrate": "yuqing.cli_calibrate",
     "submit": "yuqing.cli_points", "adopt": "yuqing.cli_points", "decline": "yuqing.cli_points",
+    "chat": "yuqing.cli_chat",
     "points": "yuqing.cli_points",
 }
 
