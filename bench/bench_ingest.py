@@ -37,7 +37,7 @@ from yuqing.settings import load_settings
 def feeds(n_items: int, n_feeds: int) -> list[bytes]:
     path = load_settings().datasets_dir / "gov-messages-hot" / "train.jsonl"
     with path.open(encoding="utf-8") as handle:
-        rows = [json.loads(line) for _, line in zip(range(n_items), handle)]
+        rows = [json.loads(line) for _, line in zip(range(n_items), handle, strict=False)]
     out = []
     for k in range(n_feeds):
         part = rows[k::n_feeds]

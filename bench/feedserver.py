@@ -170,7 +170,8 @@ def make_handler(feeds: Feeds) -> type[BaseHTTPRequestHandler]:
                 return None
             body, etag, modified, guids = feeds.body(k)
             match = self.headers.get("If-None-Match")
-            if match is not None and match == etag or match is None and self.headers.get("If-Modified-Since") == modified:
+            since = self.headers.get("If-Modified-Since")
+            if match is not None and match == etag or match is None and since == modified:
                 feeds.stats["304"] += 1
                 self.send_response(304)
                 self.send_header("ETag", etag)
@@ -179,8 +180,7 @@ def make_handler(feeds: Feeds) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 return None
             ctype = "application/json" if feeds.weibo[k] else "application/rss+xml; charset=utf-8"
-            self._send(200, body, {"Content-Type": ctype, "ETag": etag,
-                                   "Last-Modified": modified})
+            self._send(200, body, {"Content-Type": ctype, "ETag": etag, "Last-Modified": modified})
             self.wfile.flush()
             feeds.stats["200"] += 1
             feeds.mark_served(guids)
@@ -220,15 +220,43 @@ def make_handler(feeds: Feeds) -> type[BaseHTTPRequestHandler]:
 class FeedServer:
     """The feed server in a child process, with the control calls as methods."""
 
-    def __init__(self, n_feeds: int, per_feed: int = 2, *, keep: int = 10, seed: int = 0,
-                 datasets: tuple[str, ...] = DATASETS, labels: tuple[str, ...] = (), fmt: str = "rss") -> None:
+    def __init__(
+        self,
+        n_feeds: int,
+        per_feed: int = 2,
+        *,
+        keep: int = 10,
+        seed: int = 0,
+        datasets: tuple[str, ...] = DATASETS,
+        labels: tuple[str, ...] = (),
+        fmt: str = "rss",
+    ) -> None:
         self.fmt = fmt
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.feedserver", "--feeds", str(n_feeds), "--per-feed", str(per_feed),
-             "--keep", str(keep), "--seed", str(seed), "--datasets", ",".join(datasets),
-             "--labels", ",".join(labels), "--format", fmt],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            cwd=str(Path(__file__).resolve().parent.parent))
+            [
+                sys.executable,
+                "-m",
+                "bench.feedserver",
+                "--feeds",
+                str(n_feeds),
+                "--per-feed",
+                str(per_feed),
+                "--keep",
+                str(keep),
+                "--seed",
+                str(seed),
+                "--datasets",
+                ",".join(datasets),
+                "--labels",
+                ",".join(labels),
+                "--format",
+                fmt,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=str(Path(__file__).resolve().parent.parent),
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):
@@ -246,8 +274,9 @@ class FeedServer:
         return f"http://127.0.0.1:{self.port}/feed/{k}.xml"
 
     def _call(self, method: str, path: str) -> Any:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
-                                         data=b"" if method == "POST" else None)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", method=method, data=b"" if method == "POST" else None
+        )
         with urllib.request.urlopen(request, timeout=60) as reply:
             return json.loads(reply.read())
 
@@ -299,8 +328,15 @@ def main() -> None:
     parser.add_argument("--labels", default="", help="keep only rows with these labels (comma-separated)")
     parser.add_argument("--format", default="rss", choices=("rss", "weibo", "mixed"))
     args = parser.parse_args()
-    feeds = Feeds(args.feeds, args.per_feed, args.keep, args.seed, tuple(args.datasets.split(",")),
-                  tuple(x for x in args.labels.split(",") if x), args.format)
+    feeds = Feeds(
+        args.feeds,
+        args.per_feed,
+        args.keep,
+        args.seed,
+        tuple(args.datasets.split(",")),
+        tuple(x for x in args.labels.split(",") if x),
+        args.format,
+    )
     httpd = _Server(("127.0.0.1", 0), make_handler(feeds))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     print(f"PORT {httpd.server_address[1]}", flush=True)

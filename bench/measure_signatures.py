@@ -54,7 +54,7 @@ def study(name: str, texts: list[str], rng: random.Random) -> None:
     sigs = np.array([simhash(t) & ((1 << 64) - 1) for t in texts], dtype=np.uint64)
     near = nearest_other(sigs, canon)
     kinds: dict[str, list[int]] = {}
-    for text, sig in zip(texts[:400], sigs[:400]):
+    for text, sig in zip(texts[:400], sigs[:400], strict=False):
         for kind, copy in perturb(text, rng).items():
             other = simhash(copy)
             if other is not None:
@@ -74,7 +74,7 @@ def combined(texts: list[str], sigs: np.ndarray, canon: list[str], rng: random.R
     mask = (1 << 64) - 1
     hits = {k: 0 for k in perturb("x", rng)}
     total = 0
-    for text, sig in zip(texts[:400], sigs[:400]):
+    for text, sig in zip(texts[:400], sigs[:400], strict=False):
         total += 1
         for kind, copy in perturb(text, rng).items():
             other = simhash(copy)

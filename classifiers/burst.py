@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from enum import Enum
 
 
-
 class BurstKind(str, Enum):
     new = "new"
     rising = "rising"

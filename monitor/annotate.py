@@ -35,6 +35,7 @@ from monitor.store.models import Clarification, Event, Item, Source
 from playbooks.schema import Playbook
 
 log = logging.getLogger(__name__)
+NO_MARKS = TextSignals()  # an item with no signal words
 
 
 def item_record(item: NormalisedItem | Item, reactions: Sequence[Reaction] = ()) -> dict[str, Any]:
@@ -174,7 +175,7 @@ class StoredEventAssigner:
         return row
 
     def _refresh(self, session: Session, row: Event, cluster: ClusterEvent, now: dt.datetime,
-                 marks: TextSignals = TextSignals()) -> None:
+                 marks: TextSignals = NO_MARKS) -> None:
         members = session.execute(
             select(Item.published_at, Item.fetched_at, Item.url, Source.host, Item.likes, Item.comments,
                    Item.reposts, Item.reprint_of_id, Item.category, Item.rumour_probability)

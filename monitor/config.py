@@ -74,7 +74,9 @@ class DedupeSection(_Strict):
     """Near-duplicate policy; the threshold is measured in monitor/README.md."""
 
     near_duplicate_max_distance: int = Field(default=16, ge=0, le=32, description="SimHash Hamming bits to a candidate")
-    min_jaccard: float = Field(default=0.6, gt=0, le=1, description="character-bigram overlap that confirms a candidate")
+    min_jaccard: float = Field(
+        default=0.6, gt=0, le=1, description="character-bigram overlap that confirms a candidate"
+    )
     min_chars: int = Field(default=20, ge=1, description="shorter texts match only exactly")
     window: Duration = dt.timedelta(days=30)
 
@@ -126,8 +128,11 @@ def _check_sources(config: SourcesFile, lines: dict[Any, int], file: str) -> lis
     for index, spec in enumerate(config.sources):
         prefix = ("sources", index)
         if spec.name in seen:
-            problems.append(Problem(file, lines.get((*prefix, "name")), f"sources.{index}.name",
-                                    f"duplicate source name {spec.name!r}"))
+            problems.append(
+                Problem(
+                    file, lines.get((*prefix, "name")), f"sources.{index}.name", f"duplicate source name {spec.name!r}"
+                )
+            )
         seen.add(spec.name)
         if spec.kind != "import":  # an import's url is a file path
             try:
@@ -136,8 +141,14 @@ def _check_sources(config: SourcesFile, lines: dict[Any, int], file: str) -> lis
                 problems.append(Problem(file, lines.get((*prefix, "url")), f"sources.{index}.url", exc.detail))
         kind = registry.get(spec.kind)
         if kind is None:
-            problems.append(Problem(file, lines.get((*prefix, "kind")), f"sources.{index}.kind",
-                                    f"unknown kind {spec.kind!r} (known: {', '.join(registry)})"))
+            problems.append(
+                Problem(
+                    file,
+                    lines.get((*prefix, "kind")),
+                    f"sources.{index}.kind",
+                    f"unknown kind {spec.kind!r} (known: {', '.join(registry)})",
+                )
+            )
             continue
         sub = {path[3:]: line for path, line in lines.items() if path[:3] == (*prefix, "options")}
         try:
@@ -184,8 +195,9 @@ def add_source(path: Path, entry: dict[str, Any]) -> SourceSpec:
     return spec
 
 
-def add_sources(path: Path, entries: list[tuple[int, dict[str, Any]]],
-                file: str) -> tuple[list[SourceSpec], list[tuple[int, str]]]:
+def add_sources(
+    path: Path, entries: list[tuple[int, dict[str, Any]]], file: str
+) -> tuple[list[SourceSpec], list[tuple[int, str]]]:
     """Add many sources in one write: each entry is validated on its own, so a bad one is rejected with
     its line number in *file* and the good ones are added. Returns (added, rejected)."""
     data: dict[str, Any] = {}
@@ -207,8 +219,9 @@ def add_sources(path: Path, entries: list[tuple[int, dict[str, Any]]],
         try:
             spec = parse_sources({"sources": [entry]}, {}, file).sources[0]
         except PolicyFileError as exc:
-            rejected.append((line, "; ".join(f"{p.field.removeprefix('sources.0.')}: {p.message}"
-                                             for p in exc.problems)))
+            rejected.append(
+                (line, "; ".join(f"{p.field.removeprefix('sources.0.')}: {p.message}" for p in exc.problems))
+            )
             continue
         taken.add(spec.name)
         urls.add(spec.url)

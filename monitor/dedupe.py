@@ -74,7 +74,9 @@ class ReprintFinder:
         self._times[item_id] = at
         self._high_id = max(self._high_id, item_id)
 
-    def find(self, session: Session, item: NormalisedItem, source_id: int, signature: int | None, now: dt.datetime) -> Match | None:
+    def find(
+        self, session: Session, item: NormalisedItem, source_id: int, signature: int | None, now: dt.datetime
+    ) -> Match | None:
         """The earliest other-source item this one repeats, or None."""
         if item.links:
             linked = session.scalars(
@@ -83,7 +85,10 @@ class ReprintFinder:
             if linked is not None:
                 return Match(_root(linked), "link", 1.0)
         same = session.scalars(
-            select(Item).where(Item.content_hash == item.content_hash, Item.source_id != source_id).order_by(Item.id).limit(1)
+            select(Item)
+            .where(Item.content_hash == item.content_hash, Item.source_id != source_id)
+            .order_by(Item.id)
+            .limit(1)
         ).first()
         if same is not None:
             return Match(_root(same), "near_duplicate", 1.0)
@@ -91,8 +96,9 @@ class ReprintFinder:
             return None
         return self._near(session, item, signature, source_id, now)
 
-    def _near(self, session: Session, item: NormalisedItem, signature: int, source_id: int,
-              now: dt.datetime) -> Match | None:
+    def _near(
+        self, session: Session, item: NormalisedItem, signature: int, source_id: int, now: dt.datetime
+    ) -> Match | None:
         horizon = now - self.policy.window
         candidates = [
             (key, dist)
@@ -101,7 +107,9 @@ class ReprintFinder:
         ]
         if not candidates:
             return None
-        rows = session.scalars(select(Item).where(Item.id.in_([k for k, _ in candidates]), Item.source_id != source_id)).all()
+        rows = session.scalars(
+            select(Item).where(Item.id.in_([k for k, _ in candidates]), Item.source_id != source_id)
+        ).all()
         basis = match_basis(item.title, item.text, self.policy.min_chars)
         confirmed = [(r, jaccard(basis, match_basis(r.title, r.text, self.policy.min_chars))) for r in rows]
         confirmed = [(r, score) for r, score in confirmed if score >= self.policy.min_jaccard]
@@ -120,7 +128,9 @@ def find_existing(session: Session, source_id: int, external_id: str) -> Item | 
 
 
 def find_same_content(session: Session, source_id: int, digest: str) -> Item | None:
-    return session.scalars(select(Item).where(Item.source_id == source_id, Item.content_hash == digest).limit(1)).first()
+    return session.scalars(
+        select(Item).where(Item.source_id == source_id, Item.content_hash == digest).limit(1)
+    ).first()
 
 
 def host_for(item: NormalisedItem, source: Source) -> str:

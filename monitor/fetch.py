@@ -234,4 +234,5 @@ class Fetcher:
             kind = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
             raise FetchTimeout(f"timed out {kind}", source=source, url=url) from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise TransportError(f"connection failed: {exc.__class__.__name__}: {exc}", source=source, url=url) from None
+            reason = f"connection failed: {exc.__class__.__name__}: {exc}"
+            raise TransportError(reason, source=source, url=url) from None

@@ -117,7 +117,9 @@ def _store_batch(sessions: sessionmaker[Session], pipeline: Pipeline, name: str,
     except Exception as exc:
         if len(batch) == 1 or not _is_row_fault(exc):
             if len(batch) == 1 and _is_row_fault(exc):
-                summary.rejected.append(Rejected(batch[0][0], f"the store refused it ({str(exc).splitlines()[0][:160]})"))
+                summary.rejected.append(
+                    Rejected(batch[0][0], f"the store refused it ({str(exc).splitlines()[0][:160]})")
+                )
                 summary.committed_through = batch[0][0]
                 return
             raise
@@ -136,8 +138,15 @@ def _is_row_fault(exc: Exception) -> bool:
     return isinstance(exc, (DataError, IntegrityError, StatementError, ValueError, OverflowError))
 
 
-def _store(sessions: sessionmaker[Session], pipeline: Pipeline, name: str, path: Path,
-           batch: list[NormalisedItem], now: dt.datetime, summary: ImportSummary) -> None:
+def _store(
+    sessions: sessionmaker[Session],
+    pipeline: Pipeline,
+    name: str,
+    path: Path,
+    batch: list[NormalisedItem],
+    now: dt.datetime,
+    summary: ImportSummary,
+) -> None:
     with session_scope(sessions) as session:
         row = import_source(session, name, path)
         result = pipeline.process(session, row, batch, now)

@@ -153,7 +153,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, Any]]:
         for number, values in enumerate(rows, start=2):
             if values is None or all(v in (None, "") for v in values):
                 continue
-            yield number, {n: v for n, v in zip(names, values) if n}
+            yield number, {n: v for n, v in zip(names, values, strict=False) if n}
     finally:
         book.close()
 

@@ -92,7 +92,9 @@ class Pipeline:
         self.events = events
         self.finder = ReprintFinder(dedupe)
 
-    def process(self, session: Session, source: Source, items: Iterable[NormalisedItem], now: dt.datetime) -> ProcessResult:
+    def process(
+        self, session: Session, source: Source, items: Iterable[NormalisedItem], now: dt.datetime
+    ) -> ProcessResult:
         """Run every item through the pipeline; the caller commits."""
         self.finder.refresh(session, now)
         result = ProcessResult()
@@ -157,15 +159,17 @@ class Pipeline:
         if match is not None:
             row.reprint_of_id = match.original_id
             host = host_for(item, source)
-            session.add(Reprint(
-                original_id=match.original_id,
-                reprint_id=row.id,
-                host=host,
-                weight=self.playbook.source_weights.weight(host, source.weight_class),
-                method=match.method,
-                similarity=match.similarity,
-                detected_at=now,
-            ))
+            session.add(
+                Reprint(
+                    original_id=match.original_id,
+                    reprint_id=row.id,
+                    host=host,
+                    weight=self.playbook.source_weights.weight(host, source.weight_class),
+                    method=match.method,
+                    similarity=match.similarity,
+                    detected_at=now,
+                )
+            )
         elif signature is not None:
             self.finder.remember(row.id, signature, now)
         self._annotate(row, item, source)
@@ -196,15 +200,19 @@ class Pipeline:
         original = session.get(Item, original_id)
         if original is None:
             return
-        reposts = session.execute(select(Item.text, Item.published_at).where(Item.repost_of_id == original_id)
-                                  .order_by(Item.published_at, Item.id)).all()
+        reposts = session.execute(
+            select(Item.text, Item.published_at)
+            .where(Item.repost_of_id == original_id)
+            .order_by(Item.published_at, Item.id)
+        ).all()
         note = self.annotator.annotate(original, [(text, when) for text, when in reposts])
         original.rumour_probability, original.rumour_verdict = note.rumour_probability, note.rumour_verdict
 
     # -- items seen before --------------------------------------------------
 
-    def _update(self, session: Session, row: Item, item: NormalisedItem, now: dt.datetime,
-                content: bool = False) -> list[int] | None:
+    def _update(
+        self, session: Session, row: Item, item: NormalisedItem, now: dt.datetime, content: bool = False
+    ) -> list[int] | None:
         """Refresh counts and reply (and, for *content* sources such as imports, the title and text);
         None when nothing changed, else the ItemChange ids."""
         changed = False
@@ -219,7 +227,9 @@ class Pipeline:
                 changed = True
         if _reply_changed(row, item):
             change = ItemChange(
-                item_id=row.id, at=now, field="reply",
+                item_id=row.id,
+                at=now,
+                field="reply",
                 old_value=_reply_summary(row.reply_status, row.reply_text),
                 new_value=_reply_summary(item.reply_status, item.reply_text),
             )
@@ -234,12 +244,15 @@ class Pipeline:
         row.updated_at = now
         return change_ids
 
-
     def _content_change(self, session: Session, row: Item, item: NormalisedItem, now: dt.datetime) -> int:
         """A record re-imported under its id with other words: keep the new words, record the old."""
-        change = ItemChange(item_id=row.id, at=now, field="content",
-                            old_value=_content_summary(row.title, row.text),
-                            new_value=_content_summary(item.title, item.text))
+        change = ItemChange(
+            item_id=row.id,
+            at=now,
+            field="content",
+            old_value=_content_summary(row.title, row.text),
+            new_value=_content_summary(item.title, item.text),
+        )
         row.title, row.text, row.url = item.title, item.text, item.url or row.url
         row.content_hash = item.content_hash
         row.signature = signature_of(item, self.dedupe)
@@ -282,6 +295,11 @@ def _jsonable(value: Any) -> Any:
 
 def pending_reply_changes(session: Session, limit: int = 100) -> list[ItemChange]:
     """Reply changes the responders have not handled yet (oldest first)."""
-    return list(session.scalars(
-        select(ItemChange).where(ItemChange.field == "reply", ItemChange.handled_at.is_(None)).order_by(ItemChange.id).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(ItemChange)
+            .where(ItemChange.field == "reply", ItemChange.handled_at.is_(None))
+            .order_by(ItemChange.id)
+            .limit(limit)
+        )
+    )

@@ -479,7 +479,9 @@ class ReportPolicy(_Strict):
     new_topic_min_items: int = Field(ge=1, le=100_000, description="items a new event needs to count as a hot topic")
 
 
-CITED_SECTIONS = ("clocks", "points", "heat.alert_threshold", "heat.major_threshold", "heat.rumour_consultation_min_reach")
+CITED_SECTIONS = (
+    "clocks", "points", "heat.alert_threshold", "heat.major_threshold", "heat.rumour_consultation_min_reach",
+)
 
 
 def _cited_paths(data: dict[str, Any]) -> set[str]:
@@ -593,16 +595,26 @@ class Playbook(_Strict):
             return problems
         for path in sorted(_cited_paths(data)):
             if not any(path == p or path.startswith(p + ".") for p in self.provenance.values):
-                problems.append((("provenance", "values"), f"{path} has no source: cite the document and "
-                                                           f"clause, or mark it 'local: …'"))
+                problems.append(
+                    (
+                        ("provenance", "values"),
+                        f"{path} has no source: cite the document and clause, or mark it 'local: …'",
+                    )
+                )
         return problems
 
     # -- small conveniences used by every stage ---------------------------
 
     def source_of(self, path: str) -> str:
         """Where the value at *path* comes from, for `playbook show` and reports (本办规则 for local rules)."""
-        cited = next((v for p, v in sorted(self.provenance.values.items(), key=lambda kv: -len(kv[0]))
-                      if path == p or path.startswith(p + ".")), None)
+        cited = next(
+            (
+                v
+                for p, v in sorted(self.provenance.values.items(), key=lambda kv: -len(kv[0]))
+                if path == p or path.startswith(p + ".")
+            ),
+            None,
+        )
         if cited is None:
             return "未注明出处"
         if cited.startswith("local"):

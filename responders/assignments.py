@@ -246,24 +246,31 @@ def _require(detail: dict[str, Any], key: str, what: str) -> str:
     return value
 
 
-def _apply_notify(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
+def _apply_notify(
+    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+) -> dict[str, Any]:
     return {"message_id": d.get("message_id")}
 
 
-def _apply_acknowledge(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
+def _apply_acknowledge(
+    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+) -> dict[str, Any]:
     a.acknowledged_at = now
     a.acknowledged_on_time = a.acknowledge_due_at is None or now <= a.acknowledge_due_at
     return {"on_time": a.acknowledged_on_time}
 
 
-def _apply_extend(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
+def _apply_extend(
+    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+) -> dict[str, Any]:
     reason = _require(d, "reason", "延期理由（情况复杂的说明）")
     rules = Rules.of(a.rule_snapshot)
     a.extended = True
     a.extension_reason = reason
     old = a.respond_due_at
-    a.respond_due_at = rules.clock.due_in_working_days(a.clock_started_at or a.opened_at,
-                                                       rules.respond_extended_working_days)
+    a.respond_due_at = rules.clock.due_in_working_days(
+        a.clock_started_at or a.opened_at, rules.respond_extended_working_days
+    )
     state = dict(a.escalation_state or {})
     state["fired"] = {k: v for k, v in state.get("fired", {}).items() if not k.startswith("respond:")}
     a.escalation_state = state
@@ -271,7 +278,9 @@ def _apply_extend(session: Session, a: Assignment, now: dt.datetime, actor: Acto
     return {"reason": reason, "old_due": old.isoformat() if old else None, "new_due": a.respond_due_at.isoformat()}
 
 
-def _apply_respond(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
+def _apply_respond(
+    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+) -> dict[str, Any]:
     """The department's answer is in. It records the answer only: a clarification for 审签 is
     created by :func:`responders.clarifications.submit`, and the first-information clock stops
     when something is published (:func:`mark_first_information`)."""
@@ -287,8 +296,14 @@ def _apply_respond(session: Session, a: Assignment, now: dt.datetime, actor: Act
     a.response_url, a.response_text = url, text
     if d.get("published"):
         mark_first_information(a, at)
-    return {"url": url, "text": text, "at": at.isoformat(), "on_time": a.responded_on_time,
-            "source": d.get("source"), "answered_by": d.get("answered_by")}
+    return {
+        "url": url,
+        "text": text,
+        "at": at.isoformat(),
+        "on_time": a.responded_on_time,
+        "source": d.get("source"),
+        "answered_by": d.get("answered_by"),
+    }
 
 
 def mark_first_information(a: Assignment, at: dt.datetime) -> bool:
@@ -299,12 +314,16 @@ def mark_first_information(a: Assignment, at: dt.datetime) -> bool:
     return True
 
 
-def _apply_explain(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
+def _apply_explain(
+    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+) -> dict[str, Any]:
     a.explanation = _require(d, "text", "无法办理的说明")
     return {"text": a.explanation}
 
 
-def _apply_reassign(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
+def _apply_reassign(
+    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+) -> dict[str, Any]:
     target = _require(d, "department", "转办的目标部门")
     reason = _require(d, "reason", "转办理由")
     if target == a.department_key:
@@ -312,23 +331,37 @@ def _apply_reassign(session: Session, a: Assignment, now: dt.datetime, actor: Ac
     playbook: Playbook = d["playbook"]
     _ensure_department(session, target, playbook)
     snapshot = dict(a.rule_snapshot, role=Role.manual.value, reason=f"由{a.department_key}转办：{reason}")
-    taken = session.scalar(select(Assignment).where(
-        Assignment.event_id == a.event_id, Assignment.department_key == target))
+    taken = session.scalar(
+        select(Assignment).where(Assignment.event_id == a.event_id, Assignment.department_key == target)
+    )
     if taken is not None:
         raise BadCommand(f"{target} 在此事件上已有任务 #{taken.id}，无需转办")
-    new = open_assignment(session, a.event, snapshot, role=Role.manual.value, reason=snapshot["reason"],
-                          department=target, actor=actor, now=now, received_at=a.clock_started_at)
+    new = open_assignment(
+        session,
+        a.event,
+        snapshot,
+        role=Role.manual.value,
+        reason=snapshot["reason"],
+        department=target,
+        actor=actor,
+        now=now,
+        received_at=a.clock_started_at,
+    )
     a.closed_at = now
     return {"to": target, "reason": reason, "new_assignment": new.id}
 
 
-def _apply_dismiss(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
+def _apply_dismiss(
+    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+) -> dict[str, Any]:
     reason = _require(d, "reason", "撤销理由")
     a.closed_at = now
     return {"reason": reason}
 
 
-def _apply_close(session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]) -> dict[str, Any]:
+def _apply_close(
+    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+) -> dict[str, Any]:
     a.closed_at = now
     return {"note": d.get("note")}
 

@@ -92,8 +92,15 @@ def run_cycle(sessions: sessionmaker[Session], playbook: Playbook, members: Memb
 
     def policy_reprints(session: Session) -> None:
         chats = {key: chat for key in members.departments if (chat := members.chat_of(key)) is not None}
-        alerts = compliance.remind(session, playbook, now, since=now - POLICY_LOOKBACK, duty_chat_id=members.duty.chat_id,
-                                   department_chats=chats, dedupe=dedupe)
+        alerts = compliance.remind(
+            session,
+            playbook,
+            now,
+            since=now - POLICY_LOOKBACK,
+            duty_chat_id=members.duty.chat_id,
+            department_chats=chats,
+            dedupe=dedupe,
+        )
         report.policy_reminders = len(alerts)
 
     _step(report, "routing", sessions, intake)

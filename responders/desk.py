@@ -253,7 +253,8 @@ class Desk:
         require_duty(self.members, actor, "退回澄清")
         with session_scope(self.sessions) as session:
             row = clarifications.reject(session, clarification_id, actor, reason, self.clock())
-            return Reply(f"澄清 #{clarification_id} 已退回{html.escape(row.department_key)}：{html.escape(reason)}", True)
+            unit, why = html.escape(row.department_key), html.escape(reason)
+            return Reply(f"澄清 #{clarification_id} 已退回{unit}：{why}", True)
 
     def digest(self, actor: Actor, event_id: int) -> Reply:
         """入摘要: pick the event into today's 《网络信息摘要》 (the office's own pick: no unit earns points)."""
@@ -265,8 +266,11 @@ class Desk:
             entry = digest.add(session, self.playbook, who=actor.name, now=now, event_id=event_id)
             if entry.id in picked:
                 return Reply(f"事件 {event_id} 已在 {entry.day} 的摘要中（条目 {entry.id}），本次未作改动")
-            return Reply(f"事件 {event_id} 已编入 {entry.day} 的《网络信息摘要》（条目 {entry.id}）", True,
-                         f"已入摘要：{html.escape(actor.name)}，{shown(now)}")
+            return Reply(
+                f"事件 {event_id} 已编入 {entry.day} 的《网络信息摘要》（条目 {entry.id}）",
+                True,
+                f"已入摘要：{html.escape(actor.name)}，{shown(now)}",
+            )
 
     def instruct(self, actor: Actor, entry_id: int, text: str) -> Reply:
         """Record a leader's 批示 on a digest entry (+6, once, to the unit whose submission it came from)."""
@@ -288,8 +292,11 @@ class Desk:
         """/submit 标题｜正文[｜链接]: a liaison submits information for their unit, under their real name."""
         units = self.members.departments_of(actor.user_id) if actor.user_id is not None else []
         if len(units) != 1:
-            raise NotAuthorised("只有单位信息联络员可以报送信息" if not units
-                                else f"您是{'、'.join(units)}的联络员，请用命令行 yuqing submit --unit 指明单位")
+            raise NotAuthorised(
+                "只有单位信息联络员可以报送信息"
+                if not units
+                else f"您是{'、'.join(units)}的联络员，请用命令行 yuqing submit --unit 指明单位"
+            )
         name = self.members.name_of(actor.user_id)
         if not name:
             raise NotAuthorised("报送信息实行实名制：请新闻办在 members.yaml 的 names 中登记您的姓名")
@@ -298,10 +305,24 @@ class Desk:
             raise BadCommand("用法：/submit 标题｜正文｜链接（链接可省略）")
         now = self.clock()
         with session_scope(self.sessions) as session:
-            row = submissions.submit(session, unit=units[0], title=parts[0], text=parts[1], by=name, now=now,
-                                     url=parts[2] if len(parts) > 2 and parts[2] else None)
-            enqueue(session, dedupe_key=f"submission:{row.id}", kind="submission", chat_id=self.members.duty.chat_id,
-                    text=submission_message(row), buttons=submission_buttons(row), now=now)
+            row = submissions.submit(
+                session,
+                unit=units[0],
+                title=parts[0],
+                text=parts[1],
+                by=name,
+                now=now,
+                url=parts[2] if len(parts) > 2 and parts[2] else None,
+            )
+            enqueue(
+                session,
+                dedupe_key=f"submission:{row.id}",
+                kind="submission",
+                chat_id=self.members.duty.chat_id,
+                text=submission_message(row),
+                buttons=submission_buttons(row),
+                now=now,
+            )
             return Reply(f"已报送（报送号 {row.id}），等待省政府门户网站采用", True)
 
     def adopt(self, actor: Actor, submission_id: int, bonus: str = "") -> Reply:
@@ -314,8 +335,12 @@ class Desk:
                 return Reply(f"报送 #{submission_id} 已经采用，本次未作改动")
             submissions.adopt(session, self.playbook, submission_id, who=actor.name, now=self.clock(), bonus=kind)
             extra = f"（{kind.value}）" if kind else ""
-            return Reply(f"报送 #{submission_id} 已采用{extra}：{html.escape(row.department_key)}", True,
-                         f"已采用{extra}：{html.escape(actor.name)}，{shown(self.clock())}", ())
+            return Reply(
+                f"报送 #{submission_id} 已采用{extra}：{html.escape(row.department_key)}",
+                True,
+                f"已采用{extra}：{html.escape(actor.name)}，{shown(self.clock())}",
+                (),
+            )
 
     def decline(self, actor: Actor, submission_id: int, reason: str) -> Reply:
         require_duty(self.members, actor, "退回报送信息")
@@ -323,10 +348,20 @@ class Desk:
             row = submissions.decline(session, submission_id, reason=reason, who=actor.name, now=self.clock())
             chat = self.members.chat_of(row.department_key)
             if chat is not None:
-                enqueue(session, dedupe_key=f"submission-declined:{row.id}", kind="submission", chat_id=chat,
-                        text=f"报送 #{row.id}「{html.escape(row.title)}」被退回：{html.escape(reason)}", now=self.clock())
-            return Reply(f"报送 #{submission_id} 已退回{html.escape(row.department_key)}：{html.escape(reason)}", True,
-                         f"已退回：{html.escape(actor.name)}", ())
+                enqueue(
+                    session,
+                    dedupe_key=f"submission-declined:{row.id}",
+                    kind="submission",
+                    chat_id=chat,
+                    text=f"报送 #{row.id}「{html.escape(row.title)}」被退回：{html.escape(reason)}",
+                    now=self.clock(),
+                )
+            return Reply(
+                f"报送 #{submission_id} 已退回{html.escape(row.department_key)}：{html.escape(reason)}",
+                True,
+                f"已退回：{html.escape(actor.name)}",
+                (),
+            )
 
     def digest_submission(self, actor: Actor, submission_id: int) -> Reply:
         """入摘要 for a unit's submission: +3 to that unit (2006 §三–§四), once."""

@@ -128,11 +128,13 @@ def _view(session: Session, entry: DigestEntry) -> DigestView:
     else:
         event = session.get(Event, entry.event_id)
         title = event.title if event else f"事件 {entry.event_id}"
-        summary = f"事件 {entry.event_id} · 共 {event.item_count if event else 0} 条 · 热度 {event.heat if event else 0:.0f}"
+        count, heat = (event.item_count, event.heat) if event else (0, 0.0)
+        summary = f"事件 {entry.event_id} · 共 {count} 条 · 热度 {heat:.0f}"
         url = None
     # only an http/https address becomes the report's link, and never with its credentials
-    return DigestView(entry.id, title, summary, safe_link(url), entry.department_key, entry.added_by,
-                      entry.leader_instruction)
+    return DigestView(
+        entry.id, title, summary, safe_link(url), entry.department_key, entry.added_by, entry.leader_instruction
+    )
 
 
 def entries(session: Session, day: dt.date) -> list[DigestView]:

@@ -33,6 +33,7 @@ from responders.messages import Templates
 from responders.outbox import enqueue
 from responders.snapshot import Rules, SnapshotStep
 
+
 @dataclass(frozen=True)
 class Firing:
     deadline: Deadline

@@ -31,7 +31,7 @@ class Period:
 
 
 def _midnight(day: dt.date, tz: ZoneInfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), tz).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(0), tz).astimezone(dt.UTC)
 
 
 def week(label: str, tz: ZoneInfo) -> Period:

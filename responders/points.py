@@ -148,7 +148,8 @@ def award_local(session: Session, playbook: Playbook, department: str, rule: str
     if not ref.strip() or not why.strip():
         raise BadCommand("本办规则计分须写明理由和依据（稿件编号或链接）")
     return _record(session, department, f"{LOCAL_PREFIX}{rule}", local.points, now=now, who=who,
-                   dedupe_key=f"{LOCAL_PREFIX}{rule}:{department}:{ref.strip()}", detail=f"{why.strip()}　{ref.strip()}")
+                   dedupe_key=f"{LOCAL_PREFIX}{rule}:{department}:{ref.strip()}",
+                   detail=f"{why.strip()}　{ref.strip()}")
 
 
 # --------------------------------------------------------------------------- adoption and its reprints
@@ -161,16 +162,31 @@ def _submission_keys(submission: Submission) -> list[str]:
 BONUS_KINDS = (Reason.special_or_interview, Reason.special_commentary, Reason.video, Reason.headline_or_picture)
 
 
-def award_adoption(session: Session, playbook: Playbook, submission: Submission, *, now: dt.datetime, who: str,
-                   bonus: Reason | None = None) -> list[PointsEntry]:
+def award_adoption(
+    session: Session,
+    playbook: Playbook,
+    submission: Submission,
+    *,
+    now: dt.datetime,
+    who: str,
+    bonus: Reason | None = None,
+) -> list[PointsEntry]:
     """+adopted to the submitting unit, plus the bonus for the kind of item; each once per submission."""
     if bonus is not None and bonus not in BONUS_KINDS:
         raise BadCommand(f"「{LABELS[bonus]}」不是采用加分类别")
     rows = []
     for reason in (Reason.adopted, *([bonus] if bonus else [])):
-        entry = award(session, playbook, submission.department_key, reason, now=now, who=who,
-                      dedupe_key=f"{reason.value}:submission:{submission.id}", item_id=submission.adopted_item_id,
-                      detail=f"报送 #{submission.id} {submission.title[:60]}")
+        entry = award(
+            session,
+            playbook,
+            submission.department_key,
+            reason,
+            now=now,
+            who=who,
+            dedupe_key=f"{reason.value}:submission:{submission.id}",
+            item_id=submission.adopted_item_id,
+            detail=f"报送 #{submission.id} {submission.title[:60]}",
+        )
         if entry is not None:
             rows.append(entry)
     return rows
@@ -182,8 +198,9 @@ def revoke_adoption(session: Session, submission: Submission) -> int:
     if submission.adopted_item_id is not None:
         reprints = session.scalars(select(Reprint.id).where(Reprint.original_id == submission.adopted_item_id))
         keys += [f"reprint:{rid}" for rid in reprints]
-    result = session.execute(delete(PointsEntry).where(PointsEntry.dedupe_key.in_(keys))
-                             .execution_options(synchronize_session=False))
+    result = session.execute(
+        delete(PointsEntry).where(PointsEntry.dedupe_key.in_(keys)).execution_options(synchronize_session=False)
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -199,16 +216,27 @@ def award_reprints(session: Session, playbook: Playbook, now: dt.datetime) -> li
     rows = session.execute(
         select(Reprint, Submission, Source)
         .join(Submission, Submission.adopted_item_id == Reprint.original_id)
-        .join(Item, Item.id == Reprint.reprint_id).join(Source, Source.id == Item.source_id)
-        .where(Submission.state == "adopted").order_by(Reprint.id)).all()
+        .join(Item, Item.id == Reprint.reprint_id)
+        .join(Source, Source.id == Item.source_id)
+        .where(Submission.state == "adopted")
+        .order_by(Reprint.id)
+    ).all()
     added = []
     for reprint, submission, source in rows:
         key = f"reprint:{reprint.id}"
         if key in done or not _counts_as_reprint(playbook, reprint, source):
             continue
         reason = Reason.reprint_major if reprint.weight >= playbook.source_weights.major else Reason.reprint_other
-        entry = award(session, playbook, submission.department_key, reason, dedupe_key=key, now=now,
-                      item_id=reprint.reprint_id, detail=f"报送 #{submission.id} 被 {reprint.host} 转载")
+        entry = award(
+            session,
+            playbook,
+            submission.department_key,
+            reason,
+            dedupe_key=key,
+            now=now,
+            item_id=reprint.reprint_id,
+            detail=f"报送 #{submission.id} 被 {reprint.host} 转载",
+        )
         if entry is not None:
             added.append(entry)
     return added
@@ -217,8 +245,13 @@ def award_reprints(session: Session, playbook: Playbook, now: dt.datetime) -> li
 # --------------------------------------------------------------------------- totals and rankings
 
 
-GROUP_LABELS = {UnitKind.city: "市（州）政府", UnitKind.county: "县（市）政府", UnitKind.provincial: "省政府工作部门",
-                UnitKind.direct: "信息直报单位（不参与排名）", UnitKind.office_division: "省政府办公厅信息报送处室（不参与排名）"}
+GROUP_LABELS = {
+    UnitKind.city: "市（州）政府",
+    UnitKind.county: "县（市）政府",
+    UnitKind.provincial: "省政府工作部门",
+    UnitKind.direct: "信息直报单位（不参与排名）",
+    UnitKind.office_division: "省政府办公厅信息报送处室（不参与排名）",
+}
 GROUP_ORDER = (UnitKind.city, UnitKind.county, UnitKind.provincial, UnitKind.direct, UnitKind.office_division)
 
 
@@ -248,10 +281,20 @@ def standings(session: Session, period: Period) -> list[Standing]:
     by_dept: dict[str, dict[str, float]] = defaultdict(dict)
     for key, reason, total in rows:
         by_dept[key][reason] = float(total or 0)
-    units = session.scalars(select(Department).where(or_(Department.active.is_(True),
-                                                         Department.key.in_(list(by_dept)))))
-    result = [Standing(d.key, d.full_name or d.key, bool(d.ranked), sum(by_dept[d.key].values()),
-                       dict(by_dept[d.key]), group=d.kind) for d in units]
+    units = session.scalars(
+        select(Department).where(or_(Department.active.is_(True), Department.key.in_(list(by_dept))))
+    )
+    result = [
+        Standing(
+            d.key,
+            d.full_name or d.key,
+            bool(d.ranked),
+            sum(by_dept[d.key].values()),
+            dict(by_dept[d.key]),
+            group=d.kind,
+        )
+        for d in units
+    ]
     out: list[Standing] = []
     for kind in [*GROUP_ORDER, None]:
         members = [s for s in result if (s.group == kind.value if kind else s.group not in _KINDS)]
@@ -277,7 +320,12 @@ def rank(rows: list[Standing]) -> list[Standing]:
 
 
 def ledger(session: Session, department: str, period: Period) -> list[PointsEntry]:
-    return list(session.scalars(
-        select(PointsEntry).where(PointsEntry.department_key == department,
-                                  PointsEntry.at >= period.start, PointsEntry.at < period.end)
-        .order_by(PointsEntry.at, PointsEntry.id)))
+    return list(
+        session.scalars(
+            select(PointsEntry)
+            .where(
+                PointsEntry.department_key == department, PointsEntry.at >= period.start, PointsEntry.at < period.end
+            )
+            .order_by(PointsEntry.at, PointsEntry.id)
+        )
+    )

@@ -19,7 +19,14 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from monitor.store.models import Assignment, Item, ItemChange
-from responders.assignments import OPEN_STATES, Actor, State, assignments_of, mark_first_information, transition
+from responders.assignments import (
+    OPEN_STATES,
+    Actor,
+    State,
+    assignments_of,
+    mark_first_information,
+    transition,
+)
 
 
 def _owner(item: Item, cases: list[Assignment]) -> str | None:

@@ -130,10 +130,17 @@ def today_rows(session: Session, now: dt.datetime, tz: dt.tzinfo) -> list[Assign
 def submission_message(row: Submission) -> str:
     """The duty editors' notice of a new submission (escaped: the text is the unit's)."""
     link = f"\n链接：{html.escape(row.url)}" if row.url else ""
-    return (f"<b>【信息报送】</b>#{row.id} {html.escape(row.department_key)}（报送人 {html.escape(row.submitted_by)}）\n"
-            f"<b>{html.escape(row.title)}</b>\n{html.escape(row.text[:300])}{link}")
+    return (
+        f"<b>【信息报送】</b>#{row.id} {html.escape(row.department_key)}（报送人 {html.escape(row.submitted_by)}）\n"
+        f"<b>{html.escape(row.title)}</b>\n{html.escape(row.text[:300])}{link}"
+    )
 
 
 def submission_buttons(row: Submission) -> Buttons:
-    return ((Button("采用", f"s:adopt:{row.id}"), Button("退回", f"s:decline:{row.id}"),
-             Button("入摘要", f"s:digestsub:{row.id}")),)
+    return (
+        (
+            Button("采用", f"s:adopt:{row.id}"),
+            Button("退回", f"s:decline:{row.id}"),
+            Button("入摘要", f"s:digestsub:{row.id}"),
+        ),
+    )

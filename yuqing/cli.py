@@ -16,7 +16,6 @@ from playbooks.workdays import MAX_SPAN, MAX_WORKING_DAYS, ClockError, WorkClock
 from yuqing.context import Context, pass_context
 from yuqing.settings import SettingsError
 
-
 # Each stage's commands live in their own module, imported only when one of them runs, so a command
 # that does not classify (deadline, sources, cases, points …) does not pay for scikit-learn and scipy.
 LAZY_COMMANDS: dict[str, str] = {
@@ -28,8 +27,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "events": "yuqing.cli_cases", "cases": "yuqing.cli_cases", "cycle": "yuqing.cli_cases",
     "calibrate": "yuqing.cli_calibrate",
     "submit": "yuqing.cli_points", "adopt": "yuqing.cli_points", "decline": "yuqing.cli_points",
-    "chat": "yuqing.cli_chat",
     "points": "yuqing.cli_points",
+    "chat": "yuqing.cli_chat",
 }
 
 

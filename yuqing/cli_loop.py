@@ -124,7 +124,8 @@ def clarify_approve(context: Context, clarification_id: int, who: str) -> None:
     with _session(context) as session:
         row = clarifications.approve(session, clarification_id, Actor(who), utcnow(), context.playbook())
         result = clarifications.track(session, row, context.playbook(), utcnow(), _dedupe(context))
-        seen = f"已找到原文条目 {result.own_item_id}，转载 {len(result.added)} 条" if result.own_item_id else "尚未监测到原文"
+        seen = (f"已找到原文条目 {result.own_item_id}，转载 {len(result.added)} 条" if result.own_item_id
+                else "尚未监测到原文")
         click.echo(f"澄清 {row.id} 审签通过；{seen}")
 
 
@@ -155,8 +156,9 @@ def clarify_reject(context: Context, clarification_id: int, reason: str, who: st
 
 
 def _trail(session: Session, a: Assignment) -> list[str]:
-    rows = session.scalars(select(AssignmentEvent).where(AssignmentEvent.assignment_id == a.id)
-                           .order_by(AssignmentEvent.id))
+    rows = session.scalars(
+        select(AssignmentEvent).where(AssignmentEvent.assignment_id == a.id).order_by(AssignmentEvent.id)
+    )
     return [f"    {shown(e.at)} {e.actor} {e.action} {e.from_state or ''}→{e.to_state or ''}" for e in rows]
 
 
@@ -172,20 +174,30 @@ def case(context: Context, event_id: int, hours: int) -> None:
         if event is None:
             raise click.ClickException(f"没有编号为 {event_id} 的事件")
         s = spread.event_spread(session, event, book, utcnow())
-        click.echo(f"事件 {event.id} {event.title}（{event.category or '—'}，状态 {event.status}，热度 {event.heat:.0f}）")
+        click.echo(
+            f"事件 {event.id} {event.title}（{event.category or '—'}，状态 {event.status}，热度 {event.heat:.0f}）"
+        )
         cover = "—" if s.coverage is None else f"{s.coverage:.0%}"
-        click.echo(f"谣言传播 {s.rumour_total:.1f} · 澄清传播 {s.clarification_total:.1f} · 覆盖率 {cover} · "
-                   f"剩余风险 {s.risk:.1f}{' · 可办结' if s.closable else ''}")
+        click.echo(
+            f"谣言传播 {s.rumour_total:.1f} · 澄清传播 {s.clarification_total:.1f} · 覆盖率 {cover} · "
+            f"剩余风险 {s.risk:.1f}{' · 可办结' if s.closable else ''}"
+        )
         click.echo("时段               谣言新增  谣言累计  澄清新增  澄清累计")
         for b in s.buckets[-hours:]:
-            click.echo(f"{shown(b.start)}  {b.rumour:8.1f}  {b.rumour_total:8.1f}  "
-                       f"{b.clarification:8.1f}  {b.clarification_total:8.1f}")
+            click.echo(
+                f"{shown(b.start)}  {b.rumour:8.1f}  {b.rumour_total:8.1f}  "
+                f"{b.clarification:8.1f}  {b.clarification_total:8.1f}"
+            )
         for c in clarifications.of_event(session, event.id):
-            click.echo(f"澄清 {c.id} {c.department_key} {c.state} {c.url or (c.text or '')[:40]}"
-                       f"{'（退回：' + c.review_note + '）' if c.review_note else ''}")
+            click.echo(
+                f"澄清 {c.id} {c.department_key} {c.state} {c.url or (c.text or '')[:40]}"
+                f"{'（退回：' + c.review_note + '）' if c.review_note else ''}"
+            )
         for a in session.scalars(select(Assignment).where(Assignment.event_id == event.id).order_by(Assignment.id)):
-            click.echo(f"任务 #{a.id} {a.department_key}（{a.role}）{a.state} 签收时限 {shown(a.acknowledge_due_at)} "
-                       f"首发时限 {shown(a.first_information_due_at)} 答复时限 {shown(a.respond_due_at)}")
+            click.echo(
+                f"任务 #{a.id} {a.department_key}（{a.role}）{a.state} 签收时限 {shown(a.acknowledge_due_at)} "
+                f"首发时限 {shown(a.first_information_due_at)} 答复时限 {shown(a.respond_due_at)}"
+            )
             for line in _trail(session, a):
                 click.echo(line)
 
@@ -219,13 +231,22 @@ def digest_show(context: Context, day: str | None, out: Path | None) -> None:
 @click.option("--date", "day", help="YYYY-MM-DD (default: today)")
 @click.option("--by", "who", default="cli")
 @pass_context
-def digest_add(context: Context, item_id: int | None, event_id: int | None, submission_id: int | None,
-               day: str | None, who: str) -> None:
+def digest_add(
+    context: Context, item_id: int | None, event_id: int | None, submission_id: int | None, day: str | None, who: str
+) -> None:
     """Pick an item, event or submission into the day's digest (only a submission's unit earns +3)."""
     book = context.playbook()
     with _session(context) as session:
-        entry = digest.add(session, book, who=who, now=utcnow(), item_id=item_id, event_id=event_id,
-                           submission_id=submission_id, day=_date(day, book))
+        entry = digest.add(
+            session,
+            book,
+            who=who,
+            now=utcnow(),
+            item_id=item_id,
+            event_id=event_id,
+            submission_id=submission_id,
+            day=_date(day, book),
+        )
         click.echo(f"摘要条目 {entry.id}（{entry.day}，{entry.department_key or '本办编写，不计分'}）")
 
 
@@ -260,8 +281,11 @@ def report_monthly(context: Context, month: str | None, out: Path | None) -> Non
     book = context.playbook()
     with _session(context) as session:
         now = utcnow()
-        period = (periods.month(month, _tz(book)) if month
-                  else periods.previous_month(periods.month_of(now, _tz(book)), _tz(book)))
+        period = (
+            periods.month(month, _tz(book))
+            if month
+            else periods.previous_month(periods.month_of(now, _tz(book)), _tz(book))
+        )
         paths = monthly.write(monthly.build(session, book, period, now, _dedupe(context)), _out(context, out))
         click.echo("\n".join(str(p) for p in paths))
 
@@ -277,8 +301,9 @@ def report_weekly(context: Context, week: str | None, out: Path | None) -> None:
     book = context.playbook()
     with _session(context) as session:
         now = utcnow()
-        period = (periods.week(week, _tz(book)) if week
-                  else periods.previous_week(periods.week_of(now, _tz(book)), _tz(book)))
+        period = (
+            periods.week(week, _tz(book)) if week else periods.previous_week(periods.week_of(now, _tz(book)), _tz(book))
+        )
         data = weekly.build(session, book, period, now, _sources(context).health)
         html_path, pdf_path = weekly.write(data, _out(context, out))
         click.echo(f"{html_path}\n{pdf_path}")

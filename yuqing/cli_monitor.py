@@ -249,7 +249,8 @@ def _since(value: str | None) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"use a duration (6h, 2d) or an ISO time, not {value!r}", param_hint="--since") from None
+        raise click.BadParameter(f"use a duration (6h, 2d) or an ISO time, not {value!r}",
+                                 param_hint="--since") from None
     from monitor.store import SHANGHAI
 
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
@@ -277,22 +278,40 @@ def items_list(context: Context, since: str | None, source: str | None, limit: i
                     click.echo(json.dumps(_item_json(item, name), ensure_ascii=False))
                 else:
                     tag = f" ↻{item.reprint_of_id}" if item.reprint_of_id else ""
-                    click.echo(f"{shown(item.published_at)} [{name}] {item.category or '-'}{tag} "
-                               f"{(item.title or item.text)[:60]}")
+                    click.echo(
+                        f"{shown(item.published_at)} [{name}] {item.category or '-'}{tag} "
+                        f"{(item.title or item.text)[:60]}"
+                    )
+
     _run(context, body)
 
 
 def _item_json(item: Item, source: str) -> dict[str, Any]:
     def iso(value: dt.datetime | None) -> str | None:
         return value.isoformat() if value else None
+
     return {
-        "id": item.id, "source": source, "external_id": item.external_id, "url": item.url, "title": item.title,
-        "text": item.text, "author": item.author, "published_at": iso(item.published_at),
-        "fetched_at": iso(item.fetched_at), "reposts": item.reposts, "comments": item.comments,
-        "likes": item.likes, "dislikes": item.dislikes, "reply_status": item.reply_status,
-        "reply_text": item.reply_text, "reply_at": iso(item.reply_at), "repost_of_id": item.repost_of_id,
-        "reprint_of_id": item.reprint_of_id, "category": item.category,
-        "rumour_probability": item.rumour_probability, "event_id": item.event_id,
+        "id": item.id,
+        "source": source,
+        "external_id": item.external_id,
+        "url": item.url,
+        "title": item.title,
+        "text": item.text,
+        "author": item.author,
+        "published_at": iso(item.published_at),
+        "fetched_at": iso(item.fetched_at),
+        "reposts": item.reposts,
+        "comments": item.comments,
+        "likes": item.likes,
+        "dislikes": item.dislikes,
+        "reply_status": item.reply_status,
+        "reply_text": item.reply_text,
+        "reply_at": iso(item.reply_at),
+        "repost_of_id": item.repost_of_id,
+        "reprint_of_id": item.reprint_of_id,
+        "category": item.category,
+        "rumour_probability": item.rumour_probability,
+        "event_id": item.event_id,
     }
 
 
@@ -308,9 +327,11 @@ def import_command(context: Context, file: Path, source: str | None, mapping: tu
     pairs = {k: str(v) for k, v in _pairs(mapping, "--map").items()}
 
     async def body(monitor: Monitor) -> list[str]:
-        summary = await asyncio.to_thread(import_file, monitor.sessions, monitor.pipeline, file, utcnow(),
-                                          source=source, mapping=pairs)
+        summary = await asyncio.to_thread(
+            import_file, monitor.sessions, monitor.pipeline, file, utcnow(), source=source, mapping=pairs
+        )
         return summary.lines()
+
     for line in _run(context, body):
         click.echo(line)
 

@@ -152,7 +152,8 @@ def points_local(context: Context, unit: str, rule: str, why: str, ref: str, who
     book = context.playbook()
     with _session(context) as session:
         entry = points.award_local(session, book, unit, rule, why=why, ref=ref, now=utcnow(), who=who)
-        click.echo(f"{unit} 本办规则「{rule}」已登记过" if entry is None else f"{unit} {entry.points:+g} 分（本办规则）")
+        click.echo(f"{unit} 本办规则「{rule}」已登记过" if entry is None
+                   else f"{unit} {entry.points:+g} 分（本办规则）")
 
 
 points_group.name = "points"

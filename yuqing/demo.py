@@ -239,13 +239,15 @@ def summary(sessions: sessionmaker[Session], event_id: int, playbook: Playbook, 
         states = s.execute(select(Assignment.state, func.count()).group_by(Assignment.state)).all()
         points = s.execute(select(PointsEntry.department_key, func.sum(PointsEntry.points))
                            .group_by(PointsEntry.department_key)).all()
+        clarification_reprints = _count(
+            s, select(func.count()).select_from(Reprint).where(Reprint.clarification_id.is_not(None)))
         lines = [
             f"items stored: {count(Item)} from {count(Source)} sources; events: {count(Event)}",
             f"alerts delivered: {s.scalar(select(func.count()).select_from(Alert).where(Alert.state == 'sent'))}"
             f" of {count(Alert)}",
             "assignments: " + ", ".join(f"{state} {n}" for state, n in states),
             f"rumour event {event_id}: heat {event.heat:.1f}, status {event.status}, "
-            f"clarification reprints {s.scalar(select(func.count()).select_from(Reprint).where(Reprint.clarification_id.is_not(None)))}",
+            f"clarification reprints {clarification_reprints}",
             "points: " + (", ".join(f"{d} {p:g}" for d, p in points) or "none yet"),
             f"weekly report: {html_path}",
             f"               {pdf_path}",
@@ -283,8 +285,10 @@ def run_demo(settings: Settings) -> None:
     try:
         _sources_file(server, settings.effective_sources_file)
         revision, added, _ = initialise_store(settings, playbook)
-        say(f"store {settings.effective_database_url} (schema {revision}, {added} departments from the playbook); "
-            f"replay sources at {server.base}")
+        say(
+            f"store {settings.effective_database_url} (schema {revision}, {added} departments from the playbook); "
+            f"replay sources at {server.base}"
+        )
         lines = asyncio.run(_run(settings, playbook, members, server))
     except DemoError as exc:
         raise click.ClickException(f"demo stopped: {exc}") from None

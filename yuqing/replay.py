@@ -99,7 +99,8 @@ def board_list(state: ReplayState) -> bytes:
         f'<span class="status">{"已回复" if _replied(m, state) else "未回复"}</span></li>'
         for m in reversed(state.visible("portal"))
     )
-    return f'<html><head><meta charset="utf-8"><title>领导留言板</title></head><body><ul>{rows}</ul></body></html>'.encode()
+    head = '<html><head><meta charset="utf-8"><title>领导留言板</title></head>'
+    return f"{head}<body><ul>{rows}</ul></body></html>".encode()
 
 
 def _replied(message: dict[str, Any], state: ReplayState) -> bool:
@@ -113,12 +114,16 @@ def board_message(state: ReplayState, message_id: str) -> bytes | None:
     asked = state.at(message.get("time_offset_min", 0))
     reply = ""
     if _replied(message, state):
-        reply = (f'<div class="reply"><div class="reply-body">{escape(message["reply"])}</div>'
-                 f'<span class="reply-time">{state.at(message["reply_phase"] * 2):%Y-%m-%d %H:%M:%S}</span></div>')
+        reply = (
+            f'<div class="reply"><div class="reply-body">{escape(message["reply"])}</div>'
+            f'<span class="reply-time">{state.at(message["reply_phase"] * 2):%Y-%m-%d %H:%M:%S}</span></div>'
+        )
     status = "已回复" if reply else "未回复"
-    return (f'<html><head><meta charset="utf-8"></head><body><h1 class="title">{escape(message["title"])}</h1>'
-            f'<span class="time">{asked:%Y-%m-%d %H:%M:%S}</span><span class="status">{status}</span>'
-            f'<div class="body">{escape(message["text"])}</div>{reply}</body></html>').encode()
+    return (
+        f'<html><head><meta charset="utf-8"></head><body><h1 class="title">{escape(message["title"])}</h1>'
+        f'<span class="time">{asked:%Y-%m-%d %H:%M:%S}</span><span class="status">{status}</span>'
+        f'<div class="body">{escape(message["text"])}</div>{reply}</body></html>'
+    ).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -132,12 +137,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.hits[self.path.split("?")[0]] = self.server.hits.get(self.path.split("?")[0], 0) + 1
         routes = {
             "/news.xml": lambda: _rss("吉林新闻网", f"{self.server.base}/news", state.visible("news"), state),
-            "/gov.xml": lambda: _rss("吉林省人民政府网 政务公开", f"{self.server.base}/gov",
-                                     state.visible("clarification"), state),
-            "/major.xml": lambda: _rss("人民网 地方频道", f"{self.server.base}/major",
-                                       [r for r in state.visible("reprints") if r["site"] == "major"], state),
-            "/other.xml": lambda: _rss("春城生活网", f"{self.server.base}/other",
-                                       [r for r in state.visible("reprints") if r["site"] == "other"], state),
+            "/gov.xml": lambda: _rss(
+                "吉林省人民政府网 政务公开", f"{self.server.base}/gov", state.visible("clarification"), state
+            ),
+            "/major.xml": lambda: _rss(
+                "人民网 地方频道",
+                f"{self.server.base}/major",
+                [r for r in state.visible("reprints") if r["site"] == "major"],
+                state,
+            ),
+            "/other.xml": lambda: _rss(
+                "春城生活网",
+                f"{self.server.base}/other",
+                [r for r in state.visible("reprints") if r["site"] == "other"],
+                state,
+            ),
             "/weibo/timeline": lambda: weibo_timeline(state),
             "/board/list": lambda: board_list(state),
         }
@@ -149,8 +163,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(body, "text/html; charset=utf-8") if body else self._status(404)
         if path not in routes:
             return self._status(404)
-        kind = "application/json" if "weibo" in path else (
-            "text/html; charset=utf-8" if path.startswith("/board") else "application/rss+xml")
+        kind = (
+            "application/json"
+            if "weibo" in path
+            else ("text/html; charset=utf-8" if path.startswith("/board") else "application/rss+xml")
+        )
         self._send(routes[path](), kind)
 
     def _broken(self, state: ReplayState) -> None:
@@ -210,16 +227,32 @@ class ReplayServer(ThreadingHTTPServer):
 
     def sources(self) -> list[dict[str, Any]]:
         """Entries for the sources file, pointing at this server."""
-        portal = {"mode": "html", "row": "li.msg", "link": "a", "id_pattern": r"/msg/(\d+)$",
-                  "detail": {"title": "h1.title", "body": "div.body", "time": "span.time", "status": "span.status",
-                             "reply": "div.reply-body", "reply_time": "span.reply-time"}}
+        portal = {
+            "mode": "html",
+            "row": "li.msg",
+            "link": "a",
+            "id_pattern": r"/msg/(\d+)$",
+            "detail": {
+                "title": "h1.title",
+                "body": "div.body",
+                "time": "span.time",
+                "status": "span.status",
+                "reply": "div.reply-body",
+                "reply_time": "span.reply-time",
+            },
+        }
         quick = {"interval": "2s", "expected_period": "1h"}
         return [
             {"name": "jl-news", "kind": "feed", "url": f"{self.base}/news.xml", **quick},
             {"name": "jl-gov-policy", "kind": "feed", "url": f"{self.base}/gov.xml", "weight_class": "major", **quick},
             {"name": "people-local", "kind": "feed", "url": f"{self.base}/major.xml", "weight_class": "major", **quick},
-            {"name": "chuncheng-life", "kind": "feed", "url": f"{self.base}/other.xml", "weight_class": "other",
-             **quick},
+            {
+                "name": "chuncheng-life",
+                "kind": "feed",
+                "url": f"{self.base}/other.xml",
+                "weight_class": "other",
+                **quick,
+            },
             {"name": "weibo-changchun", "kind": "weibo", "url": f"{self.base}/weibo/timeline", **quick},
             {"name": "mayor-mailbox", "kind": "portal", "url": f"{self.base}/board/list", "options": portal, **quick},
             {"name": "county-site", "kind": "feed", "url": f"{self.base}/broken.xml", "department": "农安县", **quick},

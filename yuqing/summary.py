@@ -36,7 +36,8 @@ def playbook_summary(book: Playbook) -> str:
         "clocks:",
         f"  acknowledge within {_hours(c.acknowledge)}; respond within {c.respond_working_days} working days "
         f"({c.respond_extended_working_days} when extended)",
-        f"  rumours: acknowledge {_hours(c.rumour.acknowledge)}, first information {_hours(c.rumour.first_information)}",
+        f"  rumours: acknowledge {_hours(c.rumour.acknowledge)}, "
+        f"first information {_hours(c.rumour.first_information)}",
         f"  emergencies: acknowledge {_hours(c.emergency.acknowledge)}, "
         f"first information {_hours(c.emergency.first_information)}",
         f"  important policy reprints: within {_hours(c.policy_reprint.target)}, "
@@ -47,9 +48,10 @@ def playbook_summary(book: Playbook) -> str:
     p = book.points
     b = p.bonus
     lines += [
-        "points (1 point = {:g} yuan, paid {}):".format(p.yuan_per_point, p.payout),
+        f"points (1 point = {p.yuan_per_point:g} yuan, paid {p.payout}):",
         f"  adopted {p.adopted:g}; special/interview +{b.special_or_interview:g}, "
-        f"special commentary +{b.special_commentary:g}, video +{b.video:g}, headline/picture +{b.headline_or_picture:g}",
+        f"special commentary +{b.special_commentary:g}, video +{b.video:g}, "
+        f"headline/picture +{b.headline_or_picture:g}",
         f"  reprint by a major site +{p.reprint_major:g}, by another site +{p.reprint_other:g}",
         f"  digest adoption +{p.digest_adopted:g}, with a leader's instruction +{p.digest_leader_instruction:g}",
         "  deductions: " + ", ".join(f"{k} {v:g}" for k, v in p.deductions.model_dump().items()),

@@ -71,7 +71,9 @@ def entry_to_item(source: str, entry: Any, base_url: str) -> NormalisedItem:
     )
 
 
-def parse_feed(source: str, url: str, content: bytes, content_type: str | None) -> tuple[list[NormalisedItem], list[str], bool]:
+def parse_feed(
+    source: str, url: str, content: bytes, content_type: str | None
+) -> tuple[list[NormalisedItem], list[str], bool]:
     """Parse feed bytes; return (items, warnings, complete). Raise ParseError if nothing usable."""
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(content, response_headers=headers)

@@ -17,7 +17,9 @@ def parse_json(response: Response, source: str, url: str) -> Any:
     try:
         return json.loads(response.text())
     except json.JSONDecodeError as exc:
-        raise ParseError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", source=source, url=url) from None
+        raise ParseError(
+            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", source=source, url=url
+        ) from None
 
 
 def compile_paths(mapping: dict[str, str], where: str) -> dict[str, Any]:

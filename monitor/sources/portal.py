@@ -172,7 +172,8 @@ async def _fetch_html(spec: SourceSpec, ctx: FetchContext, options: PortalOption
             except SourceError as exc:
                 warnings.append(str(exc))
         next_link = soup.select_one(options.next_page) if options.next_page else None
-        page_url = urljoin(page_url, str(next_link["href"])) if next_link is not None and next_link.get("href") else None
+        href = next_link.get("href") if next_link is not None else None
+        page_url = urljoin(page_url, str(href)) if href else None
         if reached_seen:
             break
     return FetchOutcome(items=items, warnings=warnings)

@@ -21,7 +21,9 @@ def clip(text: str, limit: int, *, encoding: str | None = None) -> str:
     return text + "…"
 
 
-def title_and_body(html_text: str, title_limit: int, body_limit: int, *, encoding: str | None = None) -> tuple[str, str]:
+def title_and_body(
+    html_text: str, title_limit: int, body_limit: int, *, encoding: str | None = None
+) -> tuple[str, str]:
     """The first non-empty line as the title, the rest as the body, both plain and clipped."""
     lines = plain(html_text).strip().splitlines()
     title = lines[0].strip() if lines else ""

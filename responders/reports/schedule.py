@@ -51,7 +51,7 @@ def next_weekly_run(after: dt.datetime, policy: ReportPolicy, tz: ZoneInfo) -> d
     slot = dt.datetime.combine(day, policy.weekly_at, tz)
     if slot <= local:
         slot += dt.timedelta(days=7)
-    return slot.astimezone(dt.timezone.utc)
+    return slot.astimezone(dt.UTC)
 
 
 def next_monthly_run(after: dt.datetime, policy: ReportPolicy, tz: ZoneInfo) -> dt.datetime:
@@ -61,7 +61,7 @@ def next_monthly_run(after: dt.datetime, policy: ReportPolicy, tz: ZoneInfo) -> 
     if slot <= local:
         nxt = local.date().replace(day=1) + dt.timedelta(days=32)
         slot = dt.datetime.combine(nxt.replace(day=policy.monthly_day), policy.monthly_at, tz)
-    return slot.astimezone(dt.timezone.utc)
+    return slot.astimezone(dt.UTC)
 
 
 def week_reported_at(due: dt.datetime, tz: ZoneInfo) -> Period:

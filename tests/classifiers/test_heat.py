@@ -69,7 +69,9 @@ def test_category_sensitivity(playbook: Playbook) -> None:
 def test_rumour_probability(playbook: Playbook) -> None:
     items = mentions(2)
     base = score(playbook, items)
-    assert score(playbook, items, rumour_probability=0.9) == pytest.approx(base + 0.9 * playbook.heat.rumour_cap, abs=0.02)
+    assert score(playbook, items, rumour_probability=0.9) == pytest.approx(
+        base + 0.9 * playbook.heat.rumour_cap, abs=0.02
+    )
     with pytest.raises(ValueError, match="within"):
         score(playbook, items, rumour_probability=1.2)
 

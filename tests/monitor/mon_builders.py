@@ -71,7 +71,11 @@ def rss1(rows: Sequence[dict[str, Any]], base: str = "http://example.gov.cn/r/")
 
 def weibo_time(record: dict[str, Any]) -> str:
     value = record["time"]
-    when = dt.datetime.fromtimestamp(value, dt.timezone(dt.timedelta(hours=8))) if isinstance(value, int) else parse_time(value)
+    when = (
+        dt.datetime.fromtimestamp(value, dt.timezone(dt.timedelta(hours=8)))
+        if isinstance(value, int)
+        else parse_time(value)
+    )
     assert when is not None
     return when.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%a %b %d %H:%M:%S %z %Y")
 
@@ -79,12 +83,18 @@ def weibo_time(record: dict[str, Any]) -> str:
 def mblog(record: dict[str, Any], **extra: Any) -> dict[str, Any]:
     user = record.get("user") or {}
     return {
-        "id": int(abs(hash(record["id"])) % 10**15), "idstr": record["id"], "created_at": weibo_time(record),
+        "id": int(abs(hash(record["id"])) % 10**15),
+        "idstr": record["id"],
+        "created_at": weibo_time(record),
         "text": escape(record["text"]) + ' <a href="/n/x">@某人</a>',
-        "reposts_count": record.get("reposts_count", 0), "comments_count": record.get("comments_count", 0),
+        "reposts_count": record.get("reposts_count", 0),
+        "comments_count": record.get("comments_count", 0),
         "attitudes_count": record.get("likes_count", 0),
-        "user": {"screen_name": f"user{user.get('uid', '0')}", "verified": bool(user.get("verified")),
-                 "followers_count": user.get("followers", 0)},
+        "user": {
+            "screen_name": f"user{user.get('uid', '0')}",
+            "verified": bool(user.get("verified")),
+            "followers_count": user.get("followers", 0),
+        },
         **extra,
     }
 
@@ -94,7 +104,9 @@ def weibo_container(posts: Sequence[dict[str, Any]]) -> bytes:
     return json.dumps({"ok": 1, "data": {"cards": cards}}, ensure_ascii=False).encode()
 
 
-def portal_list(rows: Sequence[dict[str, Any]], next_href: str | None, replied: set[int], encoding: str = "utf-8") -> bytes:
+def portal_list(
+    rows: Sequence[dict[str, Any]], next_href: str | None, replied: set[int], encoding: str = "utf-8"
+) -> bytes:
     body = "".join(
         f'<tr class="msg"><td><a href="/board/detail/{r["id"]}.html">{escape(r["title"])}</a></td>'
         f'<td class="st">{"已回复" if r["id"] in replied else "未回复"}</td></tr>'
@@ -103,21 +115,36 @@ def portal_list(rows: Sequence[dict[str, Any]], next_href: str | None, replied: 
     nxt = f'<a class="next" href="{next_href}">下一页</a>' if next_href else ""
     meta = f'<meta charset="{encoding}">'
     return f"<html><head>{meta}<title>留言板</title></head><body><table>{body}</table>{nxt}</body></html>".encode(
-        encoding, "replace")
+        encoding, "replace"
+    )
 
 
 def portal_detail(r: dict[str, Any], with_reply: bool, encoding: str = "utf-8", meta: bool = True) -> bytes:
-    reply = (f'<div class="reply">{escape(r["reply"])}</div><span class="rtime">{r["reply_time"]}</span>'
-             if with_reply else "")
+    reply = (
+        f'<div class="reply">{escape(r["reply"])}</div><span class="rtime">{r["reply_time"]}</span>'
+        if with_reply
+        else ""
+    )
     head = f'<meta http-equiv="Content-Type" content="text/html; charset={encoding}">' if meta else ""
-    html = (f"<html><head>{head}<style>.x{{}}</style></head><body><h1>{escape(r['title'])}</h1>"
-            f'<span class="time">{r["time"]}</span><span class="status">{"已回复" if with_reply else "未回复"}</span>'
-            f'<div class="body">{escape(r["text"])}<script>var a=1;</script></div>{reply}</body></html>')
+    html = (
+        f"<html><head>{head}<style>.x{{}}</style></head><body><h1>{escape(r['title'])}</h1>"
+        f'<span class="time">{r["time"]}</span><span class="status">{"已回复" if with_reply else "未回复"}</span>'
+        f'<div class="body">{escape(r["text"])}<script>var a=1;</script></div>{reply}</body></html>'
+    )
     return html.encode(encoding, "replace")
 
 
 PORTAL_OPTIONS = {
-    "row": "tr.msg", "link": "a", "next_page": "a.next", "id_pattern": r"/(\d+)\.html$",
-    "detail": {"title": "h1", "body": "div.body", "time": "span.time", "status": "span.status",
-               "reply": "div.reply", "reply_time": "span.rtime"},
+    "row": "tr.msg",
+    "link": "a",
+    "next_page": "a.next",
+    "id_pattern": r"/(\d+)\.html$",
+    "detail": {
+        "title": "h1",
+        "body": "div.body",
+        "time": "span.time",
+        "status": "span.status",
+        "reply": "div.reply",
+        "reply_time": "span.rtime",
+    },
 }

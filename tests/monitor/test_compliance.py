@@ -88,7 +88,9 @@ def test_each_site_gets_its_status(session, playbook):
     tuesday = dt.datetime(2026, 11, 24, 9, 0, tzinfo=CST)
     later = {s.source_name: s for s in check_policy(session, policy, playbook, tuesday)}
     assert later["none"].status is ReprintStatus.missing and later["none"].breached
-    assert [p.id for p in important_policies(session, playbook, PUBLISHED - dt.timedelta(days=1), tuesday)] == [policy.id]
+    assert [p.id for p in important_policies(session, playbook, PUBLISHED - dt.timedelta(days=1), tuesday)] == [
+        policy.id
+    ]
 
 
 def test_reprint_after_the_deadline_is_late(session, playbook):

@@ -23,7 +23,9 @@ def test_sources_poll_items_and_health(tmp_path, server):
     rows = records("gov-messages-hot")[:4]
     url = server.static("/feed.xml", rss2(rows))
     bad = server.url("/missing.xml")
-    add = runner.invoke(main, ["sources", "add", "--kind", "feed", "--url", url, "--name", "hot", "--interval", "10m"], env=env)
+    add = runner.invoke(
+        main, ["sources", "add", "--kind", "feed", "--url", url, "--name", "hot", "--interval", "10m"], env=env
+    )
     assert add.exit_code == 0, add.output
     runner.invoke(main, ["sources", "add", "--kind", "feed", "--url", bad, "--name", "gone"], env=env)
     saved = yaml.safe_load((tmp_path / "sources.yaml").read_text(encoding="utf-8"))
@@ -70,7 +72,9 @@ def test_import_command_summary(tmp_path):
 
 
 def test_bad_sources_file_names_line(tmp_path):
-    (tmp_path / "sources.yaml").write_text("sources:\n  - name: x\n    kind: rss\n    url: http://a/\n", encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - name: x\n    kind: rss\n    url: http://a/\n", encoding="utf-8"
+    )
     result = CliRunner().invoke(main, ["poll", "--once"], env=_env(tmp_path))
     assert result.exit_code != 0
     assert "sources.yaml:3: sources.0.kind: unknown kind 'rss'" in result.output

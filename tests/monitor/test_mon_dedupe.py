@@ -49,7 +49,7 @@ def test_reprint_across_two_sites(server, make_monitor, clock):
     items = {i.external_id: i for i in stored(monitor, Item)}
     reprints = stored(monitor, Reprint)
     assert len(reprints) == 3
-    for row, copy in zip(rows, copies):
+    for row, copy in zip(rows, copies, strict=False):
         original = items[f"http://www.site-a.gov.cn/n/{row['id']}"]
         reprint = items[f"http://news.people.com.cn/r/{copy['id']}"]
         assert reprint.reprint_of_id == original.id

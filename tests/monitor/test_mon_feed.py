@@ -22,7 +22,10 @@ def test_rss2_items_are_normalised(server, make_monitor):
     assert first.text.startswith(rows[0]["text"][:20])
     # "2019/4/24 16:03:40" in Shanghai is 08:03:40 UTC
     assert first.published_at.tzinfo is not None
-    assert first.published_at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y/%-m/%-d %H:%M:%S") == rows[0]["time"]
+    assert (
+        first.published_at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y/%-m/%-d %H:%M:%S")
+        == rows[0]["time"]
+    )
 
 
 def test_rss1_and_atom_parse(server, make_monitor):
@@ -42,8 +45,11 @@ def test_conditional_get_304(server, make_monitor):
     def handler(request: Request) -> Reply:
         if request.headers.get("if-none-match") == '"v1"':
             return Reply(304, b"", {"ETag": '"v1"'})
-        return Reply(200, body, {"Content-Type": "application/rss+xml", "ETag": '"v1"',
-                                 "Last-Modified": "Mon, 23 Nov 2026 01:00:00 GMT"})
+        return Reply(
+            200,
+            body,
+            {"Content-Type": "application/rss+xml", "ETag": '"v1"', "Last-Modified": "Mon, 23 Nov 2026 01:00:00 GMT"},
+        )
 
     url = server.route("/feed", handler)
     monitor = make_monitor([{"name": "hot", "kind": "feed", "url": url}])

@@ -33,7 +33,9 @@ def test_events_are_persisted_and_reprints_join_the_original_event(make_monitor,
         session.add_all([a, b])
         session.flush()
         first = monitor.pipeline.process(session, a, [_item("a", twins[0]), _item("a", other)], clock())
-        second = monitor.pipeline.process(session, b, [_item("b", twins[1], title=twins[1]["title"] + "（转载）")], clock())
+        second = monitor.pipeline.process(
+            session, b, [_item("b", twins[1], title=twins[1]["title"] + "（转载）")], clock()
+        )
     assert first.new == 2 and second.reprints == 1
     with session_scope(monitor.sessions) as session:
         items = {(i.source_id, i.external_id): i for i in session.query(Item)}
@@ -67,7 +69,11 @@ def test_rumour_model_judges_only_the_playbook_source_kinds(make_monitor, clock,
 
 def test_a_repost_joins_its_originals_event(make_monitor, clock):
     monitor = make_monitor([])
-    original = {"id": "o1", "title": "", "text": "听说长春市自来水被化工厂污染了，全市要停水三天，大家赶紧去超市抢桶装水"}
+    original = {
+        "id": "o1",
+        "title": "",
+        "text": "听说长春市自来水被化工厂污染了，全市要停水三天，大家赶紧去超市抢桶装水",
+    }
     repost = {"id": "o1r", "title": "", "text": "真的假的？已经去超市了"}
     with session_scope(monitor.sessions) as session:
         weibo = Source(name="w", kind="weibo", url="http://w.example.com/")
@@ -83,7 +89,11 @@ def test_a_repost_joins_its_originals_event(make_monitor, clock):
 
 def test_reposts_doubting_a_post_are_read_into_its_rumour_probability(make_monitor, clock):
     monitor = make_monitor([])
-    original = {"id": "r1", "title": "", "text": "紧急扩散！听说市区自来水被化工厂污染了，全市要停水三天，大家赶紧去超市抢桶装水"}
+    original = {
+        "id": "r1",
+        "title": "",
+        "text": "紧急扩散！听说市区自来水被化工厂污染了，全市要停水三天，大家赶紧去超市抢桶装水",
+    }
     doubts = ["谣言吧，官方已经辟谣了", "假的，别传了", "求证一下，真的吗？", "已辟谣，不实信息", "别信谣言"]
     with session_scope(monitor.sessions) as session:
         weibo = Source(name="w", kind="weibo", url="http://w.example.com/")
@@ -93,9 +103,15 @@ def test_reposts_doubting_a_post_are_read_into_its_rumour_probability(make_monit
     with session_scope(monitor.sessions) as session:
         before = session.query(Item).one().rumour_probability
         weibo = session.query(Source).one()
-        reposts = [_item("w", {"id": f"r1-{n}", "title": "", "text": text}, repost_of_external_id="r1",
-                         published_at=dt.datetime(2026, 11, 23, 1, 5 + n, tzinfo=dt.UTC))
-                   for n, text in enumerate(doubts)]
+        reposts = [
+            _item(
+                "w",
+                {"id": f"r1-{n}", "title": "", "text": text},
+                repost_of_external_id="r1",
+                published_at=dt.datetime(2026, 11, 23, 1, 5 + n, tzinfo=dt.UTC),
+            )
+            for n, text in enumerate(doubts)
+        ]
         monitor.pipeline.process(session, weibo, reposts, clock())
     with session_scope(monitor.sessions) as session:
         after = session.query(Item).filter(Item.external_id == "r1").one()
@@ -116,8 +132,7 @@ def test_after_a_restart_items_join_a_routed_event(make_monitor, clock):
     again = make_monitor([])  # a new process: same store, fresh clusterer
     with session_scope(again.sessions) as session:
         source = session.query(Source).one()
-        again.pipeline.process(session, source, [_item("w", {"id": "b", "title": "", "text": text + "！"})],
-                               clock())
+        again.pipeline.process(session, source, [_item("w", {"id": "b", "title": "", "text": text + "！"})], clock())
     with session_scope(again.sessions) as session:
         assert session.query(Item).count() == 2 and session.query(Event).count() == 1
         assert {i.event_id for i in session.query(Item)} == {session.query(Event).one().id}

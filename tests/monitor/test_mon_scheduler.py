@@ -49,7 +49,9 @@ def test_import_kind_polls_a_file(tmp_path, make_monitor):
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows) + "oops\n", encoding="utf-8")
     monitor = make_monitor([{"name": "drop", "kind": "import", "url": str(path)}])
     first = cycle(monitor)["drop"]
-    assert (first.status, first.new) == ("ok", 5) and first.warnings == ["drop.jsonl line 6: not valid JSON (Expecting value at column 1)"]
+    assert (first.status, first.new) == ("ok", 5) and first.warnings == [
+        "drop.jsonl line 6: not valid JSON (Expecting value at column 1)"
+    ]
     assert cycle(monitor)["drop"].new == 0
 
 

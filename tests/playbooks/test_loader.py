@@ -76,7 +76,9 @@ def test_unknown_field_is_a_spelling_mistake(tmp_path: Path) -> None:
 
 
 def test_duplicate_department_key_is_refused(tmp_path: Path) -> None:
-    path, _ = _broken_copy(tmp_path, "  省教育厅: {kind: provincial}", "  省教育厅: {kind: provincial}\n  省教育厅: {kind: city}")
+    path, _ = _broken_copy(
+        tmp_path, "  省教育厅: {kind: provincial}", "  省教育厅: {kind: provincial}\n  省教育厅: {kind: city}"
+    )
     assert "departments.省教育厅: duplicate key" in _only_problem(path)
 
 
@@ -105,8 +107,11 @@ def test_place_index_prefers_longer_names(playbook: Playbook) -> None:
 
 
 def test_heat_parts_must_all_be_given(tmp_path: Path) -> None:
-    path, line = _broken_copy(tmp_path, "caps: {volume: 25, velocity: 20, engagement: 15, reprints: 15}",
-                              "caps: {volume: 25, velocity: 20, engagement: 15}")
+    path, line = _broken_copy(
+        tmp_path,
+        "caps: {volume: 25, velocity: 20, engagement: 15, reprints: 15}",
+        "caps: {volume: 25, velocity: 20, engagement: 15}",
+    )
     with pytest.raises(PolicyFileError) as caught:
         load_playbook(path)
     assert "caps must name exactly the parts" in str(caught.value)

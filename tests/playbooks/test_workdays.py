@@ -77,7 +77,7 @@ def test_hours_run_around_the_clock(clock: WorkClock) -> None:
 
 
 def test_other_timezones_are_converted(clock: WorkClock) -> None:
-    start = dt.datetime(2026, 9, 30, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Shanghai
+    start = dt.datetime(2026, 9, 30, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
     assert clock.due_in_working_days(start, 7) == dt.datetime(2026, 10, 15, 17, 0, tzinfo=CST)
 
 

@@ -95,17 +95,31 @@ class FakeBotAPI:
     # ---------------------------------------------------------------- updates a test injects
 
     def message_update(self, user_id: int, chat_id: int, text: str, name: str = "测试用户") -> dict:
-        entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
-        return {"message": {"message_id": next(self._ids), "date": int(time.time()),
-                            "chat": {"id": chat_id, "type": "group" if chat_id < 0 else "private", "title": "t"},
-                            "from": {"id": user_id, "is_bot": False, "first_name": name},
-                            "text": text, "entities": entities}}
+        entities = (
+            [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
+        )
+        return {
+            "message": {
+                "message_id": next(self._ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "group" if chat_id < 0 else "private", "title": "t"},
+                "from": {"id": user_id, "is_bot": False, "first_name": name},
+                "text": text,
+                "entities": entities,
+            }
+        }
 
     def button_update(self, user_id: int, chat_id: int, message_id: int, data: str, name: str = "测试用户") -> dict:
         original = self.messages[(str(chat_id), message_id)]
-        return {"callback_query": {"id": str(next(self._ids)), "chat_instance": "ci", "data": data,
-                                   "from": {"id": user_id, "is_bot": False, "first_name": name},
-                                   "message": original}}
+        return {
+            "callback_query": {
+                "id": str(next(self._ids)),
+                "chat_instance": "ci",
+                "data": data,
+                "from": {"id": user_id, "is_bot": False, "first_name": name},
+                "message": original,
+            }
+        }
 
     # ---------------------------------------------------------------- serving
 
@@ -119,7 +133,11 @@ class FakeBotAPI:
             for part in msg.iter_parts():
                 name = part.get_param("name", header="content-disposition")
                 payload = part.get_payload(decode=True) or b""
-                params[name] = payload.decode("utf-8", "replace") if part.get_filename() is None else f"<file {part.get_filename()}>"
+                params[name] = (
+                    payload.decode("utf-8", "replace")
+                    if part.get_filename() is None
+                    else f"<file {part.get_filename()}>"
+                )
             return params
         if ctype.startswith("application/json"):
             return json.loads(body or b"{}")
@@ -133,12 +151,20 @@ class FakeBotAPI:
             status, retry_after = failure.pop(0) if failure else (200, 0)
             call = Call(method, params)
         if status == 429:
-            return self._reply(request, 429, {"ok": False, "error_code": 429,
-                                              "description": f"Too Many Requests: retry after {retry_after}",
-                                              "parameters": {"retry_after": retry_after}})
+            return self._reply(
+                request,
+                429,
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {retry_after}",
+                    "parameters": {"retry_after": retry_after},
+                },
+            )
         if 400 <= status < 500:
-            return self._reply(request, status, {"ok": False, "error_code": status,
-                                                 "description": "Bad Request: chat not found"})
+            return self._reply(
+                request, status, {"ok": False, "error_code": status, "description": "Bad Request: chat not found"}
+            )
         if status != 200:
             request.send_response(status)
             request.send_header("Content-Type", "text/html")
@@ -172,9 +198,13 @@ class FakeBotAPI:
 
     def _message(self, params: dict[str, Any], text: str) -> dict:
         chat_id = int(params["chat_id"])
-        message = {"message_id": next(self._ids), "date": int(time.time()),
-                   "chat": {"id": chat_id, "type": "group" if chat_id < 0 else "private", "title": "t"},
-                   "from": BOT_USER, "text": text}
+        message = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "group" if chat_id < 0 else "private", "title": "t"},
+            "from": BOT_USER,
+            "text": text,
+        }
         if params.get("reply_markup"):
             markup = params["reply_markup"]
             markup = json.loads(markup) if isinstance(markup, str) else markup

@@ -195,7 +195,8 @@ class FakeDingTalk(FakeVendor):
         if headers.get("x-acs-dingtalk-access-token") != self.TOKEN:
             return 401, {"code": "InvalidAuthentication", "message": "token invalid"}
         routes = {("POST", "/v1.0/im/interactiveCards/send"): "card", ("PUT", "/v1.0/im/interactiveCards"): "edit",
-                  ("POST", "/v1.0/robot/groupMessages/send"): "text", ("POST", "/v1.0/robot/oToMessages/batchSend"): "text"}
+                  ("POST", "/v1.0/robot/groupMessages/send"): "text",
+                  ("POST", "/v1.0/robot/oToMessages/batchSend"): "text"}
         kind = routes.get((method, path))
         if kind is None:
             return 404, {"code": "NotFound", "message": "no such API"}

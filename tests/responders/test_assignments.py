@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from monitor.store.database import session_scope
 from monitor.store.models import AssignmentEvent, AuditRowImmutable, Clarification, Event
-from responders.clocks import overdue
 from responders.assignments import (
     TRANSITIONS,
     Actor,
@@ -19,6 +18,7 @@ from responders.assignments import (
     open_from_routing,
     transition,
 )
+from responders.clocks import overdue
 from responders.errors import AlreadyDone, BadCommand, InvalidTransition
 from responders.routing import EventFacts, route
 

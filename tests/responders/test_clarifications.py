@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from loop_support import assignment, at, event, item, session, source, store  # noqa: F401
 from sqlalchemy import select
 
 from monitor.store.models import Clarification, Reprint
@@ -12,10 +13,10 @@ from responders import clarifications
 from responders.assignments import Actor
 from responders.errors import BadCommand, InvalidTransition, UnknownDepartment
 
-from loop_support import assignment, at, event, item, session, source, store  # noqa: F401
-
 NOW = at(2026, 11, 23, 10, 0)
-CLARIFICATION = "长春市教育局郑重声明：网传某小学食堂使用过期食材一事不实，经市场监管部门现场检查，食材来源合规、检测合格。"
+CLARIFICATION = (
+    "长春市教育局郑重声明：网传某小学食堂使用过期食材一事不实，经市场监管部门现场检查，食材来源合规、检测合格。"
+)
 DUTY = Actor("值班员张三")
 
 
@@ -62,7 +63,9 @@ def test_tracking_finds_own_item_and_reprints_with_weights(session, playbook):
     own = item(session, own_site, CLARIFICATION, NOW + dt.timedelta(minutes=5), url=url)
     copy = item(session, major, "【转】" + CLARIFICATION, NOW + dt.timedelta(hours=1))
     link = item(session, other, "官方回应来了，详见 jyt.jl.gov.cn/tz/1.html 大家别再传了", NOW + dt.timedelta(hours=2))
-    item(session, unrelated, "今日长春天气晴转多云，最高气温零下五度，请注意保暖出行安全。", NOW + dt.timedelta(hours=2))
+    item(
+        session, unrelated, "今日长春天气晴转多云，最高气温零下五度，请注意保暖出行安全。", NOW + dt.timedelta(hours=2)
+    )
     with pytest.raises(clarifications.ClarificationError):
         clarifications.track(session, row, playbook, NOW)  # not signed off yet
     clarifications.approve(session, row.id, DUTY, NOW)
@@ -70,8 +73,11 @@ def test_tracking_finds_own_item_and_reprints_with_weights(session, playbook):
     assert result.own_item_id == own.id and row.item_id == own.id
     found = {r.reprint_id: r for r in session.scalars(select(Reprint))}
     assert set(found) == {copy.id, link.id}
-    assert (found[copy.id].method, found[copy.id].weight, found[copy.id].host) == ("near_duplicate", 1.0,
-                                                                                  "www.people.com.cn")
+    assert (found[copy.id].method, found[copy.id].weight, found[copy.id].host) == (
+        "near_duplicate",
+        1.0,
+        "www.people.com.cn",
+    )
     assert (found[link.id].method, found[link.id].weight) == ("link", 0.5)
     assert all(r.clarification_id == row.id for r in found.values())
     assert clarifications.track(session, row, playbook, NOW + dt.timedelta(hours=4)).added == []

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from loop_support import at, item, session, source, store  # noqa: F401
 from sqlalchemy import select
 
 from monitor.store.models import Alert, PointsEntry
 from responders import compliance
-
-from loop_support import at, item, session, source, store  # noqa: F401
 
 PUBLISHED = at(2026, 11, 20, 10, 0)
 TITLE = "国务院关于进一步优化营商环境的实施意见"

@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from loop_support import at, event, item, session, source, store  # noqa: F401
 from sqlalchemy import select
 
 from monitor.store.models import PointsEntry
 from responders import digest, submissions
 from responders.errors import BadCommand, UnknownCase
-
-from loop_support import at, event, item, session, source, store  # noqa: F401
 
 NOW = at(2026, 11, 23, 9, 0)
 
@@ -23,9 +22,13 @@ def test_a_submission_in_the_digest_credits_the_submitting_unit_once(session, pl
     assert digest.add(session, playbook, who="值班员", now=NOW, submission_id=sub.id).id == entry.id
     digest.instruct(session, playbook, entry.id, "请市政府抓好落实", who="值班员", now=NOW)
     digest.instruct(session, playbook, entry.id, "请市政府抓好落实", who="值班员", now=NOW)
-    rows = [(p.department_key, p.reason, p.points) for p in session.scalars(select(PointsEntry).order_by(PointsEntry.id))]
-    assert rows == [("长春市政府", "digest_adopted", playbook.points.digest_adopted),
-                    ("长春市政府", "digest_leader_instruction", playbook.points.digest_leader_instruction)]
+    rows = [
+        (p.department_key, p.reason, p.points) for p in session.scalars(select(PointsEntry).order_by(PointsEntry.id))
+    ]
+    assert rows == [
+        ("长春市政府", "digest_adopted", playbook.points.digest_adopted),
+        ("长春市政府", "digest_leader_instruction", playbook.points.digest_leader_instruction),
+    ]
     views = digest.entries(session, NOW.date())
     assert views[0].instruction == "请市政府抓好落实"
     text = digest.chat_summary(views, NOW.date())

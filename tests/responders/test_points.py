@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from loop_support import CST, at, item, session, source, store  # noqa: F401
 from sqlalchemy import func, select
 
 from monitor.store.models import PointsEntry, Reprint
@@ -14,8 +15,6 @@ from responders import periods, points, submissions
 from responders.errors import BadCommand, UnknownDepartment
 from responders.points import Reason
 from responders.submissions import Bonus
-
-from loop_support import CST, at, item, session, source, store  # noqa: F401
 
 NOW = at(2026, 11, 23, 10, 0)
 TEXT = "农安县今年新建改建农村公路一百二十公里，群众出行条件明显改善，沿线特色产业同步发展。"

@@ -6,7 +6,7 @@ from responders_support import local
 from sqlalchemy import select
 
 from monitor.store.database import session_scope
-from monitor.store.models import Clarification, Alert, Assignment, Consultation, Event, Item, ItemChange
+from monitor.store.models import Alert, Assignment, Clarification, Consultation, Event, Item, ItemChange
 from responders.intake import process_event, process_recent
 from responders.portal import apply_portal_replies
 

@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+from loop_support import CST, assignment, at, event, session, store  # noqa: F401
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -20,8 +21,6 @@ from responders.reports import monthly
 from responders.reports.schedule import next_monthly_run, post_monthly_report_if_due
 from responders.submissions import Bonus
 from yuqing.settings import Settings
-
-from loop_support import CST, assignment, at, event, session, store  # noqa: F401
 
 NOW = at(2026, 11, 20, 10, 0)
 RANKED = (UnitKind.city, UnitKind.county, UnitKind.provincial)

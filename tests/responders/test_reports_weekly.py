@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 from pathlib import Path
 
+from loop_support import CST, at, event, item, session, source, store  # noqa: F401
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -16,8 +17,6 @@ from responders.assignments import Actor
 from responders.reports import weekly
 from responders.reports.schedule import next_weekly_run, post_weekly_report_if_due
 from yuqing.settings import Settings
-
-from loop_support import CST, at, event, item, session, source, store  # noqa: F401
 
 WEEK = "2026-W47"  # Monday 2026-11-16 .. Sunday 2026-11-22
 IN_WEEK = at(2026, 11, 18, 9, 0)

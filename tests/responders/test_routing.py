@@ -114,5 +114,7 @@ def test_rumour_verdict_band(playbook: Playbook) -> None:
 
 
 def test_emergency_and_policy_reprint_profiles(playbook: Playbook) -> None:
-    assert route(EventFacts(title="x", is_emergency=True, rumour_probability=0.9), playbook).profile is Profile.emergency
+    assert (
+        route(EventFacts(title="x", is_emergency=True, rumour_probability=0.9), playbook).profile is Profile.emergency
+    )
     assert route(EventFacts(title="x", signals=("policy",)), playbook).profile is Profile.policy_reprint

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from loop_support import at, event, item, session, source, store  # noqa: F401
+
 from responders import clarifications, spread
 from responders.assignments import Actor
 from responders.spread import Contribution
-
-from loop_support import at, event, item, session, source, store  # noqa: F401
 
 NOW = at(2026, 11, 23, 10, 0)
 H = dt.timedelta(hours=1)
@@ -36,7 +36,9 @@ def test_coverage_risk_and_closing(playbook):
 
 def test_item_reach_uses_site_weight_and_engagement(playbook):
     p = playbook.spread
-    assert spread.item_reach(0.5, 10, 5, 20, p) == 0.5 + 10 * p.repost_weight + 5 * p.comment_weight + 20 * p.like_weight
+    assert (
+        spread.item_reach(0.5, 10, 5, 20, p) == 0.5 + 10 * p.repost_weight + 5 * p.comment_weight + 20 * p.like_weight
+    )
 
 
 def test_answered_rumour_closes_after_quiet_period(session, playbook):

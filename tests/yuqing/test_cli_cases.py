@@ -26,7 +26,10 @@ from playbooks.loader import load_playbook
 from playbooks.workdays import WorkClock
 from yuqing.cli import main
 
-EXPLOSION = ("网传吉林市化工厂爆炸泄漏多人死亡", "有网友称，今天上午吉林市某化工厂突然发生爆炸，现场有气体泄漏，已造成多人死亡。")
+EXPLOSION = (
+    "网传吉林市化工厂爆炸泄漏多人死亡",
+    "有网友称，今天上午吉林市某化工厂突然发生爆炸，现场有气体泄漏，已造成多人死亡。",
+)
 DRILL = ("吉林市化工厂开展爆炸泄漏应急演练", "今天上午，吉林市某化工厂组织爆炸泄漏事故应急演练，检验应急预案。")
 DEBUNK = ("辟谣：网传吉林市化工厂爆炸不实", "经核实，网传吉林市某化工厂发生爆炸造成人员死亡的消息不实。")
 
@@ -38,10 +41,14 @@ class _Feed(RssServer):
         entries = "".join(
             f"<item><title>{escape(t)}</title><link>http://news.example.cn/a/{i}</link>"
             f"<guid>http://news.example.cn/a/{i}</guid><pubDate>{format_datetime(when)}</pubDate>"
-            f"<description>{escape(text)}</description></item>" for i, (t, text, when) in enumerate(items))
-        self.body = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>新闻</title>'
-                     f"<link>http://news.example.cn/</link><description>d</description>{entries}"
-                     f"</channel></rss>").encode()
+            f"<description>{escape(text)}</description></item>"
+            for i, (t, text, when) in enumerate(items)
+        )
+        self.body = (
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>新闻</title>'
+            f"<link>http://news.example.cn/</link><description>d</description>{entries}"
+            f"</channel></rss>"
+        ).encode()
 
 
 @pytest.fixture
@@ -53,8 +60,11 @@ def feed() -> Iterator[_Feed]:
 
 
 def _env(tmp_path: Path, database_url: str, *, models: bool = False) -> dict[str, str]:
-    env = {"YUQING_DATA_DIR": str(tmp_path), "YUQING_SOURCES_FILE": str(tmp_path / "sources.yaml"),
-           "YUQING_DATABASE_URL": database_url}
+    env = {
+        "YUQING_DATA_DIR": str(tmp_path),
+        "YUQING_SOURCES_FILE": str(tmp_path / "sources.yaml"),
+        "YUQING_DATABASE_URL": database_url,
+    }
     if not models:  # signals and clocks need no model; the category (who leads) does
         env["YUQING_MODELS_DIR"] = str(tmp_path / "no-models")
     return env
@@ -75,8 +85,9 @@ def _when(value: str | None) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
 
 
-def _poll_and_cycle(feed: _Feed, tmp_path: Path, database_url: str, title: str, text: str,
-                    published: dt.datetime) -> dict[str, str]:
+def _poll_and_cycle(
+    feed: _Feed, tmp_path: Path, database_url: str, title: str, text: str, published: dt.datetime
+) -> dict[str, str]:
     env = _env(tmp_path, database_url)
     feed.publish([(title, text, published)])
     _run(["init"], env)
@@ -120,16 +131,20 @@ def test_drill_and_debunk_reports_are_not_emergencies(feed, tmp_path, database_u
 
 
 def _mailbox_record(written: dt.datetime, reply: str | None = None) -> str:
-    record = {"id": "MB-2026-1115-0042", "title": "农安县某小学强制学生购买教辅资料",
-              "text": "我是农安县某小学学生家长，学校要求每名学生购买教辅资料，费用260元，不买就在班上点名。",
-              "time": written.isoformat()}
+    record = {
+        "id": "MB-2026-1115-0042",
+        "title": "农安县某小学强制学生购买教辅资料",
+        "text": "我是农安县某小学学生家长，学校要求每名学生购买教辅资料，费用260元，不买就在班上点名。",
+        "time": written.isoformat(),
+    }
     if reply is not None:
         record.update(reply=reply, reply_time=(written + dt.timedelta(days=21)).isoformat())
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
 def test_a_late_import_is_due_from_the_citizens_own_time_and_one_reply_answers_every_case(
-        tmp_path, database_url) -> None:
+    tmp_path, database_url
+) -> None:
     playbook = load_playbook()
     env = _env(tmp_path, database_url, models=True)
     written = (utcnow() - dt.timedelta(days=20)).replace(microsecond=0)

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("sklearn", "scipy.stats", "skops")
-PROBE = """
+PROBE = f"""
 import json, sys
 from click.testing import CliRunner
 from yuqing.cli import main
 result = CliRunner().invoke(main, sys.argv[1:])
-print(json.dumps({"exit": result.exit_code, "output": result.output,
-                  "heavy": sorted(m for m in %r if m in sys.modules)}))
-""" % (HEAVY,)
+print(json.dumps({{"exit": result.exit_code, "output": result.output,
+                  "heavy": sorted(m for m in {HEAVY!r} if m in sys.modules)}}))
+"""
 
 
 def _probe(args: list[str], tmp_path: Path) -> dict[str, object]:

@@ -87,7 +87,9 @@ def test_bot_answers_every_hostile_command_and_button(api, sessions, desk, clock
         await app.initialize()
         try:
             await OutboxSender(sessions, TelegramNotifier(app.bot), clock).run_once()
-            alert = next(c for c in api.sent() if int(c.params["chat_id"]) == DUTY_CHAT and "舆情预警" in c.params["text"])
+            alert = next(
+                c for c in api.sent() if int(c.params["chat_id"]) == DUTY_CHAT and "舆情预警" in c.params["text"]
+            )
             mid = alert.result["message_id"]
             updates = 0
 
