@@ -292,14 +292,3 @@ def _jsonable(value: Any) -> Any:
         return value.isoformat()
     return str(value)
 
-
-def pending_reply_changes(session: Session, limit: int = 100) -> list[ItemChange]:
-    """Reply changes the responders have not handled yet (oldest first)."""
-    return list(
-        session.scalars(
-            select(ItemChange)
-            .where(ItemChange.field == "reply", ItemChange.handled_at.is_(None))
-            .order_by(ItemChange.id)
-            .limit(limit)
-        )
-    )
