@@ -479,6 +479,16 @@ class ReportPolicy(_Strict):
     new_topic_min_items: int = Field(ge=1, le=100_000, description="items a new event needs to count as a hot topic")
 
 
+REQUIRED_REPLIES = (  # the answers responders give (responders/desk.py, commands.py, auth.py, errors.py)
+    "usage", "bad_id", "not_a_command", "unknown_command", "too_long", "unknown_button", "not_done", "apology",
+    "prompt", "duty_only", "not_a_member", "other_department", "invalid_transition", "already_done",
+    "unknown_department", "case_done", "note", "case_to_duty", "reassigned", "reassigned_note",
+    "reassign_needs_reason", "reassign_requested", "confirmed", "ignored_before", "ignored", "ignored_note",
+    "ignore_reason", "assigned", "assigned_note", "assign_reason", "consult_reason", "consulted_before", "consulted",
+    "approved_before", "approved", "rejected", "digested_before", "digested", "instructed", "line_recorded",
+    "not_a_liaison", "liaison_of_many", "real_name", "submitted", "adopted_before", "adopted", "adopted_note",
+    "declined_to_unit", "declined",
+)
 CITED_SECTIONS = (
     "clocks", "points", "heat.alert_threshold", "heat.major_threshold", "heat.rumour_consultation_min_reach",
 )
@@ -524,6 +534,7 @@ class Playbook(_Strict):
     keyword_overrides: list[KeywordOverride] = Field(default_factory=list)
     stopwords: list[str] = Field(default_factory=list)
     templates: dict[str, str] = Field(default_factory=dict)
+    replies: dict[str, str] = Field(default_factory=dict, description="what the bot answers a person")
     spread: SpreadPolicy | None = None
     important_policy: ImportantPolicy | None = None
     reports: ReportPolicy | None = None
@@ -531,7 +542,7 @@ class Playbook(_Strict):
     provenance: Provenance = Provenance()
     sign_off: SignOff | None = None
 
-    @field_validator("templates")
+    @field_validator("templates", "replies")
     @classmethod
     def _templates_compile(cls, templates: dict[str, str]) -> dict[str, str]:
         """A broken message template is a playbook error at load time, not a crash mid-alert."""
@@ -557,6 +568,8 @@ class Playbook(_Strict):
             if name not in self.categories:
                 problems.append((path, f"unknown category {name!r}"))
 
+        problems.extend((("replies",), f"missing reply template {name!r}") for name in REQUIRED_REPLIES
+                        if name not in self.replies)
         need_department(("news_office",), self.news_office)
         need_category(("fallback_category",), self.fallback_category)
         for key, dept in self.departments.items():

@@ -13,7 +13,7 @@ from responders.errors import NotAuthorised
 
 
 def authorise(members: Members, actor: Actor, who: frozenset[Who], *, what: str,
-              department: str | None = None, case: str = "") -> None:
+              department: str | None = None, case: int | None = None) -> None:
     """Raise :class:`NotAuthorised` unless *actor* may do *what*."""
     uid = actor.user_id
     if uid is not None and Who.duty in who and members.is_duty(uid):
@@ -21,11 +21,11 @@ def authorise(members: Members, actor: Actor, who: frozenset[Who], *, what: str,
     if uid is not None and Who.department in who and department in members.departments_of(uid):
         return
     if Who.department not in who:
-        raise NotAuthorised(f"只有新闻办值班人员可以{what}")
+        raise NotAuthorised(reply="duty_only", what=what)
     mine = members.departments_of(uid) if uid is not None else []
     if not mine:
-        raise NotAuthorised(f"您不在 members.yaml 的任何部门或值班名单中，不能{what}")
-    raise NotAuthorised(f"{case}属于{department}，您是{'、'.join(mine)}的联络员，不能替其他部门{what}")
+        raise NotAuthorised(reply="not_a_member", what=what)
+    raise NotAuthorised(reply="other_department", what=what, case=case, department=department, mine=mine)
 
 
 def require_duty(members: Members, actor: Actor, what: str) -> None:

@@ -22,10 +22,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 
 class ResponderError(Exception):
-    """Base of every error raised by ``responders``."""
+    """Base of every error raised by ``responders``.
+
+    An error a person reads names its wording instead of carrying it: ``reply`` is a template of the
+    playbook's ``replies`` and ``values`` fill it (``Templates.said`` renders it). Without one, the
+    message given is shown as it is.
+    """
+
+    reply: str | None = None
+    values: Mapping[str, object] = {}
+
+    def __init__(self, *args: object, reply: str | None = None, **values: object) -> None:
+        self.reply = reply
+        self.values = values
+        super().__init__(*(args or (f"{reply} {values}",)))
 
 
 class UnknownCase(ResponderError, LookupError):
@@ -43,15 +57,17 @@ class InvalidTransition(ResponderError):
         self.assignment_id = assignment_id
         self.action = action
         self.state = state
-        hint = f"（当前可执行：{allowed}）" if allowed else ""
-        super().__init__(f"任务 #{assignment_id} 当前状态为「{state}」，不能执行「{action}」{hint}")
+        super().__init__(reply="invalid_transition", case=assignment_id, state=state, action=action,
+                         allowed=allowed)
 
 
 class AlreadyDone(InvalidTransition):
-    """The action was already taken; nothing changed."""
+    """The action was already taken; nothing changed (``detail`` is shown after the action)."""
 
-    def __init__(self, assignment_id: int, action: str, state: str, detail: str = "") -> None:
-        ResponderError.__init__(self, f"任务 #{assignment_id} 已经「{action}」过了{detail}，本次未作改动")
+    def __init__(self, assignment_id: int, action: str, state: str, detail: str = "",
+                 event: int | None = None) -> None:
+        ResponderError.__init__(self, reply="already_done", case=assignment_id, action=action, detail=detail,
+                                event=event)
         self.assignment_id = assignment_id
         self.action = action
         self.state = state

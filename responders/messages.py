@@ -1,5 +1,9 @@
 """Message text: Jinja2 templates from the playbook, HTML-escaped, clipped to Telegram's limit.
 
+Every text a person reads comes from here: the playbook's ``templates`` (alerts, notices, views)
+and its ``replies`` (answers to commands and buttons, prompts, refusals), all in one Jinja
+environment; a reply named ``x`` is the template ``replies/x``, so templates may include each other.
+
 The wording of alerts is policy (the office decides what a duty officer
 reads), so it lives in the playbook's ``templates``; this module only renders.
 Templates render with autoescape on, so item text from the web can never
@@ -15,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from monitor.store.types import shown
 from monitor.urls import safe_link
@@ -66,9 +71,9 @@ def clip_html(text: str, limit: int = TELEGRAM_LIMIT) -> str:
     return cut + _ELLIPSIS + "".join(f"</{name}>" for name in reversed(stack))
 
 
-def _environment() -> jinja2.Environment:
+def _environment(sources: Mapping[str, str]) -> jinja2.Environment:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True)
+                             lstrip_blocks=True, loader=jinja2.DictLoader(dict(sources)))
     env.filters["shown"] = shown
     env.filters["clip"] = lambda s, n=300: s if s is None or len(s) <= n else s[: n - 1] + _ELLIPSIS
     return env
@@ -77,20 +82,40 @@ def _environment() -> jinja2.Environment:
 class Templates:
     """The playbook's message templates, compiled once."""
 
-    def __init__(self, sources: Mapping[str, str]) -> None:
+    def __init__(self, sources: Mapping[str, str], replies: Mapping[str, str] | None = None,
+                 playbook: Playbook | None = None) -> None:
         missing = [name for name in REQUIRED_TEMPLATES if name not in sources]
         if missing:
-            raise TemplateMissing(f"剧本 templates: 缺少模板 {', '.join(missing)}")
-        env = _environment()
-        self._compiled = {name: env.from_string(src) for name, src in sources.items()}
+            raise TemplateMissing(f"templates: missing {', '.join(missing)}")
+        env = _environment({**sources, **{f"replies/{k}": v for k, v in (replies or {}).items()}})
+        if playbook is not None:  # policy values the wording cites (15个工作日) come from the playbook
+            env.globals.update(clocks=playbook.clocks, sign_off=playbook.sign_off)
+        self._env = env
 
     @classmethod
     def from_playbook(cls, playbook: Playbook) -> Templates:
-        return cls(playbook.templates)
+        return cls(playbook.templates, playbook.replies, playbook)
 
     def render(self, name: str, **context: Any) -> str:
-        text = self._compiled[name].render(**context).strip()
-        return clip_html(safe_links(text))
+        try:
+            template = self._env.get_template(name)
+        except jinja2.TemplateNotFound:
+            raise TemplateMissing(f"templates: missing {name}") from None
+        return clip_html(safe_links(template.render(**context).strip()))
+
+    def reply(self, name: str, **values: Any) -> Markup:
+        """The playbook's reply *name* filled with *values* (escaped), as markup to show or to nest."""
+        return Markup(self.render(f"replies/{name}", **values))
+
+    def plain(self, name: str, **values: Any) -> str:
+        """A reply as plain text, for wording stored as data (an audit reason) rather than shown as markup."""
+        return html.unescape(self.render(f"replies/{name}", **values))
+
+    def said(self, exc: ResponderError) -> Markup:
+        """What a person reads for *exc*: its reply template, or its message escaped."""
+        if exc.reply is not None:
+            return self.reply(exc.reply, **exc.values)
+        return Markup.escape(str(exc))
 
 
 _ANCHOR = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)

@@ -74,3 +74,20 @@ def test_console_shows_link_addresses_and_unescapes() -> None:
 
     text = '原文<a href="http://x.cn/1?a=1&amp;b=2">1</a> <b>粗</b> &lt;script&gt;'
     assert plain(text) == "原文1 http://x.cn/1?a=1&b=2 粗 <script>"
+
+
+def test_a_missing_reply_is_a_load_error_with_file_and_line(tmp_path) -> None:
+    from playbooks.loader import DEFAULT_PLAYBOOK, PolicyFileError, load_playbook
+
+    text = DEFAULT_PLAYBOOK.read_text(encoding="utf-8").replace("\n  prompt: |", "\n  prompt_renamed: |")
+    copy = tmp_path / "jilin.yaml"
+    copy.write_text(text, encoding="utf-8")
+    line = text[: text.index("\nreplies:")].count("\n") + 2
+    with pytest.raises(PolicyFileError, match=rf"jilin.yaml:{line}: replies: missing reply template 'prompt'"):
+        load_playbook(copy)
+
+
+def test_replies_escape_values_and_read_policy_from_the_playbook(playbook, templates) -> None:
+    said = templates.reply("prompt", action="extend", n=3)
+    assert f"{playbook.clocks.respond_extended_working_days}个工作日" in said
+    assert "&lt;b&gt;" in templates.reply("unknown_department", department="<b>")

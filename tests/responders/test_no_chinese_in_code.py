@@ -1,0 +1,90 @@
+"""No Chinese sentence is assembled in Python under responders/: wording lives in the playbook.
+
+An AST scan: every string constant and f-string holding a CJK character fails the test, except
+docstrings, the values of the label tables named in ``LABEL_TABLES`` (words, not sentences), and the
+modules still listed in ``NOT_YET_MOVED`` (issue 15, point 3: each entry is a debt to pay, and the
+test fails once a listed module is clean, so the list only shrinks).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+RESPONDERS = Path(__file__).resolve().parents[2] / "responders"
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+LABEL_TABLES = {
+    "assignments.py": {"STATE_LABELS", "TRANSITIONS"},
+    "desk.py": {"DUTY_ACTIONS", "DONE_LABELS", "ACTION_NAMES", "VIEW_TITLES"},
+}
+NOT_YET_MOVED = {
+    "assignments.py", "clarifications.py", "clocks.py", "compliance.py", "consultation.py", "digest.py", "intake.py",
+    "messages.py", "periods.py", "points.py", "portal.py", "routing.py", "submissions.py", "views.py",
+    "bot/errors.py", "chat/guard.py", "chat/transport.py",
+    "notifiers/console.py", "notifiers/dingtalk.py", "notifiers/feishu.py", "notifiers/telegram.py",
+    "notifiers/wecom.py",
+    "reports/charts.py", "reports/monthly.py", "reports/pdf.py", "reports/rules.py", "reports/schedule.py",
+    "reports/weekly.py",
+}
+
+
+def _docstrings(tree: ast.Module) -> set[int]:
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                out.add(id(first.value))
+    return out
+
+
+def _in_tables(tree: ast.Module, names: set[str]) -> set[int]:
+    out = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id in names for t in targets):
+            out.update(id(n) for n in ast.walk(value))
+    return out
+
+
+def chinese_in_code(path: Path) -> list[str]:
+    """``line: text`` for every string in *path* that holds CJK outside docstrings and label tables."""
+    relative = path.relative_to(RESPONDERS).as_posix()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    allowed = _docstrings(tree) | _in_tables(tree, LABEL_TABLES.get(relative, set()))
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in allowed:
+            continue
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and CJK.search(node.value):
+            found.append(f"{node.lineno}: {node.value[:60]!r}")
+    return found
+
+
+def test_no_chinese_sentence_is_built_in_python() -> None:
+    offenders = {}
+    for path in sorted(RESPONDERS.rglob("*.py")):
+        relative = path.relative_to(RESPONDERS).as_posix()
+        if relative not in NOT_YET_MOVED and (found := chinese_in_code(path)):
+            offenders[relative] = found
+    assert not offenders, f"Chinese text in Python (move it to the playbook's replies): {offenders}"
+
+
+def test_the_list_of_modules_still_to_move_only_shrinks() -> None:
+    clean = sorted(name for name in NOT_YET_MOVED if not chinese_in_code(RESPONDERS / name))
+    assert not clean, f"these modules are clean now: remove them from NOT_YET_MOVED: {clean}"
+
+
+def test_the_scan_sees_f_strings_and_constants() -> None:
+    source = 'def f(n):\n    """说明。"""\n    return f"任务 #{n} 已签收"\n'
+    tree = ast.parse(source)
+    hits = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            and CJK.search(n.value) and id(n) not in _docstrings(tree)]
+    assert [h.value for h in hits] == ["任务 #", " 已签收"]
