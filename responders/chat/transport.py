@@ -7,6 +7,7 @@ what each vendor's own error codes mean is decided by the vendor module.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -29,3 +30,23 @@ async def call(client: httpx.AsyncClient, vendor: str, method: str, url: str, **
     except ValueError:
         raise DeliveryError(f"{vendor} 返回了无法识别的内容（HTTP {response.status_code}）",
                             permanent=response.status_code < 500) from None
+
+
+class AccessToken:
+    """A vendor's access token, kept until five minutes before it expires and fetched again on demand
+    (or after the vendor said it is no longer valid: :meth:`forget`)."""
+
+    def __init__(self) -> None:
+        self._value: tuple[str, dt.datetime] | None = None
+
+    async def get(self, fetch: Callable[[], Awaitable[tuple[str, int]]]) -> str:
+        """The cached token, or a new one from *fetch* (which returns the token and its lifetime in seconds)."""
+        now = dt.datetime.now(dt.UTC)
+        if self._value is not None and self._value[1] > now:
+            return self._value[0]
+        token, lifetime = await fetch()
+        self._value = (token, now + dt.timedelta(seconds=max(lifetime - 300, 60)))
+        return token
+
+    def forget(self) -> None:
+        self._value = None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -30,7 +29,7 @@ from responders.chat.conversation import Card, Conversation, Outcome, actor_for
 from responders.chat.guard import CallbackRefused, ReplayGuard, from_epoch, refuse
 from responders.chat.http import CallbackRequest, CallbackResponse
 from responders.chat.render import clip, title_and_body
-from responders.chat.transport import call
+from responders.chat.transport import AccessToken, call
 from responders.errors import DeliveryError
 from responders.notifiers import Button, Outgoing
 from responders.notifiers.console import plain
@@ -83,21 +82,19 @@ class DingTalkNotifier:
         self.config = config
         self.members = members
         self.client = httpx.AsyncClient(base_url=config.api_url.rstrip("/"), timeout=timeout)
-        self._token: tuple[str, dt.datetime] | None = None
+        self._token = AccessToken()
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
     async def _access_token(self) -> str:
-        now = dt.datetime.now(dt.UTC)
-        if self._token and self._token[1] > now:
-            return self._token[0]
+        return await self._token.get(self._fetch_token)
+
+    async def _fetch_token(self) -> tuple[str, int]:
         status, body = await call(self.client, VENDOR, "POST", "/v1.0/oauth2/accessToken",
                                   json={"appKey": self.config.app_key, "appSecret": self.config.app_secret})
         self._check(status, body, "获取 accessToken")
-        expires = dt.timedelta(seconds=max(int(body.get("expireIn", 7200)) - 300, 60))
-        self._token = (str(body["accessToken"]), now + expires)
-        return self._token[0]
+        return str(body["accessToken"]), int(body.get("expireIn", 7200))
 
     def _check(self, status: int, body: Any, what: str) -> None:
         answer = body if isinstance(body, dict) else {}
@@ -105,7 +102,7 @@ class DingTalkNotifier:
             return
         code = str(answer.get("code") or f"HTTP {status}")
         if code in TOKEN_ERRORS or status == 401:
-            self._token = None
+            self._token.forget()
         transient = _transient(code) or status == 401
         detail = str(answer.get("message", ""))[:200]
         raise DeliveryError(f"钉钉{what}失败（{code}：{detail}）", permanent=not transient)

@@ -13,7 +13,6 @@ the verification token and the signature are checked by the official SDK (lark-o
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 import threading
@@ -28,7 +27,7 @@ from responders.chat.conversation import Card, Conversation, Outcome, actor_for
 from responders.chat.guard import CallbackRefused, ReplayGuard, from_epoch, refuse
 from responders.chat.http import CallbackRequest, CallbackResponse
 from responders.chat.render import clip, title_and_body
-from responders.chat.transport import call
+from responders.chat.transport import AccessToken, call
 from responders.errors import DeliveryError
 from responders.notifiers import Button, Outgoing
 from responders.notifiers.console import plain
@@ -73,28 +72,26 @@ class FeishuNotifier:
         self.config = config
         self.members = members
         self.client = httpx.AsyncClient(base_url=config.api_url.rstrip("/"), timeout=timeout)
-        self._token: tuple[str, dt.datetime] | None = None
+        self._token = AccessToken()
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
     async def _access_token(self) -> str:
-        now = dt.datetime.now(dt.UTC)
-        if self._token and self._token[1] > now:
-            return self._token[0]
+        return await self._token.get(self._fetch_token)
+
+    async def _fetch_token(self) -> tuple[str, int]:
         _, body = await call(self.client, VENDOR, "POST", "/open-apis/auth/v3/tenant_access_token/internal",
                              json={"app_id": self.config.app_id, "app_secret": self.config.app_secret})
         self._check(body, "获取 tenant_access_token")
-        expires = dt.timedelta(seconds=max(int(body.get("expire", 7200)) - 300, 60))
-        self._token = (str(body["tenant_access_token"]), now + expires)
-        return self._token[0]
+        return str(body["tenant_access_token"]), int(body.get("expire", 7200))
 
     def _check(self, body: Any, what: str) -> None:
         code = body.get("code", -1) if isinstance(body, dict) else -1
         if code == 0:
             return
         if code in TOKEN_ERRORS:
-            self._token = None
+            self._token.forget()
         detail = str(body.get("msg", "")) if isinstance(body, dict) else ""
         raise DeliveryError(f"飞书{what}失败（code {code}：{detail[:200]}）", permanent=code not in TRANSIENT)
 

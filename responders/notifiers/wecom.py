@@ -11,7 +11,6 @@ A pressed button is answered by ``message/update_template_card`` with the press'
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from responders.chat.conversation import Card, Conversation, Outcome, actor_for,
 from responders.chat.guard import ReplayGuard, from_epoch, refuse
 from responders.chat.http import CallbackRequest, CallbackResponse
 from responders.chat.render import clip, title_and_body
-from responders.chat.transport import call
+from responders.chat.transport import AccessToken, call
 from responders.errors import DeliveryError
 from responders.notifiers import Button, Outgoing
 from responders.notifiers.console import plain
@@ -71,28 +70,26 @@ class WeComNotifier:
         self.config = config
         self.members = members
         self.client = httpx.AsyncClient(base_url=config.api_url.rstrip("/"), timeout=timeout)
-        self._token: tuple[str, dt.datetime] | None = None
+        self._token = AccessToken()
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
     async def _access_token(self) -> str:
-        now = dt.datetime.now(dt.UTC)
-        if self._token and self._token[1] > now:
-            return self._token[0]
+        return await self._token.get(self._fetch_token)
+
+    async def _fetch_token(self) -> tuple[str, int]:
         _, body = await call(self.client, VENDOR, "GET", "/cgi-bin/gettoken",
                              params={"corpid": self.config.corp_id, "corpsecret": self.config.secret})
         self._check(body, "获取 access_token")
-        expires = dt.timedelta(seconds=int(body.get("expires_in", 7200)) - 300)
-        self._token = (str(body["access_token"]), now + expires)
-        return self._token[0]
+        return str(body["access_token"]), int(body.get("expires_in", 7200))
 
     def _check(self, body: Any, what: str) -> None:
         code = body.get("errcode", 0) if isinstance(body, dict) else -1
         if code == 0:
             return
         if code in TOKEN_ERRORS:
-            self._token = None
+            self._token.forget()
         message = f"企业微信{what}失败（errcode {code}：{str(body.get('errmsg', ''))[:200]}）"
         raise DeliveryError(message, permanent=code not in TRANSIENT)
 
