@@ -7,6 +7,7 @@ what each vendor's own error codes mean is decided by the vendor module.
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -50,3 +51,25 @@ class AccessToken:
 
     def forget(self) -> None:
         self._value = None
+
+
+class VendorClient(ABC):
+    """What every vendor's sender shares: one HTTP client on the vendor's API base URL and its access token.
+
+    A subclass says how to fetch a token (:meth:`_fetch_token`) and calls :meth:`_access_token` before
+    each API call; after the vendor rejects a token it calls ``self._token.forget()``.
+    """
+
+    def __init__(self, api_url: str, *, timeout: float) -> None:
+        self.client = httpx.AsyncClient(base_url=api_url.rstrip("/"), timeout=timeout)
+        self._token = AccessToken()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def _access_token(self) -> str:
+        return await self._token.get(self._fetch_token)
+
+    @abstractmethod
+    async def _fetch_token(self) -> tuple[str, int]:
+        """A new token from the vendor and its lifetime in seconds."""

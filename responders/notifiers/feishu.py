@@ -20,14 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from playbooks.members import Members
 from responders.chat.conversation import Card, Conversation, Outcome, actor_for
 from responders.chat.guard import CallbackRefused, ReplayGuard, from_epoch, refuse
 from responders.chat.http import CallbackRequest, CallbackResponse
 from responders.chat.render import clip, title_and_body
-from responders.chat.transport import AccessToken, call
+from responders.chat.transport import VendorClient, call
 from responders.errors import DeliveryError
 from responders.notifiers import Button, Outgoing
 from responders.notifiers.console import plain
@@ -63,22 +61,15 @@ def card(text: str, buttons: tuple[tuple[Button, ...], ...]) -> dict[str, Any]:
             "header": {"title": {"tag": "plain_text", "content": title}}, "elements": elements}
 
 
-class FeishuNotifier:
+class FeishuNotifier(VendorClient):
     """Sends as the Feishu app's bot; its tenant access token is fetched and refreshed on demand."""
 
     name = VENDOR
 
     def __init__(self, config: FeishuConfig, members: Members, *, timeout: float = 20.0) -> None:
+        super().__init__(config.api_url, timeout=timeout)
         self.config = config
         self.members = members
-        self.client = httpx.AsyncClient(base_url=config.api_url.rstrip("/"), timeout=timeout)
-        self._token = AccessToken()
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-    async def _access_token(self) -> str:
-        return await self._token.get(self._fetch_token)
 
     async def _fetch_token(self) -> tuple[str, int]:
         _, body = await call(self.client, VENDOR, "POST", "/open-apis/auth/v3/tenant_access_token/internal",

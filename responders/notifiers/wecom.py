@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import xmltodict
 from wechatpy.enterprise.crypto import WeChatCrypto
 
@@ -26,7 +25,7 @@ from responders.chat.conversation import Card, Conversation, Outcome, actor_for,
 from responders.chat.guard import ReplayGuard, from_epoch, refuse
 from responders.chat.http import CallbackRequest, CallbackResponse
 from responders.chat.render import clip, title_and_body
-from responders.chat.transport import AccessToken, call
+from responders.chat.transport import VendorClient, call
 from responders.errors import DeliveryError
 from responders.notifiers import Button, Outgoing
 from responders.notifiers.console import plain
@@ -61,22 +60,15 @@ def card(text: str, buttons: tuple[tuple[Button, ...], ...], task_id: str) -> di
     }
 
 
-class WeComNotifier:
+class WeComNotifier(VendorClient):
     """Sends as the WeCom application; its access token is fetched and refreshed on demand."""
 
     name = VENDOR
 
     def __init__(self, config: WeComConfig, members: Members, *, timeout: float = 20.0) -> None:
+        super().__init__(config.api_url, timeout=timeout)
         self.config = config
         self.members = members
-        self.client = httpx.AsyncClient(base_url=config.api_url.rstrip("/"), timeout=timeout)
-        self._token = AccessToken()
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-    async def _access_token(self) -> str:
-        return await self._token.get(self._fetch_token)
 
     async def _fetch_token(self) -> tuple[str, int]:
         _, body = await call(self.client, VENDOR, "GET", "/cgi-bin/gettoken",
