@@ -115,23 +115,37 @@ def _record_output(session: Session, name: str, path: Path) -> None:
                     .values(last_output=str(path)).execution_options(synchronize_session=False))
 
 
+# Writes a report for the slot *due* in the open session: (period label, PDF path, chat summary).
+Writer = Callable[[Session, dt.datetime], tuple[str, Path, str]]
+
+
+def _post_if_due(session_factory: sessionmaker[Session], now: dt.datetime, name: str,
+                 next_run: Callable[[dt.datetime], dt.datetime], write: Writer, chat: str | int) -> Alert | None:
+    """Claim the report's slot if it has come, write the report and queue it for *chat*, in one transaction."""
+    _ensure_row(session_factory, name, next_run(now))
+    with session_scope(session_factory) as session:
+        due = _due_slot(session, name, now, next_run)
+        if due is None:
+            return None
+        label, pdf, text = write(session, due)
+        _record_output(session, name, pdf)
+        return enqueue(session, dedupe_key=f"report:{name}:{label}", kind="report", chat_id=chat, text=text,
+                       now=now, attachment_path=str(pdf))
+
+
 def post_weekly_report_if_due(session_factory: sessionmaker[Session], now: dt.datetime, settings: ReportSettings,
                               playbook: Playbook, chat_id: str | int | None = None) -> Alert | None:
     """Write last week's report and queue it for the duty chat when the slot has come; else None."""
     policy = weekly.report_policy(playbook)
     tz = ZoneInfo(playbook.timezone)
-    chat = _chat(settings, chat_id, "weekly report")
-    _ensure_row(session_factory, WEEKLY, next_weekly_run(now, policy, tz))
-    with session_scope(session_factory) as session:
-        due = _due_slot(session, WEEKLY, now, lambda t: next_weekly_run(t, policy, tz))
-        if due is None:
-            return None
-        period = week_reported_at(due, tz)
-        report = weekly.build(session, playbook, period, now)
+
+    def write(session: Session, due: dt.datetime) -> tuple[str, Path, str]:
+        report = weekly.build(session, playbook, week_reported_at(due, tz), now)
         _html, pdf = weekly.write(report, settings.effective_reports_dir)
-        _record_output(session, WEEKLY, pdf)
-        return enqueue(session, dedupe_key=f"report:weekly:{period.label}", kind="report", chat_id=chat,
-                       text=weekly.summary_text(report), now=now, attachment_path=str(pdf))
+        return report.period.label, pdf, weekly.summary_text(report)
+
+    return _post_if_due(session_factory, now, WEEKLY, lambda t: next_weekly_run(t, policy, tz), write,
+                        _chat(settings, chat_id, "weekly report"))
 
 
 def post_monthly_report_if_due(session_factory: sessionmaker[Session], now: dt.datetime, settings: ReportSettings,
@@ -140,15 +154,11 @@ def post_monthly_report_if_due(session_factory: sessionmaker[Session], now: dt.d
     """Write last month's 通报 and queue it for the duty chat when its slot has come; else None."""
     policy = weekly.report_policy(playbook)
     tz = ZoneInfo(playbook.timezone)
-    chat = _chat(settings, chat_id, "monthly 通报")
-    _ensure_row(session_factory, MONTHLY, next_monthly_run(now, policy, tz))
-    with session_scope(session_factory) as session:
-        due = _due_slot(session, MONTHLY, now, lambda t: next_monthly_run(t, policy, tz))
-        if due is None:
-            return None
-        period = month_reported_at(due, tz)
-        report = monthly.build(session, playbook, period, now, dedupe)
+
+    def write(session: Session, due: dt.datetime) -> tuple[str, Path, str]:
+        report = monthly.build(session, playbook, month_reported_at(due, tz), now, dedupe)
         _html, pdf, _csv = monthly.write(report, settings.effective_reports_dir)
-        _record_output(session, MONTHLY, pdf)
-        return enqueue(session, dedupe_key=f"report:monthly:{period.label}", kind="report", chat_id=chat,
-                       text=monthly.summary_text(report), now=now, attachment_path=str(pdf))
+        return report.period.label, pdf, monthly.summary_text(report)
+
+    return _post_if_due(session_factory, now, MONTHLY, lambda t: next_monthly_run(t, policy, tz), write,
+                        _chat(settings, chat_id, "monthly 通报"))
