@@ -23,7 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from monitor.compliance import check_policy, important_policies
 from monitor.config import DedupeSection
-from monitor.store.models import Assignment, PointsEntry, Submission
+from monitor.store.models import PointsEntry, Submission
 from playbooks.schema import Playbook, UnitKind
 from responders import periods
 from responders.compliance import Timeliness, timeliness
@@ -149,7 +149,7 @@ def build(session: Session, playbook: Playbook, period: Period, now: dt.datetime
     adopted = _count_by_unit(session, Submission.adopted_at, period.start, period.end)
     reprints = _reprints_by_unit(session, period)
     late = overdue(session, now)
-    late_by_unit = _overdue_by_unit([o for o in late if _opened_before(session, o, period.end)])
+    late_by_unit = _overdue_by_unit([o for o in late if o.opened_at < period.end])
     groups = []
     for kind in GROUP_ORDER:
         rows = [MonthlyRow(s, s.yuan(playbook), submitted[s.department_key], adopted[s.department_key],
@@ -167,11 +167,6 @@ def build(session: Session, playbook: Playbook, period: Period, now: dt.datetime
                            yuan_per_point=playbook.points.yuan_per_point)
     _draw(report)
     return report
-
-
-def _opened_before(session: Session, o: Overdue, end: dt.datetime) -> bool:
-    opened = session.scalar(select(Assignment.opened_at).where(Assignment.id == o.assignment_id))
-    return opened is not None and opened < end
 
 
 def _draw(report: MonthlyReport) -> None:

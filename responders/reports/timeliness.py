@@ -47,6 +47,7 @@ class Overdue:
     what: str
     due: dt.datetime
     state: str
+    opened_at: dt.datetime
 
 
 def _judge(on_time: bool | None, done_at: dt.datetime | None, due: dt.datetime | None,
@@ -86,6 +87,7 @@ def overdue(session: Session, now: dt.datetime) -> list[Overdue]:
     """Open cases past a deadline (the one rule of :func:`responders.clocks.overdue`), most overdue first."""
     rows = session.execute(select(Assignment, Event).join(Event, Assignment.event_id == Event.id)
                            .where(Assignment.state.in_([s.value for s in OPEN_STATES]))).all()
-    out = [Overdue(a.id, event.id, event.title, a.department_key, d.label, d.due, STATE_LABELS[State(a.state)])
+    out = [Overdue(a.id, event.id, event.title, a.department_key, d.label, d.due, STATE_LABELS[State(a.state)],
+                   a.opened_at)
            for a, event in rows for d in overdue_deadlines(a, now)]
     return sorted(out, key=lambda o: (o.due, o.assignment_id))
