@@ -264,7 +264,11 @@ async def _run(settings: Settings, playbook: Playbook, members: Members, server:
     engine = make_engine(settings.effective_database_url)
     sessions = session_factory(engine)
     try:
-        event_id = await play(Script(sessions, playbook, members), server, server.base)
+        script = Script(sessions, playbook, members)
+        event_id = await play(script, server, server.base)
+        await wait_for("the outbox to deliver every queued message",
+                       lambda: script.query(lambda s: not s.scalar(
+                           select(func.count()).select_from(Alert).where(Alert.state.in_(("pending", "sending"))))))
         say("第8步：生成本周舆情周报和本月通报")
         return summary(sessions, event_id, playbook, settings.effective_reports_dir)
     finally:
