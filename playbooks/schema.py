@@ -479,7 +479,7 @@ class ReportPolicy(_Strict):
     new_topic_min_items: int = Field(ge=1, le=100_000, description="items a new event needs to count as a hot topic")
 
 
-REQUIRED_REPLIES = (  # the answers responders give (responders/desk.py, commands.py, auth.py, errors.py)
+DESK_REPLIES = (  # the answers responders give (responders/desk.py, commands.py, auth.py, errors.py)
     "usage", "bad_id", "not_a_command", "unknown_command", "too_long", "unknown_button", "not_done", "apology",
     "prompt", "duty_only", "not_a_member", "other_department", "invalid_transition", "already_done",
     "unknown_department", "case_done", "note", "case_to_duty", "reassigned", "reassigned_note",
@@ -489,6 +489,11 @@ REQUIRED_REPLIES = (  # the answers responders give (responders/desk.py, command
     "not_a_liaison", "liaison_of_many", "real_name", "submitted", "adopted_before", "adopted", "adopted_note",
     "declined_to_unit", "declined",
 )
+CASE_REPLIES: tuple[str, ...] = (  # cases, clocks, clarifications, points, routing (responders core modules)
+)
+REPORT_REPLIES: tuple[str, ...] = (  # the reports and the chat backends (responders/reports, responders/notifiers)
+)
+REQUIRED_REPLIES = DESK_REPLIES + CASE_REPLIES + REPORT_REPLIES
 CITED_SECTIONS = (
     "clocks", "points", "heat.alert_threshold", "heat.major_threshold", "heat.rumour_consultation_min_reach",
 )
