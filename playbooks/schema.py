@@ -481,7 +481,8 @@ class ReportPolicy(_Strict):
 
 DESK_REPLIES = (  # the answers responders give (responders/desk.py, commands.py, auth.py, errors.py)
     "usage", "bad_id", "not_a_command", "unknown_command", "too_long", "unknown_button", "not_done", "apology",
-    "prompt", "duty_only", "not_a_member", "other_department", "invalid_transition", "already_done",
+    "prompt", "duty_only", "reviewers_only", "editors_only", "not_a_member", "other_department",
+    "invalid_transition", "already_done",
     "unknown_department", "case_done", "note", "case_to_duty", "reassigned", "reassigned_note",
     "reassign_needs_reason", "reassign_requested", "confirmed", "ignored_before", "ignored", "ignored_note",
     "ignore_reason", "assigned", "assigned_note", "assign_reason", "consult_reason", "consulted_before", "consulted",
@@ -490,6 +491,8 @@ DESK_REPLIES = (  # the answers responders give (responders/desk.py, commands.py
     "declined_to_unit", "declined",
 )
 CASE_REPLIES: tuple[str, ...] = (  # cases, clocks, clarifications, points, routing (responders core modules)
+    "no_such", "not_a_link", "duration", "handler_failed", "bad_period", "no_such_week", "consult_by_duty",
+    "line_needs_text", "no_consultation",
 )
 REPORT_REPLIES: tuple[str, ...] = (  # the reports and the chat backends (responders/reports, responders/notifiers)
 )

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from monitor.store.models import Assignment
 from responders.assignments import OPEN_STATES, State
+
+if TYPE_CHECKING:
+    from responders.messages import Templates
 
 DEADLINE_LABELS = {"acknowledge": "签收", "first_information": "首次权威信息发布", "respond": "答复"}
 # A case whose answer is submitted still waits for its first information to be published.
@@ -52,14 +56,14 @@ def is_overdue(a: Assignment, now: dt.datetime) -> bool:
     return bool(overdue(a, now))
 
 
-def late_by(due: dt.datetime, now: dt.datetime) -> str:
-    """How late, in words a duty officer reads at a glance: 3天4小时, 2小时15分."""
-    seconds = max(0, int((now - due).total_seconds()))
+def late_by(due: dt.datetime, now: dt.datetime, templates: Templates) -> str:
+    """How late, in words read at a glance (the playbook's ``replies.duration``: 3天4小时, 2小时15分)."""
+    return duration(now - due, templates)
+
+
+def duration(span: dt.timedelta, templates: Templates) -> str:
+    """A span in days, hours and minutes as the playbook's ``replies.duration`` words it (never negative)."""
+    seconds = max(0, int(span.total_seconds()))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{days}天{hours}小时" if hours else f"{days}天"
-    if hours:
-        return f"{hours}小时{minutes}分" if minutes else f"{hours}小时"
-    return f"{minutes}分"
+    return templates.reply("duration", days=days, hours=hours, minutes=rest // 60)

@@ -21,6 +21,8 @@ from responders.errors import BadCommand, UnknownCase
 from responders.messages import Templates
 from responders.outbox import enqueue
 
+PARTICIPANT_LABELS = {"chief": "值班长"}  # a label (the duty chief's row among the participating departments)
+
 
 def consultation_of(session: Session, event_id: int) -> Consultation | None:
     return session.scalar(select(Consultation).where(Consultation.event_id == event_id))
@@ -34,7 +36,8 @@ def _participants(session: Session, event: Event, members: Members) -> list[dict
         dept = members.departments.get(a.department_key)
         people.append({"department": a.department_key, "spokesperson": dept.spokesperson if dept else None,
                        "chat_id": dept.chat_id if dept else None})
-    people.append({"department": "值班长", "spokesperson": members.duty.chief, "chat_id": members.duty.chief})
+    people.append({"department": PARTICIPANT_LABELS["chief"], "spokesperson": members.duty.chief,
+                   "chat_id": members.duty.chief})
     return people
 
 
@@ -55,7 +58,7 @@ def open_consultation(session: Session, event: Event, reasons: list[str] | tuple
     session.add(consultation)
     session.flush()
     names = [p["department"] for p in consultation.participants]
-    text = templates.render("consultation", event=event, reasons=list(reasons) or ["值班人员发起"],
+    text = templates.render("consultation", event=event, reasons=list(reasons) or [templates.plain("consult_by_duty")],
                             participants=names)
     for chat in _chats(consultation, members):
         enqueue(session, dedupe_key=f"consultation:{event.id}:{chat}", kind="consultation", chat_id=chat,
@@ -68,10 +71,10 @@ def record_line(session: Session, event_id: int, line: str, members: Members, te
     """Record the agreed external line and send it to every participant."""
     line = line.strip()
     if not line:
-        raise BadCommand("请写出统一口径的内容：/line 事件号 口径")
+        raise BadCommand(reply="line_needs_text")
     consultation = consultation_of(session, event_id)
     if consultation is None:
-        raise UnknownCase(f"事件 {event_id} 还没有会商，请先 /consult {event_id}")
+        raise UnknownCase(reply="no_consultation", event=event_id)
     if consultation.agreed_line == line:
         return consultation
     consultation.agreed_line, consultation.agreed_by, consultation.agreed_at = line, actor.name, now

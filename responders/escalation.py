@@ -130,7 +130,7 @@ def _write_firing(session: Session, a: Assignment, firing: Firing, members: Memb
     text = templates.render(
         "escalation", a=a, event=a.event, overdue=firing.overdue, due=firing.deadline.due,
         deadline_label=DEADLINE_LABELS[firing.deadline.name], state_label=STATE_LABELS[State(a.state)],
-        step=firing.step.name, late=late_by(firing.deadline.due, now) if firing.overdue else None)
+        step=firing.step.name, late=late_by(firing.deadline.due, now, templates) if firing.overdue else None)
     chats = sorted({c for t in firing.step.notify for c in target_chats(t, a.department_key, members)})
     stamp = int(firing.deadline.due.timestamp())
     written = 0

@@ -150,6 +150,6 @@ def process_recent(session: Session, playbook: Playbook, members: Members, templ
 def get_event(session: Session, event_id: int) -> Event:
     event = session.get(Event, event_id)
     if event is None:
-        raise UnknownCase(f"没有编号为 {event_id} 的事件")
+        raise UnknownCase(reply="no_such", kind="event", n=event_id)
     return event
 

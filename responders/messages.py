@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jinja2
@@ -92,16 +93,33 @@ class Templates:
             env.globals.update(clocks=playbook.clocks, sign_off=playbook.sign_off)
         self._env = env
 
+    def with_pages(self, loader: jinja2.BaseLoader) -> jinja2.Environment:
+        """The same environment (filters, escaping, the playbook's values) that also finds *loader*'s pages.
+
+        The web desk renders its pages here, so a page and a chat message say a thing the same way.
+        """
+        assert self._env.loader is not None
+        return self._env.overlay(loader=jinja2.ChoiceLoader([loader, self._env.loader]))
+
     @classmethod
     def from_playbook(cls, playbook: Playbook) -> Templates:
         return cls(playbook.templates, playbook.replies, playbook)
+
+    @classmethod
+    def of(cls, playbook: Playbook) -> Templates:
+        """The templates of *playbook*, built once per playbook (for code that holds the playbook only)."""
+        key = id(playbook)
+        if key not in _OF_PLAYBOOK:
+            _OF_PLAYBOOK[key] = cls.from_playbook(playbook)
+            weakref.finalize(playbook, _OF_PLAYBOOK.pop, key, None)
+        return _OF_PLAYBOOK[key]
 
     def render(self, name: str, **context: Any) -> str:
         try:
             template = self._env.get_template(name)
         except jinja2.TemplateNotFound:
             raise TemplateMissing(f"templates: missing {name}") from None
-        return clip_html(safe_links(template.render(**context).strip()))
+        return clip_html(safe_links(template.render(**context).strip(), self.not_a_link))
 
     def reply(self, name: str, **values: Any) -> Markup:
         """The playbook's reply *name* filled with *values* (escaped), as markup to show or to nest."""
@@ -117,17 +135,29 @@ class Templates:
             return self.reply(exc.reply, **exc.values)
         return Markup.escape(str(exc))
 
+    def said_plain(self, exc: ResponderError) -> str:
+        """What a person reads for *exc* as plain text (the command line)."""
+        return html.unescape(self.said(exc))
+
+    def not_a_link(self, text: str, address: str) -> Markup:
+        """An anchor whose address is no web page, shown as its text with the address flagged."""
+        return self.reply("not_a_link", text=Markup(text), address=address[:200])
+
+
+_OF_PLAYBOOK: dict[int, Templates] = {}
+
 
 _ANCHOR = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
 
 
-def safe_links(markup: str) -> str:
+def safe_links(markup: str, flagged: Callable[[str, str], str]) -> str:
     """Only http/https addresses stay links (without their credentials); any other address
-    (``javascript:``, ``data:`` …) is shown as text and flagged, whatever the template wrote."""
+    (``javascript:``, ``data:`` …) is shown as text and flagged by *flagged* (the anchor's markup and
+    the address: :meth:`Templates.not_a_link`), whatever the template wrote."""
     def fix(match: re.Match[str]) -> str:
         address = html.unescape(match.group(1))
         link = safe_link(address)
         if link is not None:
             return f'<a href="{html.escape(link)}">{match.group(2)}</a>'
-        return f"{match.group(2)}（非网页地址，未作链接：{html.escape(address[:200])}）"
+        return str(flagged(match.group(2), address))
     return _ANCHOR.sub(fix, markup)

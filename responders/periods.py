@@ -38,11 +38,11 @@ def week(label: str, tz: ZoneInfo) -> Period:
     """ISO week ``YYYY-Www``, Monday 00:00 to the next Monday."""
     match = _WEEK.match(label.strip())
     if not match:
-        raise BadCommand(f"周次「{label}」格式应为 2026-W47")
+        raise BadCommand(reply="bad_period", kind="week", label=label)
     try:
         monday = dt.date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
     except ValueError:
-        raise BadCommand(f"没有这一周：{label}") from None
+        raise BadCommand(reply="no_such_week", label=label) from None
     return Period(f"{match.group(1)}-W{int(match.group(2)):02d}", _midnight(monday, tz),
                   _midnight(monday + dt.timedelta(days=7), tz))
 
@@ -50,7 +50,7 @@ def week(label: str, tz: ZoneInfo) -> Period:
 def month(label: str, tz: ZoneInfo) -> Period:
     match = _MONTH.match(label.strip())
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise BadCommand(f"月份「{label}」格式应为 2026-11")
+        raise BadCommand(reply="bad_period", kind="month", label=label)
     year, mon = int(match.group(1)), int(match.group(2))
     first = dt.date(year, mon, 1)
     nxt = dt.date(year + (mon == 12), mon % 12 + 1, 1)
@@ -60,7 +60,7 @@ def month(label: str, tz: ZoneInfo) -> Period:
 def quarter(label: str, tz: ZoneInfo) -> Period:
     match = _QUARTER.match(label.strip())
     if not match:
-        raise BadCommand(f"季度「{label}」格式应为 2026-Q4")
+        raise BadCommand(reply="bad_period", kind="quarter", label=label)
     year, q = int(match.group(1)), int(match.group(2))
     first = dt.date(year, 3 * q - 2, 1)
     nxt = dt.date(year + (q == 4), (3 * q) % 12 + 1, 1)

@@ -50,7 +50,11 @@ def _session(context: Context) -> Iterator[Session]:
         require_current(engine)
         with session_scope(session_factory(engine)) as session:
             yield session
-    except (StoreError, ResponderError, PolicyFileError) as exc:
+    except ResponderError as exc:  # its wording is the playbook's
+        from responders.messages import Templates
+
+        raise click.ClickException(Templates.of(context.playbook()).said_plain(exc)) from None
+    except (StoreError, PolicyFileError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         engine.dispose()

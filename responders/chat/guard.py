@@ -38,12 +38,13 @@ class ReplayGuard:
         """Raise :class:`CallbackRefused` for a stale or repeated callback; remember a fresh one."""
         now = self.clock()
         if abs(now - sent_at) > self.window:
-            raise CallbackRefused(f"{vendor} 回调时间戳 {sent_at.isoformat()} 超出 {self.window} 的有效期，已拒绝")
+            raise CallbackRefused(f"{vendor} callback timestamp {sent_at.isoformat()} is outside the {self.window} "
+                                  "window; refused")
         digest = hashlib.sha256(f"{vendor}\0{key}\0".encode() + body).hexdigest()
         with self._lock:
             self._seen = {k: t for k, t in self._seen.items() if now - t <= self.window}
             if digest in self._seen:
-                raise CallbackRefused(f"{vendor} 回调重复（重放），已拒绝")
+                raise CallbackRefused(f"{vendor} callback seen before (a replay); refused")
             self._seen[digest] = now
 
 
@@ -53,7 +54,7 @@ def from_epoch(value: str | int | float | None, *, millis: bool = False) -> dt.d
         seconds = float(value) / (1000 if millis else 1)  # type: ignore[arg-type]
         return dt.datetime.fromtimestamp(seconds, dt.UTC)
     except (TypeError, ValueError, OverflowError, OSError):
-        raise CallbackRefused(f"回调时间戳无效：{str(value)[:32]!r}") from None
+        raise CallbackRefused(f"bad callback timestamp: {str(value)[:32]!r}") from None
 
 
 def refuse(vendor: str, request_path: str, exc: Exception) -> None:

@@ -21,15 +21,16 @@ async def call(client: httpx.AsyncClient, vendor: str, method: str, url: str, **
     try:
         response = await client.request(method, url, **kwargs)
     except httpx.HTTPError as exc:
-        raise DeliveryError(f"{vendor} 网络错误：{type(exc).__name__}: {exc}", permanent=False) from exc
+        raise DeliveryError(f"{vendor} network error: {type(exc).__name__}: {exc}", permanent=False) from exc
     if response.status_code == 429 or response.status_code >= 500:
         wait = response.headers.get("retry-after", "")
         retry = dt.timedelta(seconds=int(wait)) if wait.isdigit() else None
-        raise DeliveryError(f"{vendor} 暂时不可用（HTTP {response.status_code}）", permanent=False, retry_after=retry)
+        raise DeliveryError(f"{vendor} unavailable for now (HTTP {response.status_code})", permanent=False,
+                            retry_after=retry)
     try:
         return response.status_code, response.json()
     except ValueError:
-        raise DeliveryError(f"{vendor} 返回了无法识别的内容（HTTP {response.status_code}）",
+        raise DeliveryError(f"{vendor} answered with something not JSON (HTTP {response.status_code})",
                             permanent=response.status_code < 500) from None
 
 

@@ -24,8 +24,9 @@ def test_links_keep_no_credentials():
     assert redact_url("http://plain.example/x") == "http://plain.example/x"
 
 
-def test_rendered_anchors_with_other_schemes_become_flagged_text():
-    out = safe_links('<a href="javascript:alert(4)">原文1</a> <a href="https://u:p@x.cn/1?a=1&amp;b=2">原文2</a>')
+def test_rendered_anchors_with_other_schemes_become_flagged_text(templates):
+    out = safe_links('<a href="javascript:alert(4)">原文1</a> <a href="https://u:p@x.cn/1?a=1&amp;b=2">原文2</a>',
+                     templates.not_a_link)
     assert "href=\"javascript" not in out and "原文1（非网页地址，未作链接：javascript:alert(4)）" in out
     assert '<a href="https://x.cn/1?a=1&amp;b=2">原文2</a>' in out
 
