@@ -35,6 +35,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from responders.errors import ResponderError
+from responders.reports import columns
 from responders.reports.fonts import find_cjk_font  # noqa: E402
 
 DPI = 110
@@ -45,11 +46,6 @@ LEGEND_CHARS = 28
 MAX_MARKERS = 60  # more points than this and the dots would hide the curve
 RANK_ROW = 0.19  # inches per ranked label: 45 labels still fit one A4 page
 RANK_EXTRA = 0.9  # inches for the title and the value axis
-
-# Chinese tick labels for matplotlib's ConciseDateFormatter (year, month, day, hour, minute, second).
-_FORMATS = ["%Y年", "%m月", "%d日", "%H:%M", "%H:%M", "%S秒"]
-_ZERO_FORMATS = ["", "%Y年", "%m月", "%m月%d日", "%H:%M", "%H:%M"]
-_OFFSET_FORMATS = ["", "%Y年", "%Y年%m月", "%Y年%m月%d日", "%Y年%m月%d日", "%Y年%m月%d日 %H:%M"]
 
 Points = Sequence[tuple[dt.datetime, float]]
 
@@ -94,8 +90,9 @@ def time_axis(ax: Axes, start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> N
     locator = mdates.AutoDateLocator(tz=tz, minticks=3, maxticks=8)
     locator.intervald[mdates.MINUTELY] = [1, 2, 5, 10, 15, 30]  # ten minutes get 2-minute ticks, not two ticks
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(
-        locator, tz=tz, formats=_FORMATS, zero_formats=_ZERO_FORMATS, offset_formats=_OFFSET_FORMATS))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(  # tick labels in the wording file's formats
+        locator, tz=tz, formats=columns("charts.date_formats"), zero_formats=columns("charts.date_zero_formats"),
+        offset_formats=columns("charts.date_offset_formats")))
     ax.set_xlim(mdates.date2num(start), mdates.date2num(end))
 
 

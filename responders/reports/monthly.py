@@ -29,13 +29,10 @@ from responders import periods
 from responders.compliance import Timeliness, timeliness
 from responders.periods import Period
 from responders.points import GROUP_LABELS, GROUP_ORDER, Reason, Standing, is_local, label_of, standings
-from responders.reports import _num, _pct, charts, render
+from responders.reports import _num, _pct, charts, columns, has_words, render, words
 from responders.reports.rules import RuleNote, timeliness_rules
 from responders.reports.timeliness import Overdue, Rates, opened_in, overdue, rates
 
-CSV_HEADER = ["分组", "名次", "单位", "积分", "奖励(元)", "报送", "采用", "转载", "签收按时", "签收应计",
-              "签收及时率", "回应按时", "回应应计", "回应及时率", "逾期任务", "政策按时转载", "政策迟转载",
-              "政策未转载", "政策转载及时率"]
 REPRINT_REASONS = (Reason.reprint_major.value, Reason.reprint_other.value)
 
 
@@ -82,11 +79,18 @@ class MonthlyReport:
     payout: Roll | None = None
     annual: Roll | None = None
     yuan_per_point: float = 1.0
+    payout_every: str = "quarterly"  # the playbook's points.payout
     charts: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def rows(self) -> list[MonthlyRow]:
         return [row for group in self.groups for row in group.rows]
+
+    @property
+    def every(self) -> str:
+        """How often the reward is paid out, in the wording file's words (每季度)."""
+        name = f"monthly.payout_every.{self.payout_every}"
+        return words(name) if has_words(name) else self.payout_every
 
 
 def _policy_timeliness(session: Session, playbook: Playbook, period: Period, now: dt.datetime,
@@ -164,7 +168,7 @@ def build(session: Session, playbook: Playbook, period: Period, now: dt.datetime
                            local_rows=_local_rows(playbook, stands),
                            payout=_roll(session, quarter) if quarter else None,
                            annual=_roll(session, year) if year else None,
-                           yuan_per_point=playbook.points.yuan_per_point)
+                           yuan_per_point=playbook.points.yuan_per_point, payout_every=playbook.points.payout)
     _draw(report)
     return report
 
@@ -173,9 +177,10 @@ def _draw(report: MonthlyReport) -> None:
     """One ranking chart per ranked group (every unit, zeros included)."""
     for group in report.groups:
         if group.ranked and group.rows:
-            report.charts[group.kind] = charts.ranking([r.standing.full_name for r in group.rows],
-                                                       [r.standing.points for r in group.rows],
-                                                       f"{group.label}积分排名 {report.period.label}", "积分")
+            report.charts[group.kind] = charts.ranking(
+                [r.standing.full_name for r in group.rows], [r.standing.points for r in group.rows],
+                words("monthly.ranking_chart.title", group=group.label, period=report.period.label),
+                words("monthly.ranking_chart.xlabel"))
 
 
 def csv_rows(report: MonthlyReport) -> list[list[str]]:
@@ -207,20 +212,11 @@ def write(report: MonthlyReport, out_dir: Path) -> tuple[Path, Path, Path]:
     monthly_pdf(report, pdf_path)
     with csv_path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(CSV_HEADER)
+        writer.writerow(columns("monthly.csv_columns"))
         writer.writerows(csv_rows(report))
     return html_path, pdf_path, csv_path
 
 
 def summary_text(report: MonthlyReport) -> str:
-    """The chat message that goes with the PDF: the top unit of each ranked group."""
-    lines = [f"<b>网上信息报送月度通报 {report.period.label}</b>"]
-    for group in report.groups:
-        if group.ranked and group.rows:
-            top = group.rows[0].standing
-            lines.append(f"{group.label}：第一名 {top.full_name}（{_num(top.points)} 分）")
-    lines.append(f"逾期未办结任务 {len({o.assignment_id for o in report.overdue})} 件；详见附件。")
-    if report.payout is not None:
-        lines.append(f"本季度（{report.payout.period.label}）应兑现奖励共 "
-                     f"{_num(report.payout.total * report.yuan_per_point)} 元。")
-    return "\n".join(lines)
+    """The chat message that goes with the PDF: the top unit of each ranked group (escaped by the template)."""
+    return render("monthly_chat.txt.j2", r=report).strip()

@@ -161,4 +161,4 @@ def post_monthly_report_if_due(session_factory: sessionmaker[Session], now: dt.d
         return report.period.label, pdf, monthly.summary_text(report)
 
     return _post_if_due(session_factory, now, MONTHLY, lambda t: next_monthly_run(t, policy, tz), write,
-                        _chat(settings, chat_id, "monthly 通报"))
+                        _chat(settings, chat_id, "monthly report"))

@@ -27,7 +27,7 @@ from monitor.store.models import Department, Event, Item, Source
 from playbooks.schema import Playbook, ReportPolicy
 from responders.errors import ResponderError
 from responders.periods import Period, previous_week
-from responders.reports import charts, render
+from responders.reports import charts, has_words, render, words
 from responders.reports.rules import RuleNote, timeliness_rules
 from responders.reports.timeliness import Rates, opened_in, rates
 from responders.routing import rumour_verdict
@@ -88,8 +88,8 @@ class RumourRow:
     @property
     def no_chart_reason(self) -> str:
         if self.verdict != VERDICT_RUMOUR:
-            return f"研判为「{self.verdict or '未研判'}」，不是疑似谣言，不绘制谣言与澄清传播曲线。"
-        return "尚无经审签的澄清，暂不绘制谣言与澄清传播曲线。"
+            return words("weekly.not_a_rumour", verdict=self.verdict)
+        return words("weekly.not_clarified")
 
 
 @dataclass(frozen=True)
@@ -101,9 +101,6 @@ class SourceRow:
     failures: int
     last_error: str | None
     items_total: int
-
-
-MISSING = {"heat": "本周重点事件无传播数据，未绘制传播曲线。", "categories": "本周与上周均无条目，未绘制类别分布图。"}
 
 
 @dataclass
@@ -127,14 +124,15 @@ class WeeklyReport:
 
     def missing(self, chart: str) -> str:
         """What the report says where *chart* was not drawn for want of data."""
-        return MISSING.get(chart, "无数据，未绘图。")
+        name = f"weekly.missing.{chart}"
+        return words(name if has_words(name) else "weekly.missing.other")
 
     def rumour_note(self, row: RumourRow) -> str:
         """Why *row* has no spread chart ('' when it has one)."""
         if row.event_id in self.rumour_charts:
             return ""
         if row.chartable:
-            return f"本期传播曲线至多绘制 {MAX_RUMOUR_CHARTS} 幅，此事件从略。"
+            return words("weekly.too_many_charts", most=MAX_RUMOUR_CHARTS)
         return row.no_chart_reason
 
 
@@ -234,19 +232,22 @@ def _draw(report: WeeklyReport, session: Session, playbook: Playbook, tz: ZoneIn
     end = min(report.generated_at, report.period.end)
     heat = heat_curves(session, report.top_events, report.period, playbook)
     if heat:
-        report.charts["heat"] = charts.cumulative(heat, "重点事件传播量（累计）", "传播量", tz, end)
+        report.charts["heat"] = charts.cumulative(heat, words("weekly.heat_chart.title"),
+                                                  words("weekly.heat_chart.ylabel"), tz, end)
     cats = report.categories
     if cats:
-        report.charts["categories"] = charts.bars([c.category for c in cats], [c.current for c in cats],
-                                                  [c.previous for c in cats], "类别分布：本周与上周",
-                                                  ("本周", "上周"))
+        report.charts["categories"] = charts.bars(
+            [c.category for c in cats], [c.current for c in cats], [c.previous for c in cats],
+            words("weekly.categories_chart.title"),
+            (words("weekly.categories_chart.current"), words("weekly.categories_chart.previous")))
     for row in [r for r in report.rumours if r.chartable][:MAX_RUMOUR_CHARTS]:
         event = session.get(Event, row.event_id)
         assert event is not None  # the row was read from the store in this session
         rumour, clarification = contributions(session, event, playbook)
         report.rumour_charts[row.event_id] = charts.cumulative(
-            {"谣言传播（累计）": _points(rumour), "澄清传播（累计）": _points(clarification)},
-            f"事件 {row.event_id} 谣言与澄清传播", "传播量", tz, end)
+            {words("weekly.rumour_chart.rumour"): _points(rumour),
+             words("weekly.rumour_chart.clarification"): _points(clarification)},
+            words("weekly.rumour_chart.title", event_id=row.event_id), words("weekly.rumour_chart.ylabel"), tz, end)
 
 
 # --------------------------------------------------------------------------- writing
