@@ -492,7 +492,9 @@ DESK_REPLIES = (  # the answers responders give (responders/desk.py, commands.py
 )
 CASE_REPLIES: tuple[str, ...] = (  # cases, clocks, clarifications, points, routing (responders core modules)
     "no_such", "not_a_link", "duration", "handler_failed", "bad_period", "no_such_week", "consult_by_duty",
-    "line_needs_text", "no_consultation",
+    "line_needs_text", "no_consultation", "routed_lead", "routed_co", "routed_local", "routed_parent",
+    "routed_keyword", "consult_emergency", "consult_rumour", "consult_heat", "policy_reprint", "portal_replied",
+    "portal_answered_by",
 )
 REPORT_REPLIES: tuple[str, ...] = (  # the reports and the chat backends (responders/reports, responders/notifiers)
 )

@@ -13,15 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from html import escape
 
 from sqlalchemy.orm import Session
 
 from monitor.compliance import STATUS_LABELS, ReprintStatus, SiteStatus, check_all
 from monitor.config import DedupeSection
 from monitor.store.models import Alert, Item
-from monitor.store.types import shown
 from playbooks.schema import Playbook
+from responders.clocks import duration
+from responders.messages import Templates
 from responders.outbox import enqueue
 
 
@@ -65,9 +65,9 @@ def timeliness(statuses: Mapping[int, list[SiteStatus]]) -> dict[str, Timeliness
     return out
 
 
-def _title(session: Session, policy_id: int) -> str:
+def _title(session: Session, policy_id: int) -> str | None:
     item = session.get(Item, policy_id)
-    return escape((item.title or item.text[:40]) if item else f"条目 {policy_id}")
+    return (item.title or item.text[:40]) if item else None
 
 
 def _step(s: SiteStatus, now: dt.datetime) -> str | None:
@@ -78,13 +78,11 @@ def _step(s: SiteStatus, now: dt.datetime) -> str | None:
     return None
 
 
-def _message(s: SiteStatus, step: str, title: str) -> str:
-    site = escape(s.source_name)
-    if step == "target":
-        return (f"<b>【政策转载提醒】</b>{site}尚未转载《{title}》（应于1小时内转载），"
-                f"最迟 {shown(s.deadlines.latest)} 前完成。")
-    carried = f"于 {shown(s.carried_at)} 转载，已超过" if s.carried_at else "至今未转载，已超过"
-    return f"<b>【政策转载逾期】</b>{site}{carried}最迟时限 {shown(s.deadlines.latest)}：《{title}》。"
+def _message(s: SiteStatus, step: str, policy_id: int, title: str | None, playbook: Playbook) -> str:
+    templates = Templates.of(playbook)
+    return templates.reply("policy_reprint", step=step, site=s.source_name, policy=policy_id, title=title,
+                           target=duration(playbook.clocks.policy_reprint.target, templates),
+                           latest=s.deadlines.latest, carried_at=s.carried_at)
 
 
 def remind(session: Session, playbook: Playbook, now: dt.datetime, *, since: dt.datetime, duty_chat_id: str | int,
@@ -101,8 +99,8 @@ def remind(session: Session, playbook: Playbook, now: dt.datetime, *, since: dt.
             chats = [department_chats.get(s.department_key)] + ([duty_chat_id] if step == "latest" else [])
             for chat in dict.fromkeys(c for c in chats if c is not None) or [duty_chat_id]:
                 alert = enqueue(session, dedupe_key=f"policy-reprint:{policy_id}:{s.source_id}:{step}:{chat}",
-                                kind="policy_reprint", chat_id=chat, text=_message(s, step, title), now=now,
-                                source_id=s.source_id)
+                                kind="policy_reprint", chat_id=chat, now=now, source_id=s.source_id,
+                                text=_message(s, step, policy_id, title, playbook))
                 if alert is not None:
                     alerts.append(alert)
     session.flush()

@@ -70,7 +70,7 @@ def run_cycle(sessions: sessionmaker[Session], playbook: Playbook, members: Memb
         report.opened_cases = sum(len(r.opened) for r in results)
 
     def portal(session: Session) -> None:
-        report.portal_replies = apply_portal_replies(session, now)
+        report.portal_replies = apply_portal_replies(session, now, templates)
 
     def escalate(session: Session) -> None:
         report.escalations = run_escalations(session, members, templates, now)

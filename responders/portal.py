@@ -27,6 +27,7 @@ from responders.assignments import (
     mark_first_information,
     transition,
 )
+from responders.messages import Templates
 
 
 def _owner(item: Item, cases: list[Assignment]) -> str | None:
@@ -37,7 +38,7 @@ def _owner(item: Item, cases: list[Assignment]) -> str | None:
     return lead
 
 
-def apply_portal_replies(session: Session, now: dt.datetime) -> int:
+def apply_portal_replies(session: Session, now: dt.datetime, templates: Templates) -> int:
     """Answer every open case of a message's event from its recorded official reply; returns cases changed."""
     changes = session.scalars(
         select(ItemChange)
@@ -51,7 +52,7 @@ def apply_portal_replies(session: Session, now: dt.datetime) -> int:
         item = session.get(Item, change.item_id)
         assert item is not None and item.event_id is not None
         at = item.reply_at or change.at
-        text = item.reply_text or change.new_value or "（门户网站已答复）"
+        text = item.reply_text or change.new_value or templates.plain("portal_replied")
         cases = assignments_of(session, item.event_id)
         owner = _owner(item, cases)
         for a in cases:
@@ -60,7 +61,8 @@ def apply_portal_replies(session: Session, now: dt.datetime) -> int:
                 continue
             answered_by = None if a.department_key == owner or owner is None else owner
             transition(session, a, "respond", Actor("portal"), now=now, at=at, url=item.url,
-                       text=text if answered_by is None else f"由{owner}在门户网站统一答复：{text}",
+                       text=text if answered_by is None else templates.plain("portal_answered_by", owner=owner,
+                                                                              text=text),
                        source=f"item {item.id}", answered_by=answered_by, published=True)
             changed += 1
         change.handled_at = now

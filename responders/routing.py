@@ -33,6 +33,7 @@ from enum import Enum
 from classifiers.signals import EMERGENCY, POLICY, UNVERIFIED, find_places
 from classifiers.verdicts import VERDICT_CLEAR, VERDICT_RUMOUR, VERDICT_VERIFY, event_verdict
 from playbooks.schema import Playbook
+from responders.messages import Templates
 
 RUMOUR_LIKELY = VERDICT_RUMOUR
 RUMOUR_VERIFY = VERDICT_VERIFY
@@ -123,21 +124,23 @@ class _Collector:
 
 
 def _place_intents(out: _Collector, places: Iterable[tuple[str, str]], playbook: Playbook) -> None:
+    said = Templates.of(playbook).plain
     for place, key in places:
         dept = playbook.departments[key]
-        out.add(key, Role.local, f"信息涉及「{place}」，属地政府负责")
+        out.add(key, Role.local, said("routed_local", place=place))
         if dept.parent is not None:
-            out.add(dept.parent, Role.local, f"「{place}」隶属{dept.parent}，上级政府督办")
+            out.add(dept.parent, Role.local, said("routed_parent", place=place, parent=dept.parent))
 
 
 def route(facts: EventFacts, playbook: Playbook) -> Routing:
     """Departments that must answer *facts*, each with the reason, and the 会商 decision."""
     category = facts.category if facts.category in playbook.categories else playbook.fallback_category
     rule = playbook.categories[category]
+    said = Templates.of(playbook).plain
     out = _Collector()
-    out.add(rule.lead, Role.lead, f"「{category}」类热点的牵头部门")
+    out.add(rule.lead, Role.lead, said("routed_lead", category=category))
     for co in rule.co:
-        out.add(co, Role.co, f"「{category}」类热点的协办部门（联席会议）")
+        out.add(co, Role.co, said("routed_co", category=category))
     text = facts.text
     tagged = [(p, playbook.place_index()[p]) for p in facts.places if p in playbook.place_index()]
     _place_intents(out, [*find_places(text, playbook), *tagged], playbook)
@@ -145,7 +148,7 @@ def route(facts: EventFacts, playbook: Playbook) -> Routing:
         hits = [k for k in override.keywords if k in text]
         if hits:
             for dept in override.departments:
-                out.add(dept, Role.override, f"{override.reason}（关键词：{'、'.join(hits)}）")
+                out.add(dept, Role.override, said("routed_keyword", reason=override.reason, hits=hits))
     verdict = rumour_verdict(facts.rumour_probability, playbook, facts.signals)
     reasons = consult_reasons(facts, verdict, playbook)
     return Routing(
@@ -161,11 +164,12 @@ def route(facts: EventFacts, playbook: Playbook) -> Routing:
 def consult_reasons(facts: EventFacts, verdict: str | None, playbook: Playbook) -> list[str]:
     """Why this event is a 重大政务舆情 that needs a 会商 (2014 §七); empty when it is not."""
     policy = playbook.heat
+    said = Templates.of(playbook).plain
     reasons = []
     if facts.is_emergency or EMERGENCY in facts.signals:
-        reasons.append("突发事件，需第一时间统一发布权威信息")
+        reasons.append(said("consult_emergency"))
     if verdict == RUMOUR_LIKELY and facts.reach >= policy.rumour_consultation_min_reach:
-        reasons.append(f"研判为疑似谣言且已传播（转发评论 {facts.reach}），需统一口径澄清")
+        reasons.append(said("consult_rumour", reach=facts.reach))
     if facts.heat >= policy.major_threshold:
-        reasons.append(f"热度 {facts.heat:.0f} ≥ 重大舆情阈值 {policy.major_threshold:.0f}")
+        reasons.append(said("consult_heat", heat=facts.heat, threshold=policy.major_threshold))
     return reasons

@@ -22,8 +22,7 @@ LABEL_TABLES = {
     "desk.py": {"DUTY_ACTIONS", "DONE_LABELS", "ACTION_NAMES", "VIEW_TITLES"},
 }
 NOT_YET_MOVED = {
-    "assignments.py", "clarifications.py", "compliance.py", "digest.py",
-    "points.py", "portal.py", "routing.py", "submissions.py", "views.py",
+    "assignments.py", "clarifications.py", "digest.py", "points.py", "submissions.py", "views.py",
     "notifiers/console.py", "notifiers/dingtalk.py", "notifiers/feishu.py", "notifiers/telegram.py",
     "notifiers/wecom.py",
 }

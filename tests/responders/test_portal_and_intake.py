@@ -73,7 +73,8 @@ def test_portal_reply_closes_the_loop(sessions, playbook, members, templates, ma
     with session_scope(sessions) as session:
         opened = len(list(session.scalars(select(Assignment))))
         assert opened > 1  # the lead, its co departments and 长春市政府
-        assert apply_portal_replies(session, clock()) == opened  # one reply answers every case of the message
+        # one reply answers every case of the message
+        assert apply_portal_replies(session, clock(), templates) == opened
     with session_scope(sessions) as session:
         edu = session.scalar(select(Assignment).where(Assignment.department_key == "省教育厅"))
         assert edu.state == "responded" and edu.responded_at == reply_at and edu.responded_on_time is True
@@ -85,7 +86,7 @@ def test_portal_reply_closes_the_loop(sessions, playbook, members, templates, ma
         assert session.scalar(select(ItemChange)).handled_at == clock()
         assert session.scalar(select(Clarification)) is None  # a portal reply is not a clarification
     with session_scope(sessions) as session:
-        assert apply_portal_replies(session, clock()) == 0  # counted once
+        assert apply_portal_replies(session, clock(), templates) == 0  # counted once
 
 
 def test_late_portal_reply_is_recorded_late(sessions, playbook, members, templates, make_event, clock) -> None:
@@ -97,7 +98,7 @@ def test_late_portal_reply_is_recorded_late(sessions, playbook, members, templat
         item.reply_at = local(2026, 12, 10, 9, 0)
         session.add(ItemChange(item_id=item.id, field="reply", new_value="答复", at=item.reply_at))
     with session_scope(sessions) as session:
-        apply_portal_replies(session, clock())
+        apply_portal_replies(session, clock(), templates)
         a = session.scalar(select(Assignment))
         assert a.state == "responded" and a.responded_on_time is False
 
