@@ -43,6 +43,28 @@ class DepartmentChat(_Strict):
     members: list[int] = Field(default_factory=list)
 
 
+class DeskAccess(_Strict):
+    """The web desk's sign-in names and the roles the chats do not give.
+
+    Duty staff, the duty chief and department liaisons are the people listed above; the desk adds
+    who reviews clarifications (审签), who adopts submitted information (采用) and who only reads.
+    """
+
+    logins: dict[str, int] = Field(default_factory=dict, description="sign-in name → user id")
+    reviewers: list[int] = Field(default_factory=list, description="审签: may approve or return clarifications")
+    editors: list[int] = Field(default_factory=list, description="采用/退回: may adopt or decline submissions")
+    leaders: list[int] = Field(default_factory=list, description="leaders: read every page, act on nothing")
+
+    @field_validator("logins")
+    @classmethod
+    def _plain_logins(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = sorted(name for name in value if not name.isascii() or not name.replace("_", "").replace(".", "")
+                     .isalnum() or len(name) > 64)
+        if bad:
+            raise ValueError(f"sign-in names are letters, digits, '.' and '_' (not: {', '.join(bad)})")
+        return value
+
+
 VENDORS = ("wecom", "dingtalk", "feishu")
 HEAD_SUFFIX = ".head"  # ``省教育厅.head``: the department head's chat in a vendor's ``chats`` table
 
@@ -66,6 +88,7 @@ class Members(_Strict):
     names: dict[int, str] = Field(default_factory=dict,
                                   description="user id → real name (2006 §三 报送信息采用实名制)")
     backends: dict[str, VendorIds] = Field(default_factory=dict, description="wecom, dingtalk, feishu → their ids")
+    desk: DeskAccess = Field(default_factory=DeskAccess, description="the web desk's sign-in names and roles")
 
     @field_validator("backends")
     @classmethod
@@ -146,6 +169,17 @@ class Members(_Strict):
     def is_chief(self, user_id: int) -> bool:
         return user_id == self.duty.chief
 
+    def is_reviewer(self, user_id: int) -> bool:
+        """审签 is the duty desk's, or a reviewer's the members file names."""
+        return self.is_duty(user_id) or user_id in self.desk.reviewers
+
+    def is_editor(self, user_id: int) -> bool:
+        """采用/退回 is the duty desk's, or an editor's the members file names."""
+        return self.is_duty(user_id) or user_id in self.desk.editors
+
+    def is_leader(self, user_id: int) -> bool:
+        return user_id in self.desk.leaders
+
     def departments_of(self, user_id: int) -> list[str]:
         """Departments this user may act for (a liaison may serve more than one)."""
         return [
@@ -178,9 +212,13 @@ def members_problems(members: Members, playbook: Playbook) -> list[tuple[tuple[s
             problems.append((("departments", key, "chat_id"), f"chat {dept.chat_id} is already {owner}"))
         seen_chats[dept.chat_id] = f"the chat of {key}"
     known = members.chat_keys()
-    people = {*members.duty.staff, *members.names}
+    people = {*members.duty.staff, *members.names, *members.desk.reviewers, *members.desk.editors,
+              *members.desk.leaders}
     for dept in members.departments.values():
         people.update(dept.members, [dept.spokesperson] if dept.spokesperson is not None else [])
+    for login, person in members.desk.logins.items():
+        if person not in people:
+            problems.append((("desk", "logins", login), f"person {person} is not listed above"))
     for vendor, ids in members.backends.items():
         for key in ids.chats:
             if key not in known:

@@ -494,7 +494,8 @@ CASE_REPLIES: tuple[str, ...] = (  # cases, clocks, clarifications, points, rout
     "no_such", "not_a_link", "duration", "handler_failed", "bad_period", "no_such_week", "consult_by_duty",
     "line_needs_text", "no_consultation", "routed_lead", "routed_co", "routed_local", "routed_parent",
     "routed_keyword", "consult_emergency", "consult_rumour", "consult_heat", "policy_reprint", "portal_replied",
-    "portal_answered_by",
+    "portal_answered_by", "not_in_playbook", "unknown_action", "fill_in", "respond_needs_text", "already_there",
+    "reassigned_from", "target_has_case",
 )
 REPORT_REPLIES: tuple[str, ...] = (  # the reports and the chat backends (responders/reports, responders/notifiers)
 )

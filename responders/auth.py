@@ -30,3 +30,15 @@ def authorise(members: Members, actor: Actor, who: frozenset[Who], *, what: str,
 
 def require_duty(members: Members, actor: Actor, what: str) -> None:
     authorise(members, actor, frozenset({Who.duty}), what=what)
+
+
+def require_reviewer(members: Members, actor: Actor, what: str) -> None:
+    """审签: duty staff, or a reviewer the members file names."""
+    if actor.user_id is None or not members.is_reviewer(actor.user_id):
+        raise NotAuthorised(reply="reviewers_only", what=what)
+
+
+def require_editor(members: Members, actor: Actor, what: str) -> None:
+    """采用/退回: duty staff, or an editor the members file names."""
+    if actor.user_id is None or not members.is_editor(actor.user_id):
+        raise NotAuthorised(reply="editors_only", what=what)

@@ -35,7 +35,7 @@ from responders.assignments import (
     refresh_event_status,
     transition,
 )
-from responders.auth import authorise, require_duty
+from responders.auth import authorise, require_duty, require_editor, require_reviewer
 from responders.consultation import open_consultation, record_line
 from responders.errors import AlreadyDone, BadCommand, NotAuthorised, UnknownDepartment
 from responders.intake import get_event, notify_assignment
@@ -255,7 +255,7 @@ class Desk:
 
     def approve(self, actor: Actor, clarification_id: int) -> Reply:
         """审签: duty staff sign off a submitted clarification; from now on its spread is tracked."""
-        require_duty(self.members, actor, DUTY_ACTIONS["approve"])
+        require_reviewer(self.members, actor, DUTY_ACTIONS["approve"])
         with session_scope(self.sessions) as session:
             row = clarifications.get(session, clarification_id)
             if row.state == "approved":
@@ -264,7 +264,7 @@ class Desk:
             return Reply(self.templates.reply("approved", clarification=clarification_id, event=row.event_id), True)
 
     def reject(self, actor: Actor, clarification_id: int, reason: str) -> Reply:
-        require_duty(self.members, actor, DUTY_ACTIONS["reject"])
+        require_reviewer(self.members, actor, DUTY_ACTIONS["reject"])
         with session_scope(self.sessions) as session:
             row = clarifications.reject(session, clarification_id, actor, reason, self.clock())
             return Reply(self.templates.reply("rejected", clarification=clarification_id, unit=row.department_key,
@@ -335,7 +335,7 @@ class Desk:
 
     def adopt(self, actor: Actor, submission_id: int, bonus: str = "") -> Reply:
         """采用: +5 to the submitting unit, plus the bonus for an interview, commentary, video or headline."""
-        require_duty(self.members, actor, DUTY_ACTIONS["adopt"])
+        require_editor(self.members, actor, DUTY_ACTIONS["adopt"])
         kind = submissions.parse_bonus(bonus)
         with session_scope(self.sessions) as session:
             row = submissions.get(session, submission_id)
@@ -351,7 +351,7 @@ class Desk:
             )
 
     def decline(self, actor: Actor, submission_id: int, reason: str) -> Reply:
-        require_duty(self.members, actor, DUTY_ACTIONS["decline"])
+        require_editor(self.members, actor, DUTY_ACTIONS["decline"])
         with session_scope(self.sessions) as session:
             row = submissions.decline(session, submission_id, reason=reason, who=actor.name, now=self.clock())
             chat = self.members.chat_of(row.department_key)

@@ -29,6 +29,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "submit": "yuqing.cli_points", "adopt": "yuqing.cli_points", "decline": "yuqing.cli_points",
     "points": "yuqing.cli_points",
     "chat": "yuqing.cli_chat",
+    "web": "yuqing.cli_web", "users": "yuqing.cli_web",
 }
 
 

@@ -20,11 +20,12 @@ import contextlib
 import datetime as dt
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.clock import Clock, system_clock
 from monitor.health import health_findings
@@ -34,6 +35,7 @@ from monitor.service import Monitor, build_monitor
 from monitor.store.database import session_scope, sync_departments
 from playbooks.members import VENDORS, Members, load_members
 from playbooks.schema import Playbook
+from responders.chat.http import CallbackHandler
 from responders.cycle import run_cycle
 from responders.desk import Desk
 from responders.health_alerts import queue_source_health
@@ -44,6 +46,7 @@ from yuqing.app import sources_config
 from yuqing.chat import build_backend
 from yuqing.settings import Settings, SettingsError
 from yuqing.web import WebServer
+from yuqing.webdesk.site import build_site, session_secret
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +122,7 @@ class Service:
         self.items_arrived = asyncio.Event()
         self.messages_queued = asyncio.Event()
         self._since: dt.datetime | None = None
+        self.web: WebServer | None = None  # once running: the desk's and callbacks' server (its address)
 
     # ------------------------------------------------------------------ pieces
 
@@ -181,8 +185,8 @@ class Service:
         scheduler = AsyncIOScheduler(timezone=dt.UTC)
         web: WebServer | None = None
         try:
-            if backend.routes:
-                web = WebServer(backend.routes, *self.settings.web_host_port)
+            if backend.routes or self.settings.web_desk:
+                web = self._web_server(backend.routes, sessions)
                 await web.start()
             await backend.start()
             scheduler.add_listener(self._on_poll(asyncio.get_running_loop()), EVENT_JOB_EXECUTED)
@@ -216,6 +220,15 @@ class Service:
                 await web.stop()
             await monitor.aclose()
         log.info("yuqing stopped")
+
+    def _web_server(self, routes: Mapping[str, CallbackHandler], sessions: sessionmaker[Session]) -> WebServer:
+        """The vendors' callbacks and, unless YUQING_WEB_DESK=0, the web desk, on YUQING_WEB_ADDRESS."""
+        site = None
+        if self.settings.web_desk:
+            site = build_site(self.settings, self.playbook, self.members, sessions, self.templates, self.clock)
+        secret = session_secret(self.settings.data_dir, self.settings.web_secret)
+        self.web = WebServer(routes, *self.settings.web_host_port, desk=site, secret=secret)
+        return self.web
 
     def stop(self) -> None:
         self.stop_event.set()

@@ -21,7 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "YUQING_"
 SECRET_FIELDS = frozenset({
     "telegram_token", "wecom_secret", "wecom_token", "wecom_aes_key", "dingtalk_app_secret",
-    "feishu_app_secret", "feishu_verification_token", "feishu_encrypt_key",
+    "feishu_app_secret", "feishu_verification_token", "feishu_encrypt_key", "web_secret",
 })
 # What each chat backend cannot start without (secrets and ids, all from the environment).
 BACKEND_REQUIRES = {
@@ -69,6 +69,9 @@ class Settings(BaseModel):
     feishu_encrypt_key: str | None = None
     duty_chat_id: int | str | None = None  # a number on Telegram, the vendor's chat id on the others
     web_address: str = "127.0.0.1:8080"
+    web_desk: bool = True  # serve the web desk beside the callbacks (yuqing run)
+    web_secret: str | None = Field(default=None, min_length=32)  # signs desk cookies; else kept in data_dir
+    web_secure_cookies: bool = False  # set when the desk is served over HTTPS (a proxy in front)
     callback_max_age: float = Field(default=300.0, gt=0, le=3600)  # seconds a signed callback stays valid
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     http_timeout: float = Field(default=20.0, gt=0)
@@ -91,7 +94,7 @@ class Settings(BaseModel):
     @classmethod
     def _host_port(cls, address: str) -> str:
         host, _, port = address.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not host or not port.isdigit() or not 0 <= int(port) < 65536:  # 0: any free port
             raise ValueError("must be host:port, e.g. 127.0.0.1:8080")
         return address
 

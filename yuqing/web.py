@@ -1,4 +1,4 @@
-"""The service's one HTTP server: the chat vendors' callbacks (and, later, the web desk).
+"""The service's one HTTP server: the chat vendors' callbacks and the web desk.
 
 A Starlette app under uvicorn on ``YUQING_WEB_ADDRESS``. Each route hands a framework-free
 :class:`~responders.chat.http.CallbackRequest` to the backend's handler, which verifies the
@@ -17,9 +17,11 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from responders.chat.http import CallbackHandler, CallbackRequest
+from yuqing.webdesk.routes import desk_exception_handlers, desk_middleware, desk_routes
+from yuqing.webdesk.site import DeskSite
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +56,19 @@ def _endpoint(handler: CallbackHandler):  # type: ignore[no-untyped-def]
     return endpoint
 
 
-def build_app(routes: Mapping[str, CallbackHandler]) -> Starlette:
-    """The ASGI app: one route per callback path, plus ``/healthz`` for the operator's probe."""
+def build_app(routes: Mapping[str, CallbackHandler], desk: DeskSite | None = None,
+              secret: str = "") -> Starlette:
+    """The ASGI app: one route per callback path, the desk's pages when *desk* is given, and ``/healthz``
+    for the operator's probe (the one address that answers without signing in)."""
     async def healthz(_request: Request) -> Response:
         return PlainTextResponse("ok")
 
-    return Starlette(routes=[Route("/healthz", healthz),
-                             *(Route(path, _endpoint(h), methods=["GET", "POST"]) for path, h in routes.items())])
+    callbacks: list[BaseRoute] = [Route(path, _endpoint(h), methods=["GET", "POST"]) for path, h in routes.items()]
+    if desk is None:
+        return Starlette(routes=[Route("/healthz", healthz), *callbacks])
+    return Starlette(routes=[Route("/healthz", healthz), *callbacks, *desk_routes(desk)],
+                     middleware=desk_middleware(secret, desk.secure_cookies),
+                     exception_handlers=desk_exception_handlers(desk))  # type: ignore[arg-type]
 
 
 class _Server(uvicorn.Server):
@@ -73,10 +81,12 @@ class _Server(uvicorn.Server):
 class WebServer:
     """uvicorn on *host*:*port* as a task of the service's loop; ``stop`` lets requests in flight finish."""
 
-    def __init__(self, routes: Mapping[str, CallbackHandler], host: str, port: int) -> None:
-        config = uvicorn.Config(build_app(routes), host=host, port=port, log_level="warning", lifespan="off",
-                                access_log=False)
+    def __init__(self, routes: Mapping[str, CallbackHandler], host: str, port: int, desk: DeskSite | None = None,
+                 secret: str = "") -> None:
+        config = uvicorn.Config(build_app(routes, desk, secret), host=host, port=port, log_level="warning",
+                                lifespan="off", access_log=False, timeout_graceful_shutdown=5)
         self.server = _Server(config)
+        self.desk = desk
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -92,9 +102,16 @@ class WebServer:
                 await self._task  # a bind error surfaces here
                 raise OSError("the callback server stopped before it started")
             await asyncio.sleep(0.01)
-        log.info("callback server listening on %s:%d", self.server.config.host, self.port)
+        log.info("web server listening on http://%s:%d/%s", self.server.config.host, self.port,
+                 "" if self.desk is None else " (web desk and callbacks)")
+
+    @property
+    def address(self) -> str:
+        return f"http://{self.server.config.host}:{self.port}/"
 
     async def stop(self) -> None:
+        if self.desk is not None:  # the live lists' streams end, so uvicorn's graceful stop is quick
+            self.desk.stopping.set()
         self.server.should_exit = True
         if self._task is not None:
             await self._task

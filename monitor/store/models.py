@@ -153,6 +153,7 @@ class Event(Base):
     """A cluster of items about the same happening (a hot topic)."""
 
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_last_seen_at", "last_seen_at"),)  # the web desk's "last 24 h"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(Text)
@@ -224,7 +225,8 @@ class Assignment(Base):
     """One department's duty on one event, with the policy snapshot it was opened under."""
 
     __tablename__ = "assignments"
-    __table_args__ = (UniqueConstraint("event_id", "department_key", name="uq_assignments_event_dept"),)
+    __table_args__ = (UniqueConstraint("event_id", "department_key", name="uq_assignments_event_dept"),
+                      Index("ix_assignments_state", "state"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
@@ -414,3 +416,13 @@ class ScheduledReport(Base):
     next_run_at: Mapped[dt.datetime]
     last_run_at: Mapped[dt.datetime | None]
     last_output: Mapped[str | None] = mapped_column(Text)
+
+
+class DeskPassword(Base):
+    """A web-desk sign-in's password hash (argon2id); the people and roles come from the members file."""
+
+    __tablename__ = "desk_passwords"
+
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    set_at: Mapped[dt.datetime] = mapped_column(default=_now)

@@ -1,0 +1,177 @@
+"""The web desk on a real server: uvicorn on 127.0.0.1 over a migrated store, people from the members file.
+
+``desk_server`` serves the desk (on SQLite and PostgreSQL through ``database_url``); ``sign_in`` gives an
+httpx client with a session for a sign-in name; ``seed`` stores events and opens cases through the
+same shared actions the chat uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.store.database import make_engine, migrate, session_factory, session_scope, sync_departments
+from monitor.store.models import Event, Item, Source
+from monitor.store.types import utcnow
+from playbooks.members import Members, load_members
+from playbooks.schema import Playbook
+from responders.assignments import Actor
+from responders.messages import Templates
+from yuqing.settings import Settings
+from yuqing.web import WebServer
+from yuqing.webdesk.access import set_password
+from yuqing.webdesk.site import DeskSite, build_site
+
+MEMBERS_FILE = Path(__file__).resolve().parents[3] / "playbooks" / "members.yaml"
+SECRET = "test-secret-" + "x" * 40
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def password_of(login: str) -> str:
+    return f"desk-password-{login}"
+
+
+@pytest.fixture(scope="session")
+def desk_members(playbook: Playbook) -> Members:
+    return load_members(MEMBERS_FILE, playbook)
+
+
+@pytest.fixture
+def desk_sessions(database_url: str, playbook: Playbook, desk_members: Members) -> Iterator[sessionmaker[Session]]:
+    """A migrated store with the playbook's departments and a password for every sign-in name."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    factory = session_factory(engine)
+    with session_scope(factory) as session:
+        sync_departments(session, playbook)
+        for login in desk_members.desk.logins:
+            set_password(session, desk_members, login, password_of(login), utcnow())
+    yield factory
+    engine.dispose()
+
+
+@dataclass
+class RunningDesk:
+    """A desk served on 127.0.0.1 from a thread of its own (the tests stay synchronous)."""
+
+    site: DeskSite
+    server: WebServer
+    base: str = ""
+    _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> RunningDesk:
+        started = threading.Event()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(self._loop)
+            try:
+                self._loop.run_until_complete(self.server.start())
+            except BaseException as exc:  # a bind error reaches the test
+                errors.append(exc)
+                started.set()
+                return
+            started.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="desk-server", daemon=True)
+        self._thread.start()
+        started.wait(30)
+        if errors:
+            raise errors[0]
+        self.base = f"http://127.0.0.1:{self.server.port}"
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(30)
+        self._loop.close()
+
+
+@pytest.fixture
+def desk_server(desk_sessions: sessionmaker[Session], playbook: Playbook, desk_members: Members,
+                tmp_path: Path) -> Iterator[RunningDesk]:
+    settings = Settings(data_dir=tmp_path, reports_dir=tmp_path / "reports", web_address="127.0.0.1:0")
+    site = build_site(settings, playbook, desk_members, desk_sessions, Templates.from_playbook(playbook))
+    running = RunningDesk(site, WebServer({}, "127.0.0.1", 0, desk=site, secret=SECRET)).start()
+    yield running
+    running.stop()
+
+
+def csrf_of(client: httpx.Client, path: str = "/now") -> str:
+    """The CSRF token a page of *path* carries in its forms."""
+    found = CSRF.search(client.get(path).text)
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+SignIn = Callable[[str], httpx.Client]
+
+
+@pytest.fixture
+def sign_in(desk_server: RunningDesk) -> Iterator[SignIn]:
+    """``sign_in("chenjiaoyu")``: a client with that person's session (closed after the test)."""
+    clients: list[httpx.Client] = []
+
+    def make(login: str) -> httpx.Client:
+        client = httpx.Client(base_url=desk_server.base, follow_redirects=False, timeout=30)
+        clients.append(client)
+        answer = client.post("/signin", data={"csrf": csrf_of(client, "/signin"), "login": login,
+                                              "password": password_of(login), "next": "/now"})
+        assert answer.status_code == 303, answer.text
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+Seed = Callable[..., int]
+
+
+@pytest.fixture
+def seed(desk_server: RunningDesk) -> Seed:
+    """Store an event with *items* items (fetched over the last hours); cases for *departments* are opened by
+    the duty chief through the shared ``assign`` action. Returns the event id."""
+    site = desk_server.site
+    counter = iter(range(1, 1_000_000))
+    chief = Actor("王值班", site.members.duty.chief, "test")
+
+    def make(title: str = "长春市某小学乱收费", *, category: str | None = "教育", heat: float = 30.0,
+             rumour: float | None = 0.1, departments: tuple[str, ...] = (), items: int = 1,
+             places: list[str] | None = None, emergency: bool = False,
+             seen: dt.datetime | None = None) -> int:
+        now = seen or utcnow()
+        n = next(counter)
+        with session_scope(site.sessions) as session:
+            source = Source(name=f"seed-{n}", kind="feed", url=f"https://news{n}.example.cn/")
+            event = Event(title=title, category=category, heat=heat, rumour_probability=rumour, places=places,
+                          is_emergency=emergency, first_seen_at=now, last_seen_at=now, item_count=items,
+                          heat_breakdown={"parts": [{"name": "volume", "points": heat, "note": f"{items} 条"}]})
+            session.add_all([source, event])
+            session.flush()
+            for i in range(items):
+                at = now - dt.timedelta(minutes=37 * i)
+                session.add(Item(source_id=source.id, external_id=f"s{n}-{i}", url=f"https://news{n}.example.cn/{i}",
+                                 title=title, text=title, content_hash=f"seed{n}-{i}", event_id=event.id,
+                                 published_at=at, fetched_at=at))
+            event_id = event.id
+        for department in departments:
+            site.desk.assign(chief, event_id, department)
+        return event_id
+
+    return make

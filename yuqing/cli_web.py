@@ -1,0 +1,108 @@
+"""``yuqing web`` (the desk alone, beside workers) and ``yuqing users`` (desk passwords)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+
+import click
+
+from monitor.store import utcnow
+from monitor.store.database import make_engine, require_current, session_factory, session_scope
+from responders.messages import Templates
+from yuqing.context import Context, pass_context
+from yuqing.errors import DeskError
+
+
+@click.command()
+@pass_context
+def web(context: Context) -> None:
+    """Serve the web desk alone on YUQING_WEB_ADDRESS (read-mostly: the service or workers do the rest)."""
+    from yuqing.service import load_service_members
+    from yuqing.web import WebServer
+    from yuqing.webdesk.site import build_site, session_secret
+
+    settings, playbook = context.settings, context.playbook()
+    members = load_service_members(settings, playbook)
+    engine = make_engine(settings.effective_database_url)
+    require_current(engine)
+    site = build_site(settings, playbook, members, session_factory(engine), Templates.from_playbook(playbook))
+    server = WebServer({}, *settings.web_host_port, desk=site,
+                       secret=session_secret(settings.data_dir, settings.web_secret))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        await server.start()
+        click.echo(f"web desk at {server.address} (stop with Ctrl-C)")
+        await stop.wait()
+        await server.stop()
+
+    try:
+        asyncio.run(main())
+    finally:
+        engine.dispose()
+
+
+@click.group()
+def users() -> None:
+    """Web-desk sign-ins: the names are the members file's desk.logins; passwords live in the store, hashed."""
+
+
+@users.command("set-password")
+@click.argument("name")
+@click.option("--stdin", "from_stdin", is_flag=True, help="read the password from standard input (scripts)")
+@pass_context
+def set_password_command(context: Context, name: str, from_stdin: bool) -> None:
+    """Set NAME's desk password (asked twice, never echoed; at least 10 characters)."""
+    from yuqing.service import load_service_members
+    from yuqing.webdesk.access import set_password
+
+    settings, playbook = context.settings, context.playbook()
+    members = load_service_members(settings, playbook)
+    password = sys.stdin.readline().rstrip("\n") if from_stdin else click.prompt(
+        f"{name} 的新密码", hide_input=True, confirmation_prompt=True)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        require_current(engine)
+        with session_scope(session_factory(engine)) as session:
+            set_password(session, members, name, password, utcnow())
+    except DeskError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"password set for {name}")
+
+
+@users.command("list")
+@pass_context
+def list_users(context: Context) -> None:
+    """Every sign-in name, the person, the roles, and whether a password is set."""
+    from sqlalchemy import select
+
+    from monitor.store.models import DeskPassword
+    from yuqing.service import load_service_members
+    from yuqing.webdesk.access import person_for
+
+    settings, playbook = context.settings, context.playbook()
+    members = load_service_members(settings, playbook)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        require_current(engine)
+        with session_scope(session_factory(engine)) as session:
+            with_password = set(session.scalars(select(DeskPassword.login)))
+    finally:
+        engine.dispose()
+    for login in sorted(members.desk.logins):
+        person = person_for(members, login)
+        roles = "、".join(sorted(r.value for r in person.roles)) if person else "（不在任何角色中）"
+        units = f" [{'、'.join(person.departments)}]" if person and person.departments else ""
+        click.echo(f"{login}\t{person.name if person else '?'}\t{roles}{units}\t"
+                   f"{'password set' if login in with_password else 'no password'}")
+
+
+COMMANDS = [web, users]
