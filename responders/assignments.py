@@ -22,9 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.store.models import Assignment, AssignmentEvent, Department, Event, Item
-from monitor.store.types import shown
 from playbooks.schema import Playbook
 from responders.errors import AlreadyDone, BadCommand, InvalidTransition, UnknownCase, UnknownDepartment
+from responders.messages import Templates
 from responders.routing import Profile, Role, RouteIntent, Routing
 from responders.snapshot import Rules, acknowledge_due, take_snapshot
 
@@ -83,6 +83,7 @@ TRANSITIONS: dict[str, Transition] = {
     "dismiss": Transition("撤销", OPEN_STATES, State.dismissed, frozenset({Who.duty})),
     "close": Transition("办结", DONE_STATES - {State.closed}, State.closed, frozenset({Who.duty, Who.system})),
 }
+ACTION_LABELS = {"assign": "指派"}  # actions that are no transition of a case (opening one for a department)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def _labels(actions: list[str]) -> str:
 
 def _ensure_department(session: Session, key: str, playbook: Playbook) -> None:
     if key not in playbook.departments:
-        raise UnknownDepartment(f"「{key}」不是剧本中的部门")
+        raise UnknownDepartment(reply="not_in_playbook", department=key)
     if session.get(Department, key) is None:
         unit = playbook.departments[key]
         session.add(Department(key=key, kind=unit.kind.value, full_name=unit.full_name,
@@ -181,7 +182,7 @@ def add_department(session: Session, event: Event, intent: RouteIntent, profile:
     taken = session.scalar(select(Assignment).where(
         Assignment.event_id == event.id, Assignment.department_key == intent.department))
     if taken is not None:
-        raise AlreadyDone(taken.id, "指派", taken.state, f"（{intent.department} 已有任务 #{taken.id}）")
+        raise AlreadyDone(taken.id, ACTION_LABELS["assign"], taken.state, department=intent.department)
     snapshot = take_snapshot(playbook, profile, role=intent.role.value, reason=intent.reason, category=category)
     return open_assignment(session, event, snapshot, role=intent.role.value, reason=intent.reason,
                            department=intent.department, actor=actor, now=now,
@@ -201,7 +202,7 @@ def event_received_at(session: Session, event: Event) -> dt.datetime | None:
 def get_assignment(session: Session, assignment_id: int) -> Assignment:
     a = session.get(Assignment, assignment_id)
     if a is None:
-        raise UnknownCase(f"没有编号为 #{assignment_id} 的任务")
+        raise UnknownCase(reply="no_such", kind="case", n=assignment_id)
     return a
 
 
@@ -210,20 +211,14 @@ def check(a: Assignment, action: str) -> Transition:
     try:
         t = TRANSITIONS[action]
     except KeyError:
-        raise BadCommand(f"未知操作「{action}」") from None
+        raise BadCommand(reply="unknown_action", action=action) from None
     state = State(a.state)
     if state in t.sources:
         return t
     if state == t.target or (action == "acknowledge" and a.acknowledged_at is not None):
-        raise AlreadyDone(a.id, t.label, a.state, _done_detail(a, action))
+        last = next((e for e in reversed(a.history) if e.action == action), None)
+        raise AlreadyDone(a.id, t.label, a.state, by=last.actor if last else None, at=last.at if last else None)
     raise InvalidTransition(a.id, t.label, STATE_LABELS[state], _labels(allowed_actions(state)))
-
-
-def _done_detail(a: Assignment, action: str) -> str:
-    last = next((e for e in reversed(a.history) if e.action == action), None)
-    if last is None:
-        return ""
-    return f"（{last.actor}，{shown(last.at)}）"
 
 
 def transition(session: Session, a: Assignment, action: str, actor: Actor, *, now: dt.datetime,
@@ -240,9 +235,10 @@ def transition(session: Session, a: Assignment, action: str, actor: Actor, *, no
 
 
 def _require(detail: dict[str, Any], key: str, what: str) -> str:
+    """The detail *key*, or the refusal naming *what* is missing (``replies.fill_in``)."""
     value = (detail.get(key) or "").strip()
     if not value:
-        raise BadCommand(f"请填写{what}")
+        raise BadCommand(reply="fill_in", what=what)
     return value
 
 
@@ -263,7 +259,7 @@ def _apply_acknowledge(
 def _apply_extend(
     session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
 ) -> dict[str, Any]:
-    reason = _require(d, "reason", "延期理由（情况复杂的说明）")
+    reason = _require(d, "reason", "extend_reason")
     rules = Rules.of(a.rule_snapshot)
     a.extended = True
     a.extension_reason = reason
@@ -286,7 +282,7 @@ def _apply_respond(
     when something is published (:func:`mark_first_information`)."""
     url, text = (d.get("url") or "").strip() or None, (d.get("text") or "").strip() or None
     if url is None and text is None:
-        raise BadCommand("请提交回应的链接或文字")
+        raise BadCommand(reply="respond_needs_text")
     at: dt.datetime = d.get("at") or now
     if a.acknowledged_at is None:
         a.acknowledged_at = at
@@ -317,25 +313,26 @@ def mark_first_information(a: Assignment, at: dt.datetime) -> bool:
 def _apply_explain(
     session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
 ) -> dict[str, Any]:
-    a.explanation = _require(d, "text", "无法办理的说明")
+    a.explanation = _require(d, "text", "explanation")
     return {"text": a.explanation}
 
 
 def _apply_reassign(
     session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
 ) -> dict[str, Any]:
-    target = _require(d, "department", "转办的目标部门")
-    reason = _require(d, "reason", "转办理由")
+    target = _require(d, "department", "reassign_target")
+    reason = _require(d, "reason", "reassign_reason")
     if target == a.department_key:
-        raise BadCommand(f"任务 #{a.id} 已经在{target}，不需要转办")
+        raise BadCommand(reply="already_there", case=a.id, department=target)
     playbook: Playbook = d["playbook"]
     _ensure_department(session, target, playbook)
-    snapshot = dict(a.rule_snapshot, role=Role.manual.value, reason=f"由{a.department_key}转办：{reason}")
+    moved = Templates.of(playbook).plain("reassigned_from", department=a.department_key, reason=reason)
+    snapshot = dict(a.rule_snapshot, role=Role.manual.value, reason=moved)
     taken = session.scalar(
         select(Assignment).where(Assignment.event_id == a.event_id, Assignment.department_key == target)
     )
     if taken is not None:
-        raise BadCommand(f"{target} 在此事件上已有任务 #{taken.id}，无需转办")
+        raise BadCommand(reply="target_has_case", department=target, case=taken.id)
     new = open_assignment(
         session,
         a.event,
@@ -354,7 +351,7 @@ def _apply_reassign(
 def _apply_dismiss(
     session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
 ) -> dict[str, Any]:
-    reason = _require(d, "reason", "撤销理由")
+    reason = _require(d, "reason", "dismiss_reason")
     a.closed_at = now
     return {"reason": reason}
 

@@ -62,12 +62,13 @@ class InvalidTransition(ResponderError):
 
 
 class AlreadyDone(InvalidTransition):
-    """The action was already taken; nothing changed (``detail`` is shown after the action)."""
+    """The action was already taken; nothing changed (by whom and when, the department already holding
+    the case, or the event, when given, are shown after the action)."""
 
-    def __init__(self, assignment_id: int, action: str, state: str, detail: str = "",
-                 event: int | None = None) -> None:
-        ResponderError.__init__(self, reply="already_done", case=assignment_id, action=action, detail=detail,
-                                event=event)
+    def __init__(self, assignment_id: int, action: str, state: str, *, by: str | None = None,
+                 at: dt.datetime | None = None, department: str | None = None, event: int | None = None) -> None:
+        ResponderError.__init__(self, reply="already_done", case=assignment_id, action=action, by=by, at=at,
+                                department=department, event=event)
         self.assignment_id = assignment_id
         self.action = action
         self.state = state

@@ -16,15 +16,13 @@ RESPONDERS = Path(__file__).resolve().parents[2] / "responders"
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 LABEL_TABLES = {
-    "assignments.py": {"STATE_LABELS", "TRANSITIONS"},
+    "assignments.py": {"STATE_LABELS", "TRANSITIONS", "ACTION_LABELS"},
     "clocks.py": {"DEADLINE_LABELS"},
     "consultation.py": {"PARTICIPANT_LABELS"},
     "desk.py": {"DUTY_ACTIONS", "DONE_LABELS", "ACTION_NAMES", "VIEW_TITLES"},
 }
 NOT_YET_MOVED = {
-    "assignments.py", "clarifications.py", "digest.py", "points.py", "submissions.py", "views.py",
-    "notifiers/console.py", "notifiers/dingtalk.py", "notifiers/feishu.py", "notifiers/telegram.py",
-    "notifiers/wecom.py",
+    "clarifications.py", "digest.py", "points.py", "submissions.py", "views.py",
 }
 
 
