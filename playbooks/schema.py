@@ -495,7 +495,8 @@ CASE_REPLIES: tuple[str, ...] = (  # cases, clocks, clarifications, points, rout
     "line_needs_text", "no_consultation", "routed_lead", "routed_co", "routed_local", "routed_parent",
     "routed_keyword", "consult_emergency", "consult_rumour", "consult_heat", "policy_reprint", "portal_replied",
     "portal_answered_by", "not_in_playbook", "unknown_action", "fill_in", "respond_needs_text", "already_there",
-    "reassigned_from", "target_has_case",
+    "reassigned_from", "target_has_case", "clarification_needs_text", "case_of_other", "many_departments",
+    "only_submitted", "not_approved", "bad_publish_url", "answered_by_lead", "reject_needs_reason",
 )
 REPORT_REPLIES: tuple[str, ...] = (  # the reports and the chat backends (responders/reports, responders/notifiers)
 )

@@ -29,6 +29,9 @@ from playbooks.schema import Playbook
 from responders.assignments import OPEN_STATES, Actor, State, mark_first_information, transition
 from responders.carriers import record_carriers
 from responders.errors import BadCommand, InvalidTransition, ResponderError, UnknownCase, UnknownDepartment
+from responders.messages import Templates
+
+REVIEW_LABELS = {"approve": "审签通过", "reject": "退回"}  # the two reviews, as a refusal names them
 
 
 class ClarificationError(ResponderError):
@@ -38,7 +41,7 @@ class ClarificationError(ResponderError):
 def _split(url_or_text: str) -> tuple[str | None, str | None]:
     value = url_or_text.strip()
     if not value:
-        raise BadCommand("请提交澄清/回应的链接或文字")
+        raise BadCommand(reply="clarification_needs_text")
     if value.startswith(("http://", "https://")) and " " not in value:
         return value, None
     return None, value
@@ -47,7 +50,7 @@ def _split(url_or_text: str) -> tuple[str | None, str | None]:
 def get(session: Session, clarification_id: int) -> Clarification:
     row = session.get(Clarification, clarification_id)
     if row is None:
-        raise UnknownCase(f"没有编号为 {clarification_id} 的澄清")
+        raise UnknownCase(reply="no_such", kind="clarification", n=clarification_id)
     return row
 
 
@@ -70,12 +73,13 @@ def submit(session: Session, case: Event | Assignment, department: str | None, u
     else:
         event, assignment = case, _assignment_for(session, case, department)
     if assignment is not None and department is not None and assignment.department_key != department:
-        raise ClarificationError(f"任务 #{assignment.id} 属于「{assignment.department_key}」，不是「{department}」")
+        raise ClarificationError(reply="case_of_other", case=assignment.id, owner=assignment.department_key,
+                                 department=department)
     if assignment is not None and State(assignment.state) in OPEN_STATES:
         transition(session, assignment, "respond", who, now=now, url=url, text=text, source="clarify")
     dept = department or (assignment.department_key if assignment else None)
     if dept is None:
-        raise UnknownDepartment(f"事件 {event.id} 有多个承办部门，请用 --department 指明")
+        raise UnknownDepartment(reply="many_departments", event=event.id)
     row = Clarification(event_id=event.id, assignment_id=assignment.id if assignment else None, department_key=dept,
                         url=url, text=text, submitted_at=now, submitted_by=who.name)
     session.add(row)
@@ -85,7 +89,7 @@ def submit(session: Session, case: Event | Assignment, department: str | None, u
 
 def _review(row: Clarification, action: str) -> None:
     if row.state != "submitted":
-        raise InvalidTransition(row.id, action, row.state, "仅「submitted」状态的澄清可以审签")
+        raise InvalidTransition(row.id, REVIEW_LABELS[action], row.state, reply="only_submitted")
 
 
 def approve(session: Session, clarification_id: int, who: Actor, now: dt.datetime,
@@ -93,7 +97,7 @@ def approve(session: Session, clarification_id: int, who: Actor, now: dt.datetim
     """Duty staff sign off (审签, with the 保密审查 the playbook requires): from now on it may be published
     and its spread is tracked. The first-information clock stops only when it is published."""
     row = get(session, clarification_id)
-    _review(row, "审签通过")
+    _review(row, "approve")
     sign_off = playbook.sign_off if playbook is not None else None
     row.state, row.approved_at, row.approved_by = "approved", now, who.name
     row.confidentiality_reviewed = sign_off.confidentiality_review if sign_off is not None else True
@@ -102,7 +106,8 @@ def approve(session: Session, clarification_id: int, who: Actor, now: dt.datetim
     return row
 
 
-def publish(session: Session, clarification_id: int, url: str | None, at: dt.datetime) -> list[Assignment]:
+def publish(session: Session, clarification_id: int, url: str | None, at: dt.datetime,
+            playbook: Playbook) -> list[Assignment]:
     """Mark an approved clarification published (its URL, or the time it was seen online).
 
     Stops the first-information clock of every case on the event; when the lead department
@@ -111,10 +116,10 @@ def publish(session: Session, clarification_id: int, url: str | None, at: dt.dat
     """
     row = get(session, clarification_id)
     if row.state != "approved":
-        raise ClarificationError(f"澄清 {row.id} 尚未审签通过，不能发布（先 /approve {row.id}）")
+        raise ClarificationError(reply="not_approved", clarification=row.id, step="publish")
     if url:
         if not url.startswith(("http://", "https://")):
-            raise BadCommand(f"发布链接须以 http:// 或 https:// 开头：{url}")
+            raise BadCommand(reply="bad_publish_url", url=url)
         row.url = row.url or url
     if row.published_at is None:
         row.published_at = at
@@ -129,7 +134,8 @@ def publish(session: Session, clarification_id: int, url: str | None, at: dt.dat
         for a in cases:
             if a.department_key != row.department_key and State(a.state) in OPEN_STATES:
                 transition(session, a, "respond", Actor("system"), now=at, at=row.published_at,
-                           url=row.url, text=f"由牵头部门{row.department_key}统一答复（澄清 #{row.id}）",
+                           url=row.url, text=Templates.of(playbook).plain("answered_by_lead", lead=row.department_key,
+                                                                          clarification=row.id),
                            source=f"clarification {row.id}", answered_by=row.department_key)
                 changed.append(a)
     session.flush()
@@ -139,9 +145,9 @@ def publish(session: Session, clarification_id: int, url: str | None, at: dt.dat
 def reject(session: Session, clarification_id: int, who: Actor, reason: str, now: dt.datetime) -> Clarification:
     """Duty staff send it back with the reason (e.g. 口径不一致); the department may resubmit."""
     if not reason.strip():
-        raise BadCommand("退回澄清须说明理由")
+        raise BadCommand(reply="reject_needs_reason")
     row = get(session, clarification_id)
-    _review(row, "退回")
+    _review(row, "reject")
     row.state, row.approved_at, row.approved_by, row.review_note = "rejected", now, who.name, reason.strip()
     session.flush()
     return row
@@ -183,13 +189,13 @@ def track(session: Session, row: Clarification, playbook: Playbook, now: dt.date
     """Record the reprints of an approved clarification seen so far (safe to repeat)."""
     dedupe = dedupe or DedupeSection()
     if row.state != "approved":
-        raise ClarificationError(f"澄清 {row.id} 尚未审签通过，不跟踪传播")
+        raise ClarificationError(reply="not_approved", clarification=row.id, step="track")
     own = session.get(Item, row.item_id) if row.item_id else find_own_item(session, row, dedupe)
     if own is None:
         return TrackResult(row.id, None, [])
     row.item_id = own.id
     if row.published_at is None:  # seen online: that is when it was published
-        publish(session, row.id, own.url, min(item_time(own), now))
+        publish(session, row.id, own.url, min(item_time(own), now), playbook)
     added = record_carriers(session, own, _original_text(row, own, dedupe), playbook, now, dedupe,
                             clarification_id=row.id)
     return TrackResult(row.id, own.id, added)

@@ -53,12 +53,12 @@ class UnknownDepartment(ResponderError, LookupError):
 class InvalidTransition(ResponderError):
     """The assignment cannot take this action in its current state."""
 
-    def __init__(self, assignment_id: int, action: str, state: str, allowed: str = "") -> None:
+    def __init__(self, assignment_id: int, action: str, state: str, allowed: str = "", *,
+                 reply: str = "invalid_transition") -> None:
         self.assignment_id = assignment_id
         self.action = action
         self.state = state
-        super().__init__(reply="invalid_transition", case=assignment_id, state=state, action=action,
-                         allowed=allowed)
+        super().__init__(reply=reply, case=assignment_id, state=state, action=action, allowed=allowed)
 
 
 class AlreadyDone(InvalidTransition):

@@ -140,7 +140,7 @@ def clarify_approve(context: Context, clarification_id: int, who: str) -> None:
 def clarify_publish(context: Context, clarification_id: int, url: str) -> None:
     """Mark an approved clarification published at URL: stops the first-information clocks."""
     with _session(context) as session:
-        changed = clarifications.publish(session, clarification_id, url, utcnow())
+        changed = clarifications.publish(session, clarification_id, url, utcnow(), context.playbook())
         click.echo(f"澄清 {clarification_id} 已发布：{url}；更新任务 {', '.join(f'#{a.id}' for a in changed) or '无'}")
 
 

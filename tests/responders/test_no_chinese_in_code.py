@@ -17,12 +17,13 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 LABEL_TABLES = {
     "assignments.py": {"STATE_LABELS", "TRANSITIONS", "ACTION_LABELS"},
+    "clarifications.py": {"REVIEW_LABELS"},
     "clocks.py": {"DEADLINE_LABELS"},
     "consultation.py": {"PARTICIPANT_LABELS"},
     "desk.py": {"DUTY_ACTIONS", "DONE_LABELS", "ACTION_NAMES", "VIEW_TITLES"},
 }
 NOT_YET_MOVED = {
-    "clarifications.py", "digest.py", "points.py", "submissions.py", "views.py",
+    "digest.py", "points.py", "submissions.py", "views.py",
 }
 
 
