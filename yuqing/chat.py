@@ -56,7 +56,7 @@ def _console(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
         return run_command(desk, actor, line).text
 
     async def start() -> None:
-        tasks.append(asyncio.create_task(read_commands(handle)))
+        tasks.append(asyncio.create_task(read_commands(handle, templates=desk.templates)))
 
     async def stop() -> None:
         for task in tasks:

@@ -2,7 +2,8 @@
 
 Useful for the demo and for a desk without Telegram: buttons are shown with
 the command that does the same thing, and :func:`read_commands` feeds typed
-lines to the same command dispatcher the bot uses.
+lines to the same command dispatcher the bot uses. A terminal has no length limit: nothing is clipped
+here beyond what the templates clip; the frame around each message is symbols, not words.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ import re
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from responders.notifiers import Button, Outgoing
+
+if TYPE_CHECKING:
+    from responders.messages import Templates
 
 log = logging.getLogger(__name__)
 _TAG = re.compile(r"<[^>]+>")
@@ -49,15 +53,15 @@ class ConsoleNotifier:
         message_id = str(next(self._ids))
         self._print(message.chat_id, message_id, message.text, message.buttons)
         if message.attachment_path:
-            print(f"  [附件] {message.attachment_path}", file=self.out)
+            print(f"  \N{PAPERCLIP} {message.attachment_path}", file=self.out)
         return message_id
 
     async def edit(self, chat_id: str, message_id: str, text: str,
                    buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
-        self._print(chat_id, f"{message_id}（更新）", text, buttons)
+        self._print(chat_id, f"{message_id} \N{LOWER RIGHT PENCIL}", text, buttons)
 
     def _print(self, chat_id: str, message_id: str, text: str, buttons: tuple[tuple[Button, ...], ...]) -> None:
-        print(f"── chat {chat_id} · 消息 {message_id} ──", file=self.out)
+        print(f"── chat {chat_id} · #{message_id} ──", file=self.out)
         print(plain(text), file=self.out)
         hints = [f"[{b.text}: {button_hint(b)}]" for row in buttons for b in row]
         if hints:
@@ -66,12 +70,13 @@ class ConsoleNotifier:
 
 
 async def read_commands(handle: Callable[[str], Awaitable[str]], stream: TextIO | None = None,
-                        out: TextIO | None = None) -> None:
+                        out: TextIO | None = None, *, templates: Templates | None = None) -> None:
     """Read command lines from *stream* (stdin) until EOF, printing each answer.
 
     The blocking reads happen on a daemon thread, so a service stopping while
     the operator has typed nothing does not wait for a line that never comes.
-    A command that fails is answered with an apology; the reader goes on.
+    A command that fails is answered with the playbook's ``apology`` (from *templates*; without
+    them, a mark and the command); the reader goes on.
     """
     stream = stream or sys.stdin
     out = out or sys.stdout
@@ -92,6 +97,7 @@ async def read_commands(handle: Callable[[str], Awaitable[str]], stream: TextIO 
             answer = plain(await handle(line))
         except Exception:
             log.exception("console: command %r failed", line[:200])
-            answer = f"抱歉，{line.split()[0][:32]} 执行时出错，未执行；已记录日志。"
+            command = line.split()[0][:32]
+            answer = templates.plain("apology", command=command) if templates else f"\N{BALLOT X} {command}"
         print(answer, file=out)
         out.flush()

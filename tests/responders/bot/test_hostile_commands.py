@@ -57,7 +57,7 @@ def test_console_reader_answers_every_hostile_line_and_goes_on(desk, members):
         return run_command(desk, actor, line).text
 
     script = "\n".join([*lines, "/boom", "/status"]) + "\n"
-    asyncio.run(read_commands(handle, io.StringIO(script), out))
+    asyncio.run(read_commands(handle, io.StringIO(script), out, templates=desk.templates))
     answers = out.getvalue()
     assert answers.count("编号应为 1 到") == len(COMMANDS) * len(HOSTILE_IDS)
     assert "抱歉，/boom 执行时出错" in answers
