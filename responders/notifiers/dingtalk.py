@@ -26,7 +26,7 @@ from playbooks.members import Members
 from responders.chat.conversation import Card, Conversation, Outcome, actor_for
 from responders.chat.guard import CallbackRefused, ReplayGuard, from_epoch, refuse
 from responders.chat.http import CallbackRequest, CallbackResponse
-from responders.chat.render import clip, title_and_body
+from responders.chat.render import clip, fit_json, title_and_body
 from responders.chat.transport import VendorClient, call
 from responders.errors import DeliveryError
 from responders.notifiers import Button, Outgoing
@@ -35,7 +35,15 @@ from responders.notifiers.console import plain
 log = logging.getLogger(__name__)
 
 VENDOR = "dingtalk"
-TEXT_CHARS = 5000  # sampleText content limit
+# robot/groupMessages/send and robot/oToMessages/batchSend (open.dingtalk.com, 企业机器人发送消息): msgParam
+# sampleText.content; DingTalk's message-type page gives no number for it, so 5000 characters is our own cap.
+TEXT_CHARS = 5000
+# im/interactiveCards/send: the StandardCard rides in cardParamMap.sys_full_json_obj. DingTalk documents no size
+# for it; we clip its text fields and hold the card's JSON to the 30 KB Feishu allows its cards, a safe bound.
+CARD_BYTES = 30 * 1024 - 2048
+TITLE_CHARS = 100
+BODY_CHARS = 4000
+BUTTON_CHARS = 20
 TOKEN_ERRORS = frozenset({"InvalidAuthentication", "Unauthorized", "InvalidAccessToken"})
 
 
@@ -53,16 +61,20 @@ class DingTalkConfig:
 
 
 def card(text: str, buttons: tuple[tuple[Button, ...], ...]) -> dict[str, Any]:
-    """A ``StandardCard`` in plain text (nothing an item says becomes markup); a button's id is its data."""
-    title, body = title_and_body(text, 100, 4000)
-    contents: list[dict[str, Any]] = [{"type": "text", "text": body or title, "id": "body"}]
-    for row in buttons:
-        contents.append({"type": "action", "actions": [
-            {"type": "button", "label": {"type": "text", "text": clip(b.text, 20), "id": f"label{i}"},
-             "actionType": "request", "status": "primary" if i == 0 else "normal", "id": b.data}
-            for i, b in enumerate(row)]})
-    return {"config": {"autoLayout": True, "enableForward": True},
-            "header": {"title": {"type": "text", "text": title}}, "contents": contents}
+    """A ``StandardCard`` in plain text (nothing an item says becomes markup); a button's id is its data.
+    Its text fields are clipped so that the card's JSON stays within :data:`CARD_BYTES`."""
+    def build(body_chars: int) -> dict[str, Any]:
+        title, body = title_and_body(text, TITLE_CHARS, body_chars)
+        contents: list[dict[str, Any]] = [{"type": "text", "text": body or title, "id": "body"}]
+        for row in buttons:
+            contents.append({"type": "action", "actions": [
+                {"type": "button", "label": {"type": "text", "text": clip(b.text, BUTTON_CHARS), "id": f"label{i}"},
+                 "actionType": "request", "status": "primary" if i == 0 else "normal", "id": b.data}
+                for i, b in enumerate(row)]})
+        return {"config": {"autoLayout": True, "enableForward": True},
+                "header": {"title": {"type": "text", "text": title}}, "contents": contents}
+
+    return fit_json(build, BODY_CHARS, CARD_BYTES)
 
 
 def sign(timestamp: str, secret: str) -> str:
@@ -84,7 +96,7 @@ class DingTalkNotifier(VendorClient):
     async def _fetch_token(self) -> tuple[str, int]:
         status, body = await call(self.client, VENDOR, "POST", "/v1.0/oauth2/accessToken",
                                   json={"appKey": self.config.app_key, "appSecret": self.config.app_secret})
-        self._check(status, body, "获取 accessToken")
+        self._check(status, body, "accessToken")
         return str(body["accessToken"]), int(body.get("expireIn", 7200))
 
     def _check(self, status: int, body: Any, what: str) -> None:
@@ -96,7 +108,7 @@ class DingTalkNotifier(VendorClient):
             self._token.forget()
         transient = _transient(code) or status == 401
         detail = str(answer.get("message", ""))[:200]
-        raise DeliveryError(f"钉钉{what}失败（{code}：{detail}）", permanent=not transient)
+        raise DeliveryError(f"DingTalk {what} failed ({code}: {detail})", permanent=not transient)
 
     async def _api(self, method: str, path: str, payload: dict[str, Any], what: str) -> dict[str, Any]:
         token = await self._access_token()
@@ -109,7 +121,7 @@ class DingTalkNotifier(VendorClient):
     def _chat(self, chat_id: str) -> str:
         named = self.members.vendor_chat(VENDOR, chat_id)
         if not named:
-            raise DeliveryError(f"members.yaml 没有 chat {chat_id} 的钉钉群（backends.dingtalk.chats）",
+            raise DeliveryError(f"members.yaml names no DingTalk group for chat {chat_id} (backends.dingtalk.chats)",
                                 permanent=True)
         return named
 
@@ -125,13 +137,13 @@ class DingTalkNotifier(VendorClient):
                 "cardTemplateId": "StandardCard", "openConversationId": chat, "conversationType": 1,
                 "robotCode": self.config.robot_code, "outTrackId": track,
                 "callbackRouteKey": self.config.robot_code,
-                "cardData": self._card_data(message.text, message.buttons)}, "发送卡片")
+                "cardData": self._card_data(message.text, message.buttons)}, "send card")
             return track  # the callback and the edit name the card by its outTrackId
         if message.attachment_path:  # files need DingTalk's older media API on another host: the caption only
             log.warning("dingtalk: %s sent without its attachment %s", message.chat_id,
                         message.attachment_path)
         body = await self._api("POST", "/v1.0/robot/groupMessages/send",
-                               {**self._text(message.text), "openConversationId": chat}, "发送消息")
+                               {**self._text(message.text), "openConversationId": chat}, "send text")
         return str(body.get("processQueryKey", ""))
 
     @staticmethod
@@ -142,12 +154,12 @@ class DingTalkNotifier(VendorClient):
                    buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
         await self._api("PUT", "/v1.0/im/interactiveCards", {
             "outTrackId": message_id, "cardData": self._card_data(text, buttons),
-            "cardOptions": {"updateCardDataByKey": False}}, "更新卡片")
+            "cardOptions": {"updateCardDataByKey": False}}, "update card")
 
     async def tell(self, user: str, text: str) -> None:
         """A private text from the robot to one person (answers, refusals, questions)."""
         await self._api("POST", "/v1.0/robot/oToMessages/batchSend", {**self._text(text), "userIds": [user]},
-                        "发送消息")
+                        "send text")
 
 
 class DingTalkCallback:
@@ -167,14 +179,14 @@ class DingTalkCallback:
         stamp = request.headers.get("timestamp", "")
         given = request.headers.get("sign", "")
         if not given or not hmac.compare_digest(sign(stamp, self.secret).encode(), given.encode()):
-            raise CallbackRefused("钉钉回调签名不符，已拒绝")
+            raise CallbackRefused("DingTalk callback signature does not match; refused")
         self.guard.check(VENDOR, from_epoch(stamp, millis=True), given, b"")
         try:
             body = json.loads(request.body or b"{}")
         except ValueError:
-            raise CallbackRefused("钉钉回调内容不是 JSON，已拒绝") from None
+            raise CallbackRefused("DingTalk callback body is not JSON; refused") from None
         if not isinstance(body, dict):
-            raise CallbackRefused("钉钉回调内容格式不符，已拒绝")
+            raise CallbackRefused("DingTalk callback body is not a JSON object; refused")
         return body
 
     async def __call__(self, request: CallbackRequest) -> CallbackResponse:

@@ -24,7 +24,7 @@ from playbooks.members import Members
 from responders.chat.conversation import Card, Conversation, Outcome, actor_for
 from responders.chat.guard import CallbackRefused, ReplayGuard, from_epoch, refuse
 from responders.chat.http import CallbackRequest, CallbackResponse
-from responders.chat.render import clip, title_and_body
+from responders.chat.render import clip, fit_json, title_and_body
 from responders.chat.transport import VendorClient, call
 from responders.errors import DeliveryError
 from responders.notifiers import Button, Outgoing
@@ -33,7 +33,14 @@ from responders.notifiers.console import plain
 log = logging.getLogger(__name__)
 
 VENDOR = "feishu"
-TEXT_BYTES = 30_000  # well under the 150 KB request limit; cards are capped at 30 KB
+# im/v1/messages (open.feishu.cn/document/server-docs/im-v1/message/create): "文本消息请求体最大不能超过150KB",
+# "卡片及富文本消息请求体最大不能超过30KB". The content travels as a JSON string inside the JSON body, so its
+# escaping counts too: the text is held to half its limit, the card's JSON to 30 KB less room for the envelope.
+TEXT_BYTES = 150 * 1024 // 2
+CARD_BYTES = 30 * 1024 - 2048
+TITLE_CHARS = 100  # the header shows about a line; the rest of a long first line is cut
+BODY_BYTES = CARD_BYTES
+BUTTON_CHARS = 20
 TOKEN_ERRORS = frozenset({99991661, 99991663, 99991664, 99991665, 99991668, 99991671, 99991677})
 TRANSIENT = TOKEN_ERRORS | {99991400, 230020, 11232}  # rate limits, and a token to fetch again
 LARK_HEADERS = ("X-Lark-Request-Timestamp", "X-Lark-Request-Nonce", "X-Lark-Signature", "X-Request-Id")
@@ -49,16 +56,20 @@ class FeishuConfig:
 
 
 def card(text: str, buttons: tuple[tuple[Button, ...], ...]) -> dict[str, Any]:
-    """An interactive card in plain text (nothing an item says becomes markup), one button row per row."""
-    title, body = title_and_body(text, 100, 4000)
-    elements: list[dict[str, Any]] = [{"tag": "div", "text": {"tag": "plain_text", "content": body or title}}]
-    for row in buttons:
-        elements.append({"tag": "action", "actions": [
-            {"tag": "button", "text": {"tag": "plain_text", "content": clip(b.text, 20)},
-             "type": "primary" if i == 0 else "default", "value": {"data": b.data}}
-            for i, b in enumerate(row)]})
-    return {"config": {"wide_screen_mode": True, "update_multi": True},
-            "header": {"title": {"tag": "plain_text", "content": title}}, "elements": elements}
+    """An interactive card in plain text (nothing an item says becomes markup), one button row per row;
+    its text fields are clipped so that the card's JSON stays within :data:`CARD_BYTES`."""
+    def build(body_bytes: int) -> dict[str, Any]:
+        title, body = title_and_body(text, TITLE_CHARS, body_bytes, body_encoding="utf-8")
+        elements: list[dict[str, Any]] = [{"tag": "div", "text": {"tag": "plain_text", "content": body or title}}]
+        for row in buttons:
+            elements.append({"tag": "action", "actions": [
+                {"tag": "button", "text": {"tag": "plain_text", "content": clip(b.text, BUTTON_CHARS)},
+                 "type": "primary" if i == 0 else "default", "value": {"data": b.data}}
+                for i, b in enumerate(row)]})
+        return {"config": {"wide_screen_mode": True, "update_multi": True},
+                "header": {"title": {"tag": "plain_text", "content": title}}, "elements": elements}
+
+    return fit_json(build, BODY_BYTES, CARD_BYTES)
 
 
 class FeishuNotifier(VendorClient):
@@ -74,7 +85,7 @@ class FeishuNotifier(VendorClient):
     async def _fetch_token(self) -> tuple[str, int]:
         _, body = await call(self.client, VENDOR, "POST", "/open-apis/auth/v3/tenant_access_token/internal",
                              json={"app_id": self.config.app_id, "app_secret": self.config.app_secret})
-        self._check(body, "获取 tenant_access_token")
+        self._check(body, "tenant_access_token")
         return str(body["tenant_access_token"]), int(body.get("expire", 7200))
 
     def _check(self, body: Any, what: str) -> None:
@@ -84,7 +95,7 @@ class FeishuNotifier(VendorClient):
         if code in TOKEN_ERRORS:
             self._token.forget()
         detail = str(body.get("msg", "")) if isinstance(body, dict) else ""
-        raise DeliveryError(f"飞书{what}失败（code {code}：{detail[:200]}）", permanent=code not in TRANSIENT)
+        raise DeliveryError(f"Feishu {what} failed (code {code}: {detail[:200]})", permanent=code not in TRANSIENT)
 
     async def _api(self, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
         token = await self._access_token()
@@ -104,16 +115,17 @@ class FeishuNotifier(VendorClient):
     def _chat(self, chat_id: str) -> str:
         named = self.members.vendor_chat(VENDOR, chat_id)
         if not named:
-            raise DeliveryError(f"members.yaml 没有 chat {chat_id} 的飞书群（backends.feishu.chats）", permanent=True)
+            raise DeliveryError(f"members.yaml names no Feishu chat for chat {chat_id} (backends.feishu.chats)",
+                                permanent=True)
         return named
 
     async def send(self, message: Outgoing) -> str:
         chat = self._chat(message.chat_id)
         if message.buttons:
             content = card(message.text, message.buttons)
-            return await self._message("chat_id", chat, "interactive", content, "发送卡片")
+            return await self._message("chat_id", chat, "interactive", content, "send card")
         text = clip(plain(message.text), TEXT_BYTES, encoding="utf-8")
-        message_id = await self._message("chat_id", chat, "text", {"text": text}, "发送消息")
+        message_id = await self._message("chat_id", chat, "text", {"text": text}, "send text")
         if message.attachment_path:
             message_id = await self._send_file(chat, Path(message.attachment_path))
         return message_id
@@ -122,22 +134,22 @@ class FeishuNotifier(VendorClient):
         try:
             data = await asyncio.to_thread(path.read_bytes)
         except FileNotFoundError as exc:
-            raise DeliveryError(f"附件不存在：{path}", permanent=True) from exc
-        body = await self._api("POST", "/open-apis/im/v1/files", "上传附件",
+            raise DeliveryError(f"attachment not found: {path}", permanent=True) from exc
+        body = await self._api("POST", "/open-apis/im/v1/files", "upload file",
                                data={"file_type": "stream", "file_name": path.name},
                                files={"file": (path.name, data)})
         file_key = str((body.get("data") or {}).get("file_key", ""))
-        return await self._message("chat_id", chat, "file", {"file_key": file_key}, "发送附件")
+        return await self._message("chat_id", chat, "file", {"file_key": file_key}, "send file")
 
     async def edit(self, chat_id: str, message_id: str, text: str,
                    buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
         content = json.dumps(card(text, buttons), ensure_ascii=False)
-        await self._api("PATCH", f"/open-apis/im/v1/messages/{message_id}", "更新卡片", json={"content": content})
+        await self._api("PATCH", f"/open-apis/im/v1/messages/{message_id}", "update card", json={"content": content})
 
     async def tell(self, open_id: str, text: str) -> None:
         """A private text to one person (answers, refusals, questions)."""
         content = {"text": clip(plain(text), TEXT_BYTES, encoding="utf-8")}
-        await self._message("open_id", open_id, "text", content, "发送消息")
+        await self._message("open_id", open_id, "text", content, "send text")
 
 
 class FeishuCallback:
@@ -186,7 +198,8 @@ class FeishuCallback:
         try:
             answer, event = await asyncio.to_thread(self._verify, request)
             if answer.status_code != 200:
-                raise CallbackRefused(f"飞书回调未通过校验（{bytes(answer.content or b'')[:120]!r}）")
+                detail = bytes(answer.content or b'')[:120]
+                raise CallbackRefused(f"Feishu callback failed the SDK's checks ({detail!r})")
             if event is not None:
                 header = event.header
                 self.guard.check(VENDOR, from_epoch(header.create_time, millis=True), str(header.event_id),

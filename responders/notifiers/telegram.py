@@ -1,4 +1,8 @@
-"""Telegram backend: python-telegram-bot's ``Bot``; maps its errors to transient or permanent."""
+"""Telegram backend: python-telegram-bot's ``Bot``; maps its errors to transient or permanent.
+
+Text and captions are clipped to Telegram's own limits without breaking the HTML (tags closed, no
+entity cut); refusals are written for the operator (logs, the outbox's last error), in English.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,14 @@ from telegram.error import (
 )
 
 from responders.errors import DeliveryError
+from responders.messages import clip_html
 from responders.notifiers import Button, Outgoing
+
+# Bot API, sendMessage: "Text of the message to be sent, 1-4096 characters after entities parsing";
+# sendDocument: "Document caption ..., 0-1024 characters after entities parsing" (core.telegram.org/bots/api).
+# Telegram counts UTF-16 code units; we count the tags too, which only clips a little earlier.
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
 
 # Opt in to PTB's timedelta durations (the v23 behaviour): without it PTB warns each time
 # it builds a RetryAfter, and flood control is exactly when we must not trip over a warning.
@@ -44,17 +55,17 @@ def _retry_after(exc: RetryAfter) -> dt.timedelta:
 def classify(exc: TelegramError) -> DeliveryError:
     """Which Telegram errors are worth retrying."""
     if isinstance(exc, RetryAfter):
-        return DeliveryError(f"Telegram 限流：{exc}", permanent=False, retry_after=_retry_after(exc))
+        return DeliveryError(f"Telegram flood control: {exc}", permanent=False, retry_after=_retry_after(exc))
     if isinstance(exc, ChatMigrated):
-        return DeliveryError(f"群已升级为超级群，新 chat id {exc.new_chat_id}：请更新 members.yaml",
+        return DeliveryError(f"the group became a supergroup, new chat id {exc.new_chat_id}: update members.yaml",
                              permanent=True)
     if isinstance(exc, (Forbidden, InvalidToken)):
-        return DeliveryError(f"Telegram 拒绝（机器人被移出群或令牌无效）：{exc}", permanent=True)
+        return DeliveryError(f"Telegram refused (bot removed from the chat, or a bad token): {exc}", permanent=True)
     if isinstance(exc, BadRequest):
-        return DeliveryError(f"Telegram 拒收此消息：{exc}", permanent=True)
+        return DeliveryError(f"Telegram refused this message: {exc}", permanent=True)
     if isinstance(exc, NetworkError):  # includes TimedOut and 5xx answers
-        return DeliveryError(f"Telegram 网络错误：{exc}", permanent=False)
-    return DeliveryError(f"Telegram 错误：{exc}", permanent=False)
+        return DeliveryError(f"Telegram network error: {exc}", permanent=False)
+    return DeliveryError(f"Telegram error: {exc}", permanent=False)
 
 
 class TelegramNotifier:
@@ -71,22 +82,22 @@ class TelegramNotifier:
                 path = Path(message.attachment_path)
                 data = await asyncio.to_thread(path.read_bytes)
                 sent = await self.bot.send_document(
-                    message.chat_id, data, filename=path.name, caption=message.text[:1024],
+                    message.chat_id, data, filename=path.name, caption=clip_html(message.text, CAPTION_LIMIT),
                     parse_mode=ParseMode.HTML, reply_markup=_markup(message.buttons))
             else:
                 sent = await self.bot.send_message(
-                    message.chat_id, message.text, parse_mode=ParseMode.HTML,
+                    message.chat_id, clip_html(message.text, TEXT_LIMIT), parse_mode=ParseMode.HTML,
                     reply_markup=_markup(message.buttons), disable_web_page_preview=True)
         except TelegramError as exc:
             raise classify(exc) from exc
         except FileNotFoundError as exc:
-            raise DeliveryError(f"附件不存在：{message.attachment_path}", permanent=True) from exc
+            raise DeliveryError(f"attachment not found: {message.attachment_path}", permanent=True) from exc
         return str(sent.message_id)
 
     async def edit(self, chat_id: str, message_id: str, text: str,
                    buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
         try:
-            await self.bot.edit_message_text(text, chat_id=chat_id, message_id=int(message_id),
+            await self.bot.edit_message_text(clip_html(text, TEXT_LIMIT), chat_id=chat_id, message_id=int(message_id),
                                              parse_mode=ParseMode.HTML, reply_markup=_markup(buttons),
                                              disable_web_page_preview=True)
         except BadRequest as exc:

@@ -33,7 +33,16 @@ from responders.notifiers.console import plain
 log = logging.getLogger(__name__)
 
 VENDOR = "wecom"
-TEXT_BYTES = 2048  # text message content limit
+# message/send (developer.work.weixin.qq.com/document/path/90236): text.content "最长不超过2048个字节，超过将截断".
+TEXT_BYTES = 2048
+# template_card, button_interaction (same page): main_title.title and button text are "建议" lengths (WeCom cuts
+# longer ones on screen), button_list "列表长度不超过6"; sub_title_text has no hard limit there, so the card's
+# body keeps the budget of a text message.
+TITLE_CHARS = 36
+BODY_BYTES = TEXT_BYTES
+BUTTON_CHARS = 10
+BUTTONS = 6
+REPLACE_NAME_CHARS = 20  # update_template_card's button.replace_name, a status line in place of the buttons
 TRANSIENT = frozenset({-1, 40014, 42001, 45009, 45033})  # busy, token invalid/expired, rate limits
 TOKEN_ERRORS = frozenset({40014, 42001})
 
@@ -49,14 +58,15 @@ class WeComConfig:
 
 
 def card(text: str, buttons: tuple[tuple[Button, ...], ...], task_id: str) -> dict[str, Any]:
-    """A ``button_interaction`` template card (title ≤ 36 bytes shown, at most 6 buttons)."""
-    title, body = title_and_body(text, 36, 1000)
+    """A ``button_interaction`` template card: the text's fields clipped to WeCom's limits, at most 6 buttons."""
+    title, body = title_and_body(text, TITLE_CHARS, BODY_BYTES, body_encoding="utf-8")
     return {
         "card_type": "button_interaction",
         "main_title": {"title": title},
         "sub_title_text": body,
         "task_id": task_id,
-        "button_list": [{"text": clip(b.text, 10), "style": 1, "key": b.data} for b in flat(buttons)[:6]],
+        "button_list": [{"text": clip(b.text, BUTTON_CHARS), "style": 1, "key": b.data}
+                        for b in flat(buttons)[:BUTTONS]],
     }
 
 
@@ -73,7 +83,7 @@ class WeComNotifier(VendorClient):
     async def _fetch_token(self) -> tuple[str, int]:
         _, body = await call(self.client, VENDOR, "GET", "/cgi-bin/gettoken",
                              params={"corpid": self.config.corp_id, "corpsecret": self.config.secret})
-        self._check(body, "获取 access_token")
+        self._check(body, "gettoken")
         return str(body["access_token"]), int(body.get("expires_in", 7200))
 
     def _check(self, body: Any, what: str) -> None:
@@ -82,7 +92,7 @@ class WeComNotifier(VendorClient):
             return
         if code in TOKEN_ERRORS:
             self._token.forget()
-        message = f"企业微信{what}失败（errcode {code}：{str(body.get('errmsg', ''))[:200]}）"
+        message = f"WeCom {what} failed (errcode {code}: {str(body.get('errmsg', ''))[:200]})"
         raise DeliveryError(message, permanent=code not in TRANSIENT)
 
     async def _api(self, path: str, payload: dict[str, Any], what: str) -> dict[str, Any]:
@@ -99,7 +109,7 @@ class WeComNotifier(VendorClient):
             return {"toparty": named.removeprefix("party:")} if named.startswith("party:") else {"touser": named}
         users = self.members.vendor_users(VENDOR, self.members.people_of_chat(chat_id))
         if not users:
-            raise DeliveryError(f"members.yaml 没有 chat {chat_id} 的企业微信成员（backends.wecom）", permanent=True)
+            raise DeliveryError(f"members.yaml names no WeCom user for chat {chat_id} (backends.wecom)", permanent=True)
         return {"touser": "|".join(users)}
 
     async def send(self, message: Outgoing) -> str:
@@ -108,10 +118,10 @@ class WeComNotifier(VendorClient):
             task_id = uuid.uuid4().hex
             await self._api("/cgi-bin/message/send", {**target, "msgtype": "template_card",
                                                       "template_card": card(message.text, message.buttons, task_id)},
-                            "发送卡片")
+                            "send card")
             return task_id  # the callback names the card by its task id
         body = await self._api("/cgi-bin/message/send", {**target, "msgtype": "text", "text": {
-            "content": clip(plain(message.text), TEXT_BYTES, encoding="utf-8")}}, "发送消息")
+            "content": clip(plain(message.text), TEXT_BYTES, encoding="utf-8")}}, "send text")
         if message.attachment_path:
             body = await self._send_file(target, Path(message.attachment_path))
         return str(body.get("msgid", ""))
@@ -120,18 +130,18 @@ class WeComNotifier(VendorClient):
         try:
             data = await asyncio.to_thread(path.read_bytes)
         except FileNotFoundError as exc:
-            raise DeliveryError(f"附件不存在：{path}", permanent=True) from exc
+            raise DeliveryError(f"attachment not found: {path}", permanent=True) from exc
         token = await self._access_token()
         _, body = await call(self.client, VENDOR, "POST", "/cgi-bin/media/upload",
                              params={"access_token": token, "type": "file"}, files={"media": (path.name, data)})
-        self._check(body, "上传附件")
+        self._check(body, "upload file")
         return await self._api("/cgi-bin/message/send", {**target, "msgtype": "file",
-                                                         "file": {"media_id": body["media_id"]}}, "发送附件")
+                                                         "file": {"media_id": body["media_id"]}}, "send file")
 
     async def edit(self, chat_id: str, message_id: str, text: str,
                    buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
         """WeCom edits a card only in answer to a press (it needs the press's response code)."""
-        raise DeliveryError("企业微信只能在按钮回调中更新卡片", permanent=True)
+        raise DeliveryError("WeCom updates a card only in answer to a press", permanent=True)
 
     async def update_card(self, user: str, response_code: str, task_id: str, text: str,
                           buttons: tuple[tuple[Button, ...], ...], note: str) -> None:
@@ -140,14 +150,14 @@ class WeComNotifier(VendorClient):
         if buttons:
             payload["template_card"] = card(text, buttons, task_id)
         else:
-            payload["button"] = {"replace_name": clip(plain(note), 20)}
-        await self._api("/cgi-bin/message/update_template_card", payload, "更新卡片")
+            payload["button"] = {"replace_name": clip(plain(note), REPLACE_NAME_CHARS)}
+        await self._api("/cgi-bin/message/update_template_card", payload, "update card")
 
     async def tell(self, user: str, text: str) -> None:
         """A private text to one person (answers, refusals, questions)."""
         await self._api("/cgi-bin/message/send", {"touser": user, "agentid": self.config.agent_id, "msgtype": "text",
                                                   "text": {"content": clip(plain(text), TEXT_BYTES, encoding="utf-8")}},
-                        "发送消息")
+                        "send text")
 
 
 class WeComCallback:

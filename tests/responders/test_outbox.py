@@ -78,7 +78,7 @@ def test_429_waits_as_long_as_telegram_asks(sessions, api, clock) -> None:
     assert (report.sent, report.retried) == (0, 1)  # b waits behind a: order per chat is kept
     a = rows(sessions)["a"]
     assert a.state == "pending" and a.next_attempt_at == clock() + dt.timedelta(seconds=30)
-    assert "限流" in a.last_error
+    assert "flood control" in a.last_error
     assert send_round(sessions, api, clock).sent == 1  # b only; a is not due yet
     clock.set(clock() + dt.timedelta(seconds=30))
     assert send_round(sessions, api, clock).sent == 1
