@@ -63,6 +63,7 @@ class DeskSite:
     limiter: SignInLimiter = field(default_factory=SignInLimiter)
     secure_cookies: bool = False
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # set when the server stops: streams end
+    settings: Settings | None = None  # where the sources file is and how fetches are limited (/sources)
 
     def __post_init__(self) -> None:
         self.env = self.templates.with_pages(jinja2.FileSystemLoader(PAGES_DIR))
@@ -169,4 +170,4 @@ def build_site(settings: Settings, playbook: Playbook, members: Members, session
     """The desk over *sessions*, acting through the same :class:`Desk` as the chats."""
     desk = Desk(sessions, playbook, members, templates, clock)
     return DeskSite(sessions, playbook, members, desk, templates, settings.effective_reports_dir, clock,
-                    secure_cookies=settings.web_secure_cookies)
+                    secure_cookies=settings.web_secure_cookies, settings=settings)
