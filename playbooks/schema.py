@@ -497,6 +497,7 @@ CASE_REPLIES: tuple[str, ...] = (  # cases, clocks, clarifications, points, rout
     "portal_answered_by", "not_in_playbook", "unknown_action", "fill_in", "respond_needs_text", "already_there",
     "reassigned_from", "target_has_case", "clarification_needs_text", "case_of_other", "many_departments",
     "only_submitted", "not_approved", "bad_publish_url", "answered_by_lead", "reject_needs_reason",
+    "submission_notice",
 )
 REPORT_REPLIES: tuple[str, ...] = (  # the reports and the chat backends (responders/reports, responders/notifiers)
 )

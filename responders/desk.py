@@ -327,7 +327,7 @@ class Desk:
                 dedupe_key=f"submission:{row.id}",
                 kind="submission",
                 chat_id=self.members.duty.chat_id,
-                text=submission_message(row),
+                text=submission_message(row, self.templates),
                 buttons=submission_buttons(row),
                 now=now,
             )

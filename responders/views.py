@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +22,8 @@ Buttons = tuple[tuple[Button, ...], ...]
 
 _DEPARTMENT_BUTTONS = (("acknowledge", "签收", "ack"), ("extend", "申请延期", "extend"),
                        ("respond", "提交回应", "respond"), ("reassign", "转办", "reassign"))
+BUTTON_LABELS = {"confirm": "确认", "ignore": "忽略", "assign": "指派", "consult": "会商", "digest": "入摘要",
+                 "adopt": "采用", "decline": "退回", "digestsub": "入摘要"}
 
 
 def breakdown_lines(breakdown: Any) -> list[str]:
@@ -62,9 +63,10 @@ def department_buttons(a: Assignment) -> Buttons:
 def duty_buttons(event: Event) -> Buttons:
     if event.status in ("ignored", "dismissed", "closed"):
         return ()
-    return ((Button("确认", f"e:confirm:{event.id}"), Button("忽略", f"e:ignore:{event.id}"),
-             Button("指派", f"e:assign:{event.id}"), Button("会商", f"e:consult:{event.id}")),
-            (Button("入摘要", f"e:digest:{event.id}"),))
+    def button(action: str) -> Button:
+        return Button(BUTTON_LABELS[action], f"e:{action}:{event.id}")
+
+    return (tuple(button(a) for a in ("confirm", "ignore", "assign", "consult")), (button("digest"),))
 
 
 def assignment_message(session: Session, a: Assignment, templates: Templates, *, links: list[str] | None = None,
@@ -127,20 +129,10 @@ def today_rows(session: Session, now: dt.datetime, tz: dt.tzinfo) -> list[Assign
     return sorted(seen.values(), key=lambda a: a.id)
 
 
-def submission_message(row: Submission) -> str:
+def submission_message(row: Submission, templates: Templates) -> str:
     """The duty editors' notice of a new submission (escaped: the text is the unit's)."""
-    link = f"\n链接：{html.escape(row.url)}" if row.url else ""
-    return (
-        f"<b>【信息报送】</b>#{row.id} {html.escape(row.department_key)}（报送人 {html.escape(row.submitted_by)}）\n"
-        f"<b>{html.escape(row.title)}</b>\n{html.escape(row.text[:300])}{link}"
-    )
+    return templates.reply("submission_notice", s=row)
 
 
 def submission_buttons(row: Submission) -> Buttons:
-    return (
-        (
-            Button("采用", f"s:adopt:{row.id}"),
-            Button("退回", f"s:decline:{row.id}"),
-            Button("入摘要", f"s:digestsub:{row.id}"),
-        ),
-    )
+    return (tuple(Button(BUTTON_LABELS[a], f"s:{a}:{row.id}") for a in ("adopt", "decline", "digestsub")),)
