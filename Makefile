@@ -15,6 +15,13 @@ $(CJK_FONT):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-wqy-zenhei
 
+# The web desk's browser tests drive Debian's Chromium (no browser download at run time).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
 $(STAMP): pyproject.toml | $(CJK_FONT)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -23,7 +30,7 @@ $(STAMP): pyproject.toml | $(CJK_FONT)
 
 install: $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) | $(CHROMIUM)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)

@@ -147,12 +147,13 @@ def deadline(context: Context, start: str, working_days: int | None, hours: floa
 
 
 @main.command()
+@click.option("--stay", is_flag=True, help="keep the service and its web desk up after the demo, until Ctrl-C")
 @pass_context
-def demo(context: Context) -> None:
-    """Run the demo on the embedded defaults (SQLite, bundled playbook)."""
+def demo(context: Context, stay: bool) -> None:
+    """Run the demo on the embedded defaults (SQLite, bundled playbook); it prints the web desk's address."""
     from yuqing.demo import run_demo
 
-    run_demo(context.settings)
+    run_demo(context.settings, stay)
 
 
 @main.command()

@@ -13,9 +13,12 @@ by writing the weekly report and printing a summary. Nothing keeps running.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import shutil
+import signal
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +57,7 @@ from yuqing.errors import YuqingError
 from yuqing.replay import ReplayServer, ReplayState, load_demo_items
 from yuqing.service import Cadence, Service, load_service_members
 from yuqing.settings import Settings
+from yuqing.webdesk.access import set_password
 
 DEMO_CADENCE = Cadence(outbox_every=0.5, cycle_every=2.0, health_every=3.0, report_every=3600.0)
 STEP_TIMEOUT = 60.0  # generous: a loaded CI machine is slow, a healthy run takes seconds per step
@@ -85,8 +89,45 @@ def demo_settings(settings: Settings) -> Settings:
     shutil.rmtree(base, ignore_errors=True)
     return settings.model_copy(update={
         "data_dir": base, "database_url": "", "sources_file": base / "sources.yaml", "reports_dir": None,
-        "chat_backend": "console",
+        "chat_backend": "console", "web_address": _free_or_any(settings.web_address),
     })
+
+
+DEMO_PASSWORD = "yuqing-demo-2026"  # the demo store's desk password for every sign-in name (demo only)
+
+
+def _free_or_any(address: str) -> str:
+    """The configured desk address when its port is free, else any free port on the same host (the demo must
+    not fail because something else serves 8080)."""
+    host, _, port = address.rpartition(":")
+    with socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET) as probe:
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host.strip("[]"), int(port)))
+        except OSError:
+            return f"{host}:0"
+    return address
+
+
+def _desk_passwords(settings: Settings, members: Members) -> None:
+    """Every sign-in name of the members file gets the demo password in the demo's own store."""
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            for login in members.desk.logins:
+                set_password(session, members, login, DEMO_PASSWORD, utcnow())
+    finally:
+        engine.dispose()
+
+
+async def _announce_desk(service: Service) -> None:
+    """Print the desk's address once the service's web server listens."""
+    for _ in range(200):
+        if service.web is not None and service.web.server.started:
+            logins = "、".join(service.members.desk.logins)
+            say(f"网页工作台 {service.web.address} — 登录名 {logins}；演示密码 {DEMO_PASSWORD}")
+            return
+        await asyncio.sleep(0.05)
 
 
 T = TypeVar("T")
@@ -258,27 +299,46 @@ def summary(sessions: sessionmaker[Session], event_id: int, playbook: Playbook, 
     return lines
 
 
-async def _run(settings: Settings, playbook: Playbook, members: Members, server: ReplayServer) -> list[str]:
+async def _stay(service: Service) -> None:
+    """Keep the service (and its desk) up after the demo until Ctrl-C or SIGTERM."""
+    done = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            asyncio.get_running_loop().add_signal_handler(sig, done.set)
+    address = service.web.address if service.web is not None else "(no desk)"
+    say(f"演示已完成；网页工作台仍在 {address} 运行，按 Ctrl-C 退出")
+    await done.wait()
+
+
+async def _run(settings: Settings, playbook: Playbook, members: Members, server: ReplayServer,
+               stay: bool = False) -> list[str]:
     service = Service(settings, playbook, members, backend="console", cadence=DEMO_CADENCE)
     running = asyncio.create_task(service.run())
     engine = make_engine(settings.effective_database_url)
     sessions = session_factory(engine)
     try:
+        await _announce_desk(service)
         script = Script(sessions, playbook, members)
         event_id = await play(script, server, server.base)
         await wait_for("the outbox to deliver every queued message",
                        lambda: script.query(lambda s: not s.scalar(
                            select(func.count()).select_from(Alert).where(Alert.state.in_(("pending", "sending"))))))
         say("第8步：生成本周舆情周报和本月通报")
-        return summary(sessions, event_id, playbook, settings.effective_reports_dir)
+        lines = summary(sessions, event_id, playbook, settings.effective_reports_dir)
+        if stay:
+            for line in lines:
+                click.echo("  " + line)
+            await _stay(service)
+        return lines
     finally:
         service.stop()
         await running
         engine.dispose()
 
 
-def run_demo(settings: Settings) -> None:
-    """Run the whole demo; it stops everything it started, even when a step fails."""
+def run_demo(settings: Settings, stay: bool = False) -> None:
+    """Run the whole demo; it stops everything it started, even when a step fails (with *stay*, after
+    Ctrl-C: the desk stays up to be looked at)."""
     started = time.monotonic()
     # A two-second poll tick overlaps slow first polls; the scheduler's notes about it are noise here.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
@@ -289,11 +349,12 @@ def run_demo(settings: Settings) -> None:
     try:
         _sources_file(server, settings.effective_sources_file)
         revision, added, _ = initialise_store(settings, playbook)
+        _desk_passwords(settings, members)
         say(
             f"store {settings.effective_database_url} (schema {revision}, {added} departments from the playbook); "
             f"replay sources at {server.base}"
         )
-        lines = asyncio.run(_run(settings, playbook, members, server))
+        lines = asyncio.run(_run(settings, playbook, members, server, stay))
     except DemoError as exc:
         raise click.ClickException(f"demo stopped: {exc}") from None
     finally:

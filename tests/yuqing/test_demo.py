@@ -55,3 +55,4 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     reports = list((tmp_path / "demo" / "reports").glob("weekly-*.pdf"))
     assert reports and reports[0].stat().st_size > 0
     assert "【信息源异常】county-site" in out  # the broken county site reached the duty chat
+    assert re.search(r"网页工作台 http://127\.0\.0\.1:\d+/ — 登录名 wangzhiban", out)  # the desk was up
