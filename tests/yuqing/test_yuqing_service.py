@@ -6,6 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -32,7 +33,8 @@ def api():
 def settings(tmp_path, api) -> Settings:
     return Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'store.sqlite3'}",
                     sources_file=tmp_path / "sources.yaml", chat_backend="telegram", telegram_token="1:TEST",
-                    telegram_api_url=api.base_url, models_dir=tmp_path / "no-models", duty_chat_id=-777)
+                    telegram_api_url=api.base_url, models_dir=tmp_path / "no-models", duty_chat_id=-777,
+                    web_address="127.0.0.1:0")
 
 
 def add_hot_event(settings: Settings) -> None:
@@ -52,6 +54,10 @@ async def run_until(service: Service, api: FakeBotAPI, count: int) -> None:
     task = asyncio.create_task(service.run())
     try:
         await asyncio.to_thread(api.wait_for, "sendMessage", count, 30.0)
+        assert service.web is not None  # yuqing run serves the web desk beside the bot
+        async with httpx.AsyncClient(base_url=service.web.address) as client:
+            assert (await client.get("healthz")).text == "ok"
+            assert "登录舆情工作台" in (await client.get("signin")).text
     finally:
         service.stop()  # what SIGTERM does
         await task
