@@ -128,7 +128,8 @@ def _dingtalk_notifier(settings: Settings, members: Members) -> DingTalkNotifier
     from responders.notifiers.dingtalk import DingTalkConfig, DingTalkNotifier
 
     config = DingTalkConfig(settings.dingtalk_api_url, settings.dingtalk_app_key or "",
-                            settings.dingtalk_app_secret or "", settings.dingtalk_robot_code or "")
+                            settings.dingtalk_app_secret or "", settings.dingtalk_robot_code or "",
+                            settings.dingtalk_oapi_url)
     return DingTalkNotifier(config, members, timeout=settings.http_timeout)
 
 

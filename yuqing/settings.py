@@ -59,6 +59,7 @@ class Settings(BaseModel):
     wecom_token: str | None = None
     wecom_aes_key: str | None = Field(default=None, min_length=43, max_length=43)
     dingtalk_api_url: str = "https://api.dingtalk.com"
+    dingtalk_oapi_url: str = "https://oapi.dingtalk.com"  # media upload (report files)
     dingtalk_app_key: str | None = None
     dingtalk_app_secret: str | None = None
     dingtalk_robot_code: str | None = None

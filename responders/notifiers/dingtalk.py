@@ -2,8 +2,9 @@
 
 Sending: ``oauth2/accessToken`` then ``im/interactiveCards/send`` (a ``StandardCard`` with its buttons,
 to the group's ``openConversationId`` that ``backends.dingtalk.chats`` names), ``PUT im/interactiveCards``
-to edit it, ``robot/groupMessages/send`` for plain text and ``robot/oToMessages/batchSend`` for a private
-answer to one userId. Receiving: one URL for the card callback (``actionCallback``) and the robot's
+to edit it, ``robot/groupMessages/send`` for plain text (and, after ``media/upload`` on the oapi host,
+a report as a ``sampleFile``) and ``robot/oToMessages/batchSend`` for a private answer to one userId.
+Receiving: one URL for the card callback (``actionCallback``) and the robot's
 messages. DingTalk signs each callback with headers ``timestamp`` (ms) and
 ``sign = base64(HMAC-SHA256(app secret, timestamp + "\\n" + app secret))``; the signature is checked
 with the standard library's HMAC in constant time, then the timestamp and replay check (each signature
@@ -20,6 +21,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from playbooks.members import Members
@@ -45,6 +47,7 @@ TITLE_CHARS = 100
 BODY_CHARS = 4000
 BUTTON_CHARS = 20
 TOKEN_ERRORS = frozenset({"InvalidAuthentication", "Unauthorized", "InvalidAccessToken"})
+OAPI_TOKEN_ERRORS = frozenset({40014, 42001})  # the oapi host's "invalid / expired access_token"
 
 
 def _transient(code: str) -> bool:
@@ -58,6 +61,7 @@ class DingTalkConfig:
     app_key: str
     app_secret: str
     robot_code: str
+    oapi_url: str = "https://oapi.dingtalk.com"  # the media upload lives on DingTalk's older API host
 
 
 def card(text: str, buttons: tuple[tuple[Button, ...], ...]) -> dict[str, Any]:
@@ -139,12 +143,35 @@ class DingTalkNotifier(VendorClient):
                 "callbackRouteKey": self.config.robot_code,
                 "cardData": self._card_data(message.text, message.buttons)}, "send card")
             return track  # the callback and the edit name the card by its outTrackId
-        if message.attachment_path:  # files need DingTalk's older media API on another host: the caption only
-            log.warning("dingtalk: %s sent without its attachment %s", message.chat_id,
-                        message.attachment_path)
         body = await self._api("POST", "/v1.0/robot/groupMessages/send",
                                {**self._text(message.text), "openConversationId": chat}, "send text")
+        if message.attachment_path:  # a report: the caption above, then the file
+            await self._send_file(chat, Path(message.attachment_path))
         return str(body.get("processQueryKey", ""))
+
+    async def _send_file(self, chat: str, path: Path) -> None:
+        """Upload *path* through the media API (``media/upload`` on the oapi host, the app's token as
+        ``access_token``), then the robot posts it to the group as a ``sampleFile`` message."""
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError as exc:
+            raise DeliveryError(f"attachment not found: {path}", permanent=True) from exc
+        token = await self._access_token()
+        status, body = await call(self.client, VENDOR, "POST", f"{self.config.oapi_url.rstrip('/')}/media/upload",
+                                  params={"access_token": token, "type": "file"}, files={"media": (path.name, data)})
+        answer = body if isinstance(body, dict) else {}
+        code = answer.get("errcode", 0 if status < 400 else status)
+        if code != 0 or not answer.get("media_id"):
+            if code in OAPI_TOKEN_ERRORS:
+                self._token.forget()
+            transient = code in OAPI_TOKEN_ERRORS or code == -1 or status >= 500 or status == 429
+            detail = str(answer.get("errmsg", ""))[:200]
+            raise DeliveryError(f"DingTalk upload file failed ({code}: {detail})", permanent=not transient)
+        param = {"mediaId": answer["media_id"], "fileName": path.name,
+                 "fileType": path.suffix.lstrip(".").lower() or "file"}
+        await self._api("POST", "/v1.0/robot/groupMessages/send", {
+            "robotCode": self.config.robot_code, "msgKey": "sampleFile", "openConversationId": chat,
+            "msgParam": json.dumps(param, ensure_ascii=False)}, "send file")
 
     @staticmethod
     def _card_data(text: str, buttons: tuple[tuple[Button, ...], ...]) -> dict[str, Any]:

@@ -185,10 +185,19 @@ class FakeFeishu(FakeVendor):
         return 200, {"code": 0, "msg": "success", "data": {"message_id": message_id}}
 
 
+@dataclass
 class FakeDingTalk(FakeVendor):
     TOKEN = "ding-token-1"
+    uploads: list[bytes] = field(default_factory=list)  # the multipart bodies of media/upload
 
     def handle(self, method, path, query, headers, body):  # type: ignore[no-untyped-def]
+        if path == "/media/upload":  # the oapi host (tests serve both hosts here)
+            if query.get("access_token") != self.TOKEN:
+                return 200, {"errcode": 40014, "errmsg": "不合法的access_token"}
+            if self._failure("upload") == "permanent":
+                return 200, {"errcode": 40004, "errmsg": "不合法的媒体文件类型"}
+            self.uploads.append(body)
+            return 200, {"errcode": 0, "errmsg": "ok", "media_id": f"@media{len(self.uploads)}", "type": "file"}
         payload = _json(body)
         if path == "/v1.0/oauth2/accessToken":
             return 200, {"accessToken": self.TOKEN, "expireIn": 7200}
@@ -214,5 +223,9 @@ class FakeDingTalk(FakeVendor):
                              [b["id"] for b in buttons], [b["label"]["text"] for b in buttons], payload["outTrackId"]))
             return 200, {"success": True, "result": {"processQueryKey": "q"}}
         to = payload.get("openConversationId") or ",".join(payload.get("userIds", []))
-        self.record(Sent("text", to, json.loads(payload["msgParam"]).get("content", ""), [], []))
+        param = json.loads(payload["msgParam"])
+        if payload.get("msgKey") == "sampleFile":
+            self.record(Sent("file", to, f"{param['fileName']} {param['mediaId']}", [], []))
+        else:
+            self.record(Sent("text", to, param.get("content", ""), [], []))
         return 200, {"processQueryKey": "q"}
