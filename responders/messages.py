@@ -119,7 +119,9 @@ class Templates:
             template = self._env.get_template(name)
         except jinja2.TemplateNotFound:
             raise TemplateMissing(f"templates: missing {name}") from None
-        return clip_html(safe_links(template.render(**context).strip(), self.not_a_link))
+        # Not clipped here: what is stored (a portal reply kept on a case) stays whole; each backend clips
+        # to its own limit when it sends (responders/notifiers).
+        return safe_links(template.render(**context).strip(), self.not_a_link)
 
     def reply(self, name: str, **values: Any) -> Markup:
         """The playbook's reply *name* filled with *values* (escaped), as markup to show or to nest."""

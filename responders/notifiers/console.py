@@ -2,8 +2,8 @@
 
 Useful for the demo and for a desk without Telegram: buttons are shown with
 the command that does the same thing, and :func:`read_commands` feeds typed
-lines to the same command dispatcher the bot uses. A terminal has no length limit: nothing is clipped
-here beyond what the templates clip; the frame around each message is symbols, not words.
+lines to the same command dispatcher the bot uses. A terminal has no length limit: nothing is clipped;
+the frame around each message is symbols, not words.
 """
 
 from __future__ import annotations
