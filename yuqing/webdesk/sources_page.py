@@ -1,0 +1,238 @@
+"""*Sources*: each source's health (what ``yuqing sources health`` says), and the duty desk's operator actions.
+
+Everyone signed in reads the page; only duty staff add, test, disable or enable a source (anyone else's
+POST is 403). The actions go through the same code as the command line: ``add_source`` and
+``set_enabled`` write the sources file after validating the whole result (the fetch policy refuses
+cloud-metadata addresses and anything but http/https), and a test is ``Poller.fetch``, run in a worker
+thread with its own event loop and a bounded time, storing nothing. A refusal is a message naming the
+source, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from monitor.config import SourcesFile, add_source, set_enabled
+from monitor.errors import MonitorError
+from monitor.fetch import Fetcher
+from monitor.health import health_findings
+from monitor.items import NormalisedItem, host_of
+from monitor.pipeline import Pipeline
+from monitor.poll import Poller, sync_sources
+from monitor.store.database import session_scope
+from monitor.store.models import Source
+from monitor.urls import redact_url
+from playbooks.loader import PolicyFileError
+from playbooks.schema import Playbook
+from yuqing.settings import Settings
+from yuqing.webdesk.access import Person
+from yuqing.webdesk.site import DeskSite, Forbidden
+
+KINDS = ("feed", "weibo", "portal")  # never "import" from the web: its url is a path on the server
+TEST_SECONDS = 30.0  # a test from the desk waits at most this long (the poll's own limit is longer)
+SHOWN_ITEMS = 20
+_FILE_LOCK = threading.Lock()  # one write of the sources file at a time from this process
+
+PROBLEMS = {"ok": "正常", "failing": "连续失败", "silent": "长时间无新条目", "never_polled": "从未成功抓取",
+            "disabled": "已停用", "unsynced": "待同步", "import": "导入（不轮询）"}
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One source as the page shows it: its store row's state and, when enabled, its health finding."""
+
+    name: str
+    kind: str
+    url: str
+    enabled: bool
+    problem: str
+    message: str = ""
+    last_success_at: dt.datetime | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    items_total: int = 0
+    items_per_day: float = 0.0
+
+    @property
+    def state(self) -> str:
+        return PROBLEMS.get(self.problem, self.problem)
+
+
+@dataclass
+class TestResult:
+    """What one test fetch found (or why it failed)."""
+
+    name: str
+    ok: bool
+    message: str
+    items: list[NormalisedItem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def source_rows(session: Session, config: SourcesFile, now: dt.datetime) -> list[SourceRow]:
+    """Every source in the store or the file: problems first, then by name."""
+    findings = {f.source: f for f in health_findings(session, config, now)}
+    rows: list[SourceRow] = []
+    stored: set[str] = set()
+    for src in session.scalars(select(Source).order_by(Source.name)):
+        stored.add(src.name)
+        found = findings.get(src.name)
+        problem = found.problem if found else ("import" if src.kind == "import" and src.enabled else "disabled")
+        rows.append(SourceRow(src.name, src.kind, redact_url(src.url), src.enabled, problem,
+                              found.message if found and found.problem != "ok" else "", src.last_success_at,
+                              src.consecutive_failures, src.last_error, src.items_total,
+                              found.items_per_day if found else 0.0))
+    for spec in config.sources:
+        if spec.name not in stored:
+            rows.append(SourceRow(spec.name, spec.kind, redact_url(spec.url), spec.enabled, "unsynced"))
+    order = {"failing": 0, "silent": 1, "never_polled": 2, "unsynced": 3, "ok": 4, "import": 5, "disabled": 6}
+    return sorted(rows, key=lambda r: (order.get(r.problem, 9), r.name))
+
+
+def _config(settings: Settings) -> SourcesFile:
+    from yuqing.app import sources_config  # the CLI's reading of the file, settings filling the fetch values
+
+    return sources_config(settings)
+
+
+def _refusal(name: str, exc: Exception) -> str:
+    """A plain sentence naming the source; a policy file's problems without their file prefix."""
+    if isinstance(exc, PolicyFileError):
+        why = "；".join(p.message for p in exc.problems)
+    else:
+        why = str(exc)
+    return f"信息源 {name}：{why}"
+
+
+def run_test(settings: Settings, sessions: sessionmaker[Session], playbook: Playbook, name: str,
+             limit: float = TEST_SECONDS) -> TestResult:
+    """One fetch of *name* as ``yuqing sources test`` does it (``Poller.fetch``, nothing stored), in a
+    fresh event loop of the calling thread and within *limit* seconds."""
+    try:
+        config = _config(settings)
+    except PolicyFileError as exc:
+        return TestResult(name, False, _refusal(name, exc))
+
+    async def fetch() -> TestResult:
+        poller = Poller(config, sessions, Pipeline(playbook, config.dedupe), Fetcher(config.fetch.limits()))
+        try:
+            async with asyncio.timeout(limit):
+                outcome = await poller.fetch(poller.spec(name))
+        except TimeoutError:
+            return TestResult(name, False, f"信息源 {name}：{limit:g} 秒内未完成抓取，已停止")
+        except MonitorError as exc:
+            return TestResult(name, False, _refusal(name, exc))
+        finally:
+            await poller.aclose()
+        found = "未变化（304）" if outcome.not_modified else f"抓到 {len(outcome.items)} 条"
+        return TestResult(name, True, f"信息源 {name}：{found}", outcome.items[:SHOWN_ITEMS], outcome.warnings)
+
+    return asyncio.run(fetch())
+
+
+def routes(site: DeskSite) -> list[BaseRoute]:
+    def settings() -> Settings:
+        if site.settings is None:
+            raise Forbidden("此工作台未配置信息源文件")
+        return site.settings
+
+    def duty(request: Request) -> Person:
+        person = site.person(request, acting=True)
+        if not person.is_duty:
+            raise Forbidden("只有值班人员可以添加、测试或停用信息源")
+        return person
+
+    def render(request: Request, person: Person, tested: TestResult | None = None, status: int = 200,
+               form: dict[str, str] | None = None) -> Response:
+        error = None
+        with session_scope(site.sessions) as session:
+            try:
+                config = _config(settings())
+            except PolicyFileError as exc:
+                error, config = f"信息源文件有误：{exc}", SourcesFile()
+            rows = source_rows(session, config, site.clock())
+        return site.page(request, "sources.html.j2", person, status=status, rows=rows, tested=tested,
+                         kinds=KINDS, file_error=error, form=form or {"name": "", "kind": "feed", "url": ""},
+                         problems_shown=sum(r.problem not in ("ok", "disabled", "import") for r in rows))
+
+    def page(request: Request) -> Response:
+        return render(request, site.person(request))
+
+    def sync(config: SourcesFile) -> None:
+        with session_scope(site.sessions) as session:
+            sync_sources(session, config)
+
+    async def add(request: Request) -> Response:
+        form = await site.form(request)
+        person = duty(request)
+        url, kind = form.get("url", "").strip(), form.get("kind", "").strip()
+        name = form.get("name", "").strip() or (host_of(url) or "").replace(" ", "-") or kind
+        values = {"name": name, "kind": kind, "url": url}
+        if kind not in KINDS:
+            site.flash(request, f"信息源 {name}：类型只能是 {'、'.join(KINDS)}", ok=False)
+            return await run_in_threadpool(render, request, person, None, 400, values)
+        entry: dict[str, Any] = {"name": name, "kind": kind, "url": url, "interval": "15m", "weight_class": "auto"}
+
+        def write() -> str | None:
+            config_settings = settings()
+            try:
+                with _FILE_LOCK:
+                    add_source(config_settings.effective_sources_file, entry)
+                sync(_config(config_settings))
+            except PolicyFileError as exc:
+                return _refusal(name, exc)
+            return None
+
+        refused = await run_in_threadpool(write)
+        if refused:
+            site.flash(request, f"未添加。{refused}", ok=False)
+            return await run_in_threadpool(render, request, person, None, 400, values)
+        site.flash(request, f"已添加信息源 {name}（{kind}）")
+        return RedirectResponse("/sources", status_code=303)
+
+    async def test(request: Request) -> Response:
+        await site.form(request)
+        person = duty(request)
+        name = request.path_params["name"]
+        result = await run_in_threadpool(run_test, settings(), site.sessions, site.playbook, name)
+        return await run_in_threadpool(render, request, person, result)
+
+    def switch(enabled: bool) -> Any:
+        async def endpoint(request: Request) -> Response:
+            await site.form(request)
+            duty(request)
+            name = request.path_params["name"]
+
+            def write() -> str | None:
+                config_settings = settings()
+                try:
+                    with _FILE_LOCK:
+                        set_enabled(config_settings.effective_sources_file, name, enabled)
+                    sync(_config(config_settings))
+                except PolicyFileError as exc:
+                    return _refusal(name, exc)
+                return None
+
+            refused = await run_in_threadpool(write)
+            if refused:
+                site.flash(request, refused, ok=False)
+            else:
+                site.flash(request, f"已{'启用' if enabled else '停用'}信息源 {name}")
+            return RedirectResponse("/sources", status_code=303)
+        return endpoint
+
+    return [Route("/sources", page, methods=["GET"]), Route("/sources", add, methods=["POST"]),
+            Route("/sources/{name}/test", test, methods=["POST"]),
+            Route("/sources/{name}/disable", switch(False), methods=["POST"]),
+            Route("/sources/{name}/enable", switch(True), methods=["POST"])]
