@@ -25,11 +25,8 @@ from starlette.routing import BaseRoute, Route
 
 from monitor.config import SourcesFile, add_source, set_enabled
 from monitor.errors import MonitorError
-from monitor.fetch import Fetcher
 from monitor.health import health_findings
 from monitor.items import NormalisedItem, host_of
-from monitor.pipeline import Pipeline
-from monitor.poll import Poller, sync_sources
 from monitor.store.database import session_scope
 from monitor.store.models import Source
 from monitor.urls import redact_url
@@ -119,6 +116,10 @@ def run_test(settings: Settings, sessions: sessionmaker[Session], playbook: Play
              limit: float = TEST_SECONDS) -> TestResult:
     """One fetch of *name* as ``yuqing sources test`` does it (``Poller.fetch``, nothing stored), in a
     fresh event loop of the calling thread and within *limit* seconds."""
+    from monitor.fetch import Fetcher  # the poller and its pipeline load only when a test is asked for
+    from monitor.pipeline import Pipeline
+    from monitor.poll import Poller
+
     try:
         config = _config(settings)
     except PolicyFileError as exc:
@@ -170,6 +171,8 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         return render(request, site.person(request))
 
     def sync(config: SourcesFile) -> None:
+        from monitor.poll import sync_sources
+
         with session_scope(site.sessions) as session:
             sync_sources(session, config)
 
