@@ -143,8 +143,11 @@ def _year(period: Period, tz: ZoneInfo) -> Period | None:
 
 
 def build(session: Session, playbook: Playbook, period: Period, now: dt.datetime,
-          dedupe: DedupeSection | None = None) -> MonthlyReport:
-    """Every registered unit in its group, ranked by the month's points; zeros included."""
+          dedupe: DedupeSection | None = None, *, draw: bool = True) -> MonthlyReport:
+    """Every registered unit in its group, ranked by the month's points; zeros included.
+
+    *draw* False leaves out the PNG ranking charts (the web desk shows the tables on every request).
+    """
     tz = ZoneInfo(playbook.timezone)
     stands = standings(session, period)
     table = rates(opened_in(session, period), now)
@@ -169,7 +172,8 @@ def build(session: Session, playbook: Playbook, period: Period, now: dt.datetime
                            payout=_roll(session, quarter) if quarter else None,
                            annual=_roll(session, year) if year else None,
                            yuan_per_point=playbook.points.yuan_per_point, payout_every=playbook.points.payout)
-    _draw(report)
+    if draw:
+        _draw(report)
     return report
 
 
