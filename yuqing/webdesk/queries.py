@@ -12,7 +12,8 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from monitor.store.models import Item
 
 
-def hour_bucket(session: Session, column: QueryableAttribute[dt.datetime]) -> ColumnElement[str]:
+def hour_bucket(session: Session,
+                column: QueryableAttribute[dt.datetime] | ColumnElement[dt.datetime]) -> ColumnElement[str]:
     """``YYYY-MM-DD HH`` of a stored UTC time, computed by the database (SQLite stores UTC text)."""
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(func.timezone(literal_column("'UTC'"), column), "YYYY-MM-DD HH24")
