@@ -11,10 +11,19 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from yuqing.webdesk import case_board, now_page, reports_page, signin, sources_page, submissions_page, units_page
+from yuqing.webdesk import (
+    case_board,
+    event_page,
+    now_page,
+    reports_page,
+    signin,
+    sources_page,
+    submissions_page,
+    units_page,
+)
 from yuqing.webdesk.site import SESSION_HOURS, STATIC_DIR, DeskSite, Forbidden, SignInRequired
 
-PAGE_MODULES = (signin, now_page, sources_page, reports_page, case_board, units_page, submissions_page)
+PAGE_MODULES = (signin, now_page, event_page, sources_page, reports_page, case_board, units_page, submissions_page)
 COOKIE = "yuqing_desk"
 
 
