@@ -143,15 +143,16 @@ def _year(period: Period, tz: ZoneInfo) -> Period | None:
 
 
 def build(session: Session, playbook: Playbook, period: Period, now: dt.datetime,
-          dedupe: DedupeSection | None = None, *, draw: bool = True) -> MonthlyReport:
+          dedupe: DedupeSection | None = None, *, draw: bool = True, policy: bool = True) -> MonthlyReport:
     """Every registered unit in its group, ranked by the month's points; zeros included.
 
-    *draw* False leaves out the PNG ranking charts (the web desk shows the tables on every request).
+    *draw* False leaves out the PNG ranking charts and *policy* False the policy-reprint timeliness (it
+    scans the month's items): the web desk shows the other tables on every request.
     """
     tz = ZoneInfo(playbook.timezone)
     stands = standings(session, period)
     table = rates(opened_in(session, period), now)
-    policy = _policy_timeliness(session, playbook, period, now, dedupe)
+    by_policy = _policy_timeliness(session, playbook, period, now, dedupe) if policy else {}
     submitted = _count_by_unit(session, Submission.submitted_at, period.start, period.end)
     adopted = _count_by_unit(session, Submission.adopted_at, period.start, period.end)
     reprints = _reprints_by_unit(session, period)
@@ -161,7 +162,7 @@ def build(session: Session, playbook: Playbook, period: Period, now: dt.datetime
     for kind in GROUP_ORDER:
         rows = [MonthlyRow(s, s.yuan(playbook), submitted[s.department_key], adopted[s.department_key],
                            reprints[s.department_key], table.get(s.department_key, Rates()),
-                           late_by_unit[s.department_key], policy.get(s.department_key, Timeliness()))
+                           late_by_unit[s.department_key], by_policy.get(s.department_key, Timeliness()))
                 for s in stands if s.group == kind.value]
         if rows or kind in (UnitKind.city, UnitKind.county, UnitKind.provincial):
             groups.append(Group(kind.value, GROUP_LABELS[kind], kind not in (UnitKind.direct,

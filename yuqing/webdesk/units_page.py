@@ -3,7 +3,8 @@
 ``/units?period=2026-12`` (a month) or ``?period=2026-Q4`` (a quarter) shows what the monthly 通报 shows —
 the three ranked groups (市（州）政府, 县（市）政府, 省政府工作部门) with every unit, zeros included, then the
 counted-but-not-ranked units — built by :func:`responders.reports.monthly.build` itself (without its PNG
-charts), so the desk and the 通报 never disagree. A month's page adds the quarter's points and rank.
+charts and the policy-reprint column, which scans the month's items), so the desk and the 通报 never
+disagree. A month's page adds the quarter's points and rank.
 
 Who sees what: the 通报 is published within the government, so everyone signed in reads every unit's
 rankings and counts. The rows behind a number — ``/units/{department}/ledger`` and the submissions list —
@@ -58,7 +59,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         is_quarter = "Q" in period.label
         quarter = period if is_quarter else periods.quarter_of(period.start, tz)
         with session_scope(site.sessions) as session:
-            report = build(session, site.playbook, period, now, draw=False)
+            report = build(session, site.playbook, period, now, draw=False, policy=False)
             by_quarter: dict[str, Standing] = (
                 {} if is_quarter else {s.department_key: s for s in standings(session, quarter)})
             previous = periods.previous_month(period, tz) if not is_quarter else periods.quarter_of(
