@@ -497,7 +497,12 @@ CASE_REPLIES: tuple[str, ...] = (  # cases, clocks, clarifications, points, rout
     "portal_answered_by", "not_in_playbook", "unknown_action", "fill_in", "respond_needs_text", "already_there",
     "reassigned_from", "target_has_case", "clarification_needs_text", "case_of_other", "many_departments",
     "only_submitted", "not_approved", "bad_publish_url", "answered_by_lead", "reject_needs_reason",
-    "submission_notice",
+    "submission_notice", "not_registered", "local_rule_label", "not_a_deduction", "deduction_needs_reason",
+    "deduction_needs_evidence", "deduction_detail", "unknown_local_rule", "local_rule_needs_reason", "not_a_bonus",
+    "adoption_detail", "reprint_detail", "unknown_bonus", "submission_needs_title", "submission_needs_name",
+    "submission_too_long", "submission_bad_url", "submission_state", "decline_needs_reason", "undo_needs_reason",
+    "portal_actor", "digest_needs_one", "instruction_needs_text", "digest_detail", "digest_title",
+    "digest_event_summary",
 )
 REPORT_REPLIES: tuple[str, ...] = (  # the reports and the chat backends (responders/reports, responders/notifiers)
 )

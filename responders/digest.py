@@ -22,7 +22,7 @@ from monitor.store.models import DigestEntry, Event, Item, Submission
 from monitor.urls import safe_link
 from playbooks.schema import Playbook
 from responders.errors import BadCommand, UnknownCase
-from responders.messages import clip_html
+from responders.messages import Templates, clip_html
 from responders.points import Reason, award
 from responders.reports import render
 
@@ -45,20 +45,20 @@ class DigestView:
 def _resolve(session: Session, item_id: int | None, event_id: int | None,
              submission_id: int | None) -> tuple[Item | None, Event | None, Submission | None]:
     if sum(x is not None for x in (item_id, event_id, submission_id)) != 1:
-        raise BadCommand("入摘要须指定一个条目（--item）、一个事件（--event）或一条报送信息（--submission）")
+        raise BadCommand(reply="digest_needs_one")
     if item_id is not None:
         item = session.get(Item, item_id)
         if item is None:
-            raise UnknownCase(f"没有编号为 {item_id} 的条目")
+            raise UnknownCase(reply="no_such", kind="item", n=item_id)
         return item, None, None
     if event_id is not None:
         event = session.get(Event, event_id)
         if event is None:
-            raise UnknownCase(f"没有编号为 {event_id} 的事件")
+            raise UnknownCase(reply="no_such", kind="event", n=event_id)
         return None, event, None
     submission = session.get(Submission, submission_id)
     if submission is None:
-        raise UnknownCase(f"没有编号为 {submission_id} 的报送信息")
+        raise UnknownCase(reply="no_such", kind="submission", n=submission_id)
     return None, None, submission
 
 
@@ -92,7 +92,8 @@ def add(session: Session, playbook: Playbook, *, who: str, now: dt.datetime, ite
         session.flush()
     if entry.submission_id is not None and entry.department_key:
         award(session, playbook, entry.department_key, Reason.digest_adopted, now=now, who=who,
-              dedupe_key=f"digest_adopted:submission:{entry.submission_id}", detail=f"摘要 {day}")
+              dedupe_key=f"digest_adopted:submission:{entry.submission_id}",
+              detail=Templates.of(playbook).plain("digest_detail", day=day))
     return entry
 
 
@@ -100,10 +101,10 @@ def instruct(session: Session, playbook: Playbook, entry_id: int, text: str, *, 
              now: dt.datetime) -> DigestEntry:
     """Record a leader's instruction (批示) on a digest entry; a submitting unit gets the bonus once."""
     if not text.strip():
-        raise BadCommand("批示内容不能为空")
+        raise BadCommand(reply="instruction_needs_text")
     entry = session.get(DigestEntry, entry_id)
     if entry is None:
-        raise UnknownCase(f"没有编号为 {entry_id} 的摘要条目")
+        raise UnknownCase(reply="no_such", kind="entry", n=entry_id)
     entry.leader_instruction = text.strip()
     entry.instruction_recorded_by = who
     if entry.submission_id is not None and entry.department_key:
@@ -114,22 +115,25 @@ def instruct(session: Session, playbook: Playbook, entry_id: int, text: str, *, 
     return entry
 
 
-def _view(session: Session, entry: DigestEntry) -> DigestView:
+def _view(session: Session, entry: DigestEntry, templates: Templates) -> DigestView:
+    def missing(kind: str, n: int | None) -> str:  # the title of an entry whose row is gone
+        return templates.plain("digest_title", kind=kind, n=n)
+
     if entry.submission_id is not None:
         sub = session.get(Submission, entry.submission_id)
-        title = sub.title if sub else f"报送 {entry.submission_id}"
+        title = sub.title if sub else missing("submission", entry.submission_id)
         summary = (sub.text if sub else "")[:SUMMARY_CHARS]
         url = sub.url if sub else None
     elif entry.item_id is not None:
         item = session.get(Item, entry.item_id)
-        title = (item.title or item.text[:40]) if item else f"条目 {entry.item_id}"
+        title = (item.title or item.text[:40]) if item else missing("item", entry.item_id)
         summary = (item.text if item else "")[:SUMMARY_CHARS]
         url = item.url if item else None
     else:
         event = session.get(Event, entry.event_id)
-        title = event.title if event else f"事件 {entry.event_id}"
+        title = event.title if event else missing("event", entry.event_id)
         count, heat = (event.item_count, event.heat) if event else (0, 0.0)
-        summary = f"事件 {entry.event_id} · 共 {count} 条 · 热度 {heat:.0f}"
+        summary = templates.plain("digest_event_summary", event=entry.event_id, count=count, heat=heat)
         url = None
     # only an http/https address becomes the report's link, and never with its credentials
     return DigestView(
@@ -137,9 +141,11 @@ def _view(session: Session, entry: DigestEntry) -> DigestView:
     )
 
 
-def entries(session: Session, day: dt.date) -> list[DigestView]:
+def entries(session: Session, day: dt.date, playbook: Playbook) -> list[DigestView]:
+    """The day's entries as leaders read them (an entry's wording, when its row is gone, is *playbook*'s)."""
+    templates = Templates.of(playbook)
     rows = session.scalars(select(DigestEntry).where(DigestEntry.day == day).order_by(DigestEntry.id))
-    return [_view(session, e) for e in rows]
+    return [_view(session, e, templates) for e in rows]
 
 
 def render_html(views: list[DigestView], day: dt.date, now: dt.datetime) -> str:
@@ -151,9 +157,9 @@ def chat_summary(views: list[DigestView], day: dt.date) -> str:
     return clip_html(render("digest_chat.txt.j2", day=day, entries=views).strip())
 
 
-def write(session: Session, day: dt.date, now: dt.datetime, out_dir: Path) -> Path:
+def write(session: Session, day: dt.date, now: dt.datetime, out_dir: Path, playbook: Playbook) -> Path:
     """Write ``digest-YYYY-MM-DD.html`` into *out_dir*."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"digest-{day.isoformat()}.html"
-    path.write_text(render_html(entries(session, day), day, now), encoding="utf-8")
+    path.write_text(render_html(entries(session, day, playbook), day, now), encoding="utf-8")
     return path

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from monitor.store.models import Department, Item, PointsEntry, Reprint, Source, Submission
 from playbooks.schema import Playbook, UnitKind
 from responders.errors import BadCommand, ResponderError, UnknownDepartment
+from responders.messages import Templates
 from responders.periods import Period
 
 
@@ -46,7 +47,7 @@ class Reason(str, Enum):
     inaccurate_information = "inaccurate_information"
 
 
-LABELS = {
+LABELS = {  # what each reason is called (words, not sentences)
     Reason.adopted: "信息采用",
     Reason.special_or_interview: "特约/访谈信息",
     Reason.special_commentary: "特约网评",
@@ -84,7 +85,7 @@ def label_of(reason: str, playbook: Playbook) -> str:
     if reason.startswith(LOCAL_PREFIX):
         rule = playbook.points.local_rules.get(reason.removeprefix(LOCAL_PREFIX))
         name = rule.label if rule else reason.removeprefix(LOCAL_PREFIX)
-        return f"{name}（{playbook.provenance.local}）"
+        return Templates.of(playbook).plain("local_rule_label", rule=name, local=playbook.provenance.local)
     try:
         return LABELS[Reason(reason)]
     except ValueError:
@@ -97,7 +98,7 @@ def is_local(reason: str) -> bool:
 
 def _require_department(session: Session, key: str) -> None:
     if session.get(Department, key) is None:
-        raise UnknownDepartment(f"「{key}」不是已登记的部门（先运行 yuqing init）")
+        raise UnknownDepartment(reply="not_registered", department=key, submitting=False)
 
 
 def _record(session: Session, department: str, reason: str, value: float, *, dedupe_key: str, now: dt.datetime,
@@ -129,13 +130,14 @@ def deduct(session: Session, playbook: Playbook, department: str, reason: Reason
            now: dt.datetime, who: str) -> PointsEntry | None:
     """约束机制: a deduction for false or inaccurate information, with the reason and the evidence link."""
     if reason not in DEDUCTIONS:
-        raise BadCommand(f"只能对虚假、失实信息扣分（2006 §四），「{LABELS[reason]}」不是扣分事由")
+        raise BadCommand(reply="not_a_deduction", reason=LABELS[reason])
     if not why.strip():
-        raise BadCommand("扣分须写明理由")
+        raise BadCommand(reply="deduction_needs_reason")
     if not evidence.strip().startswith(("http://", "https://")):
-        raise BadCommand("扣分须附证据链接（http:// 或 https://）")
+        raise BadCommand(reply="deduction_needs_evidence")
+    detail = Templates.of(playbook).plain("deduction_detail", why=why.strip(), evidence=evidence.strip())
     return award(session, playbook, department, reason, dedupe_key=f"{reason.value}:{department}:{evidence.strip()}",
-                 now=now, detail=f"{why.strip()}　证据：{evidence.strip()}", who=who)
+                 now=now, detail=detail, who=who)
 
 
 def award_local(session: Session, playbook: Playbook, department: str, rule: str, *, why: str, ref: str,
@@ -143,10 +145,9 @@ def award_local(session: Session, playbook: Playbook, department: str, rule: str
     """A local rule of the office (declared in the playbook, none by default), once per reference."""
     local = playbook.points.local_rules.get(rule)
     if local is None:
-        names = "、".join(playbook.points.local_rules) or "（本剧本未设本办规则）"
-        raise BadCommand(f"未知的本办规则「{rule}」（可用：{names}）")
+        raise BadCommand(reply="unknown_local_rule", rule=rule, names=list(playbook.points.local_rules))
     if not ref.strip() or not why.strip():
-        raise BadCommand("本办规则计分须写明理由和依据（稿件编号或链接）")
+        raise BadCommand(reply="local_rule_needs_reason")
     return _record(session, department, f"{LOCAL_PREFIX}{rule}", local.points, now=now, who=who,
                    dedupe_key=f"{LOCAL_PREFIX}{rule}:{department}:{ref.strip()}",
                    detail=f"{why.strip()}　{ref.strip()}")
@@ -173,7 +174,8 @@ def award_adoption(
 ) -> list[PointsEntry]:
     """+adopted to the submitting unit, plus the bonus for the kind of item; each once per submission."""
     if bonus is not None and bonus not in BONUS_KINDS:
-        raise BadCommand(f"「{LABELS[bonus]}」不是采用加分类别")
+        raise BadCommand(reply="not_a_bonus", reason=LABELS[bonus])
+    detail = Templates.of(playbook).plain("adoption_detail", submission=submission.id, title=submission.title[:60])
     rows = []
     for reason in (Reason.adopted, *([bonus] if bonus else [])):
         entry = award(
@@ -185,7 +187,7 @@ def award_adoption(
             who=who,
             dedupe_key=f"{reason.value}:submission:{submission.id}",
             item_id=submission.adopted_item_id,
-            detail=f"报送 #{submission.id} {submission.title[:60]}",
+            detail=detail,
         )
         if entry is not None:
             rows.append(entry)
@@ -222,6 +224,7 @@ def award_reprints(session: Session, playbook: Playbook, now: dt.datetime) -> li
         .order_by(Reprint.id)
     ).all()
     added = []
+    templates = Templates.of(playbook)
     for reprint, submission, source in rows:
         key = f"reprint:{reprint.id}"
         if key in done or not _counts_as_reprint(playbook, reprint, source):
@@ -235,7 +238,7 @@ def award_reprints(session: Session, playbook: Playbook, now: dt.datetime) -> li
             dedupe_key=key,
             now=now,
             item_id=reprint.reprint_id,
-            detail=f"报送 #{submission.id} 被 {reprint.host} 转载",
+            detail=templates.plain("reprint_detail", submission=submission.id, host=reprint.host),
         )
         if entry is not None:
             added.append(entry)
@@ -245,7 +248,7 @@ def award_reprints(session: Session, playbook: Playbook, now: dt.datetime) -> li
 # --------------------------------------------------------------------------- totals and rankings
 
 
-GROUP_LABELS = {
+GROUP_LABELS = {  # the 2006 document's groups of units (附件2, 附件3), as the 通报 heads them
     UnitKind.city: "市（州）政府",
     UnitKind.county: "县（市）政府",
     UnitKind.provincial: "省政府工作部门",

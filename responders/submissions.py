@@ -26,13 +26,15 @@ from playbooks.schema import Playbook
 from responders import points
 from responders.carriers import record_carriers
 from responders.errors import BadCommand, ResponderError, UnknownCase, UnknownDepartment
+from responders.messages import Templates
 
 MAX_TITLE = 200
 MAX_TEXT = 20_000
-# "来源：省教育厅" / "信息来源: 农安县政府" at the foot of a portal article
 # Feed times are often to the minute and site clocks drift: a publication this much "before" the
 # submission still counts as its adoption.
 CLOCK_SKEW = dt.timedelta(hours=1)
+# "来源：省教育厅" / "信息来源: 农安县政府" at the foot of a portal article: a pattern that reads what
+# the portal wrote (its words 来源/信息来源), not a sentence anyone is shown
 SOURCE_LINE = re.compile(r"(?:信息)?来源\s*[:：]\s*([^\s，,。;；|）)】]+)")
 
 
@@ -44,6 +46,7 @@ class SubmissionState(str, Enum):
 
 STATE_LABELS = {SubmissionState.submitted: "待审", SubmissionState.adopted: "已采用",
                 SubmissionState.declined: "已退回"}
+ACTION_LABELS = {"adopt": "采用", "decline": "退回", "undo": "撤销采用"}  # the steps, as a refusal names them
 
 
 class Bonus(str, Enum):
@@ -62,7 +65,7 @@ class Bonus(str, Enum):
 BONUS_REASONS = {Bonus.interview: points.Reason.special_or_interview,
                  Bonus.commentary: points.Reason.special_commentary,
                  Bonus.video: points.Reason.video, Bonus.headline: points.Reason.headline_or_picture}
-BONUS_WORDS = {"访谈": Bonus.interview, "特约": Bonus.interview, "网评": Bonus.commentary,
+BONUS_WORDS = {"访谈": Bonus.interview, "特约": Bonus.interview, "网评": Bonus.commentary,  # as editors type them
                "视频": Bonus.video, "标题": Bonus.headline, "图片": Bonus.headline}
 
 
@@ -80,8 +83,7 @@ def parse_bonus(text: str | None) -> Bonus | None:
     except ValueError:
         if word in BONUS_WORDS:
             return BONUS_WORDS[word]
-    names = "、".join([b.value for b in Bonus] + list(BONUS_WORDS))
-    raise BadCommand(f"未知加分类别「{text}」（可用：{names}）")
+    raise BadCommand(reply="unknown_bonus", bonus=text, names=[b.value for b in Bonus] + list(BONUS_WORDS))
 
 
 def _audit(session: Session, row: Submission, actor: str, action: str, now: dt.datetime, **detail: object) -> None:
@@ -91,7 +93,7 @@ def _audit(session: Session, row: Submission, actor: str, action: str, now: dt.d
 def get(session: Session, submission_id: int) -> Submission:
     row = session.get(Submission, submission_id)
     if row is None:
-        raise UnknownCase(f"没有编号为 {submission_id} 的报送信息")
+        raise UnknownCase(reply="no_such", kind="submission", n=submission_id)
     return row
 
 
@@ -99,16 +101,16 @@ def submit(session: Session, *, unit: str, title: str, text: str, by: str, now: 
            url: str | None = None, attachments: list[str] | None = None) -> Submission:
     """Record a unit's submission under the submitter's real name; returns the new row."""
     if session.get(Department, unit) is None:
-        raise UnknownDepartment(f"「{unit}」不是已登记的报送单位（先运行 yuqing init）")
+        raise UnknownDepartment(reply="not_registered", department=unit, submitting=True)
     title, text, by = title.strip(), text.strip(), by.strip()
     if not title:
-        raise BadCommand("报送信息须有标题")
+        raise BadCommand(reply="submission_needs_title")
     if not by:
-        raise BadCommand("报送信息实行实名制：请写明报送人姓名")
+        raise BadCommand(reply="submission_needs_name")
     if len(title) > MAX_TITLE or len(text) > MAX_TEXT:
-        raise BadCommand(f"标题不超过 {MAX_TITLE} 字，正文不超过 {MAX_TEXT} 字")
+        raise BadCommand(reply="submission_too_long", max_title=MAX_TITLE, max_text=MAX_TEXT)
     if url and not url.startswith(("http://", "https://")):
-        raise BadCommand("链接须以 http:// 或 https:// 开头")
+        raise BadCommand(reply="submission_bad_url")
     row = Submission(department_key=unit, title=title, text=text, url=url or None, attachments=attachments or [],
                      submitted_by=by, submitted_at=now, state=SubmissionState.submitted.value)
     session.add(row)
@@ -120,16 +122,17 @@ def submit(session: Session, *, unit: str, title: str, text: str, by: str, now: 
 def _require(row: Submission, *allowed: SubmissionState, action: str) -> None:
     state = SubmissionState(row.state)
     if state not in allowed:
-        raise SubmissionError(f"报送信息 #{row.id} 当前为「{STATE_LABELS[state]}」，不能{action}")
+        raise SubmissionError(reply="submission_state", submission=row.id, state=STATE_LABELS[state],
+                              action=ACTION_LABELS[action])
 
 
 def adopt(session: Session, playbook: Playbook, submission_id: int, *, who: str, now: dt.datetime,
           bonus: Bonus | None = None, item_id: int | None = None) -> Submission:
     """采用: +adopted (and the bonus) to the submitting unit, once; *item_id* is the portal's publication."""
     row = get(session, submission_id)
-    _require(row, SubmissionState.submitted, action="采用")
+    _require(row, SubmissionState.submitted, action="adopt")
     if item_id is not None and session.get(Item, item_id) is None:
-        raise UnknownCase(f"没有编号为 {item_id} 的条目")
+        raise UnknownCase(reply="no_such", kind="item", n=item_id)
     row.state, row.adopted_at, row.adopted_by = SubmissionState.adopted.value, now, who
     row.bonus, row.adopted_item_id = (bonus.value if bonus else None), item_id
     _audit(session, row, who, "adopted", now, bonus=row.bonus, item_id=item_id)
@@ -141,9 +144,9 @@ def adopt(session: Session, playbook: Playbook, submission_id: int, *, who: str,
 def decline(session: Session, submission_id: int, *, reason: str, who: str, now: dt.datetime) -> Submission:
     """退回 with the reason, so the unit can improve and resubmit."""
     if not reason.strip():
-        raise BadCommand("退回报送信息须说明理由")
+        raise BadCommand(reply="decline_needs_reason")
     row = get(session, submission_id)
-    _require(row, SubmissionState.submitted, action="退回")
+    _require(row, SubmissionState.submitted, action="decline")
     row.state, row.decline_reason = SubmissionState.declined.value, reason.strip()
     _audit(session, row, who, "declined", now, reason=reason.strip())
     session.flush()
@@ -153,9 +156,9 @@ def decline(session: Session, submission_id: int, *, reason: str, who: str, now:
 def undo_adoption(session: Session, submission_id: int, *, who: str, now: dt.datetime, reason: str) -> Submission:
     """Duty staff take back a wrong adoption (e.g. detected from the portal by mistake): its points go too."""
     if not reason.strip():
-        raise BadCommand("撤销采用须说明理由")
+        raise BadCommand(reply="undo_needs_reason")
     row = get(session, submission_id)
-    _require(row, SubmissionState.adopted, action="撤销采用")
+    _require(row, SubmissionState.adopted, action="undo")
     removed = points.revoke_adoption(session, row)
     _audit(session, row, who, "adoption_undone", now, reason=reason.strip(), item_id=row.adopted_item_id,
            points_removed=removed)
@@ -231,6 +234,7 @@ def detect_adoptions(session: Session, playbook: Playbook, now: dt.datetime, *, 
     if not pending:
         return []
     found = []
+    portal = Templates.of(playbook).plain("portal_actor")  # who the audit trail says adopted it
     for item in _portal_items(session, playbook, min(since, min(row.submitted_at for row in pending))):
         published = (item.published_at or item.fetched_at) + CLOCK_SKEW
         earlier = [row for row in pending if row.submitted_at <= published]
@@ -240,9 +244,9 @@ def detect_adoptions(session: Session, playbook: Playbook, now: dt.datetime, *, 
         row, how = hit
         if row.state == SubmissionState.adopted.value:
             row.adopted_item_id = item.id
-            _audit(session, row, "系统（门户网站发布）", "published", now, item_id=item.id, how=how)
+            _audit(session, row, portal, "published", now, item_id=item.id, how=how)
         else:
-            adopt(session, playbook, row.id, who="系统（门户网站发布）", now=now, item_id=item.id)
+            adopt(session, playbook, row.id, who=portal, now=now, item_id=item.id)
         pending.remove(row)
         found.append(Detected(row.id, item.id, how))
         if not pending:

@@ -223,8 +223,8 @@ def digest_show(context: Context, day: str | None, out: Path | None) -> None:
     book = context.playbook()
     with _session(context) as session:
         date = _date(day, book)
-        path = digest.write(session, date, utcnow(), _out(context, out))
-        click.echo(digest.chat_summary(digest.entries(session, date), date))
+        path = digest.write(session, date, utcnow(), _out(context, out), book)
+        click.echo(digest.chat_summary(digest.entries(session, date, book), date))
         click.echo(f"HTML: {path}")
 
 

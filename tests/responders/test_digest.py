@@ -29,11 +29,11 @@ def test_a_submission_in_the_digest_credits_the_submitting_unit_once(session, pl
         ("长春市政府", "digest_adopted", playbook.points.digest_adopted),
         ("长春市政府", "digest_leader_instruction", playbook.points.digest_leader_instruction),
     ]
-    views = digest.entries(session, NOW.date())
+    views = digest.entries(session, NOW.date(), playbook)
     assert views[0].instruction == "请市政府抓好落实"
     text = digest.chat_summary(views, NOW.date())
     assert "长春清雪" in text and "批示：请市政府抓好落实" in text
-    path = digest.write(session, NOW.date(), NOW, tmp_path)
+    path = digest.write(session, NOW.date(), NOW, tmp_path, playbook)
     html = path.read_text(encoding="utf-8")
     assert "&lt;b&gt;专项&lt;/b&gt;" in html and "<b>专项" not in html
 
@@ -65,5 +65,5 @@ def test_the_digest_links_only_http_and_never_shows_credentials(session, playboo
     src = source(session, "www.changchun.gov.cn")
     it = item(session, src, "长春市某小区供暖不热", NOW, title="供暖不热", url=url)
     digest.add(session, playbook, who="值班员", now=NOW, item_id=it.id)
-    html = digest.write(session, NOW.date(), NOW, tmp_path).read_text(encoding="utf-8")
+    html = digest.write(session, NOW.date(), NOW, tmp_path, playbook).read_text(encoding="utf-8")
     assert "javascript:" not in html and "hunter2" not in html and "供暖不热" in html
