@@ -139,7 +139,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         if path is None and ext == "html" and report.kind == "digest" and report.entries:
             with session_scope(site.sessions) as session:
                 day = dt.date.fromisoformat(report.label)
-                html = digest.render_html(digest.entries(session, day), day, site.clock())
+                html = digest.render_html(digest.entries(session, day, site.playbook), day, site.clock())
             return HTMLResponse(html, headers=_REPORT_HEADERS)
         if path is None:
             return _not_found(request)
