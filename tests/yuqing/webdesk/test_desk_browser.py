@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import RunningDesk, Seed, password_of
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
+
+from monitor.store.database import session_scope
+from monitor.store.models import Assignment, AssignmentEvent
 
 CHROMIUM = os.environ.get("YUQING_CHROMIUM", "/usr/bin/chromium")
 SHOTS = os.environ.get("YUQING_SCREENSHOTS_DIR")
@@ -72,3 +76,64 @@ def test_a_wrong_password_keeps_the_person_out(open_page: Page, desk_server: Run
     expect(open_page.get_by_role("alert")).to_contain_text("用户名或密码不正确")
     open_page.goto(f"{desk_server.base}/now")
     expect(open_page.get_by_role("button", name="登录")).to_be_visible()
+
+
+def case_of(desk: RunningDesk, event_id: int, department: str) -> int:
+    with session_scope(desk.site.sessions) as session:
+        found = session.scalar(select(Assignment.id).where(Assignment.event_id == event_id,
+                                                           Assignment.department_key == department))
+    assert found is not None
+    return found
+
+
+def test_a_liaison_sees_only_its_cases_acknowledges_one_and_is_refused_another(
+        open_page: Page, desk_server: RunningDesk, seed: Seed) -> None:
+    school = seed("长春市某小学强制补课收费", heat=35.0, items=3, departments=("省教育厅",))
+    bus = seed("公交线路调整引发不满", category="交通", heat=22.0, departments=("省交通厅",))
+    mine, theirs = case_of(desk_server, school, "省教育厅"), case_of(desk_server, bus, "省交通厅")
+    sign_in_as(open_page, desk_server, "chenjiaoyu", "/cases")
+    expect(open_page.locator(f'tr[data-case="{mine}"]')).to_be_visible()
+    expect(open_page.locator(f'tr[data-case="{theirs}"]')).to_have_count(0)
+    shoot(open_page, "cases")
+
+    open_page.locator(f'tr[data-case="{mine}"] a').first.click()
+    expect(open_page).to_have_url(f"{desk_server.base}/cases/{mine}")
+    acknowledge_clock = open_page.locator('#clocks [data-clock="acknowledge"]')
+    expect(acknowledge_clock).to_have_count(1)
+    shoot(open_page, "case")
+    open_page.get_by_role("button", name="签收").click()
+    expect(open_page.locator("#case-state")).to_have_text("已签收")
+    expect(acknowledge_clock).to_have_count(0)  # the 签收 clock stopped; the answer's clock runs on
+    expect(open_page.locator('#clocks [data-clock="respond"]')).to_have_count(1)
+    with session_scope(desk_server.site.sessions) as session:
+        trail = session.scalars(select(AssignmentEvent).where(AssignmentEvent.assignment_id == mine,
+                                                              AssignmentEvent.action == "acknowledge")).all()
+    assert [(row.actor, row.chat_id) for row in trail] == [("陈教育", "web")]
+
+    answer = open_page.goto(f"{desk_server.base}/cases/{theirs}")
+    assert answer is not None and answer.status == 403
+    expect(open_page.get_by_role("alert")).to_be_visible()
+
+
+def test_duty_staff_confirm_an_alert_from_the_event_page(open_page: Page, desk_server: RunningDesk,
+                                                        seed: Seed) -> None:
+    event = seed("网传长春自来水有毒", category="市政", heat=61.0, rumour=0.82, items=5,
+                 departments=("长春市政府",))
+    sign_in_as(open_page, desk_server, "lizhiban", f"/events/{event}")
+    shoot(open_page, "event")
+    open_page.get_by_role("button", name="确认", exact=True).click()
+    expect(open_page.locator(".flash.ok")).to_be_visible()
+    open_page.get_by_role("button", name="确认", exact=True).click()
+    expect(open_page.locator(".flash")).to_contain_text("本次未作改动")  # a second press changes nothing
+
+
+def test_the_other_pages_render_for_a_leader(open_page: Page, desk_server: RunningDesk, seed: Seed) -> None:
+    seed("某县政府网站信息更新不及时", category="市政", heat=15.0, departments=("农安县",))
+    sign_in_as(open_page, desk_server, "wuzhuren", "/units")
+    expect(open_page.locator("h1")).to_be_visible()
+    shoot(open_page, "units")
+    for path, name in (("/sources", "sources"), ("/reports", "reports"), ("/submissions", "submissions")):
+        answer = open_page.goto(f"{desk_server.base}{path}")
+        assert answer is not None and answer.status in (200, 403), path
+        if answer.status == 200:
+            shoot(open_page, name)
