@@ -87,17 +87,18 @@ def _human(delta: dt.timedelta) -> str:
 def gather(session: Session, config: SourcesFile, now: dt.datetime) -> list[SourceFacts]:
     """Facts for every enabled, polled source (imports are not expected to post)."""
     week_ago = now - dt.timedelta(days=7)
-    counts = dict(session.execute(
-        select(Item.source_id, func.count()).where(Item.fetched_at >= week_ago).group_by(Item.source_id)
-    ).all())
+    # counted per source through ix_items_source_fetched_at: a range of the index each, never every item
+    last_week = (select(func.count()).where(Item.source_id == Source.id, Item.fetched_at >= week_ago)
+                 .correlate(Source).scalar_subquery())
     facts = []
-    for row in session.scalars(select(Source).where(Source.enabled.is_(True)).order_by(Source.name)):
+    for row, count in session.execute(select(Source, last_week).where(Source.enabled.is_(True))
+                                      .order_by(Source.name)).tuples():
         if row.kind == "import":
             continue
         spec = config.get(row.name)
         facts.append(SourceFacts(
             row.name, redact_url(row.url), row.enabled, row.created_at, row.last_success_at, row.last_new_item_at,
-            row.last_error_at, row.last_error, row.consecutive_failures, counts.get(row.id, 0),
+            row.last_error_at, row.last_error, row.consecutive_failures, count,
             spec.expected_period if spec else None,
         ))
     return facts

@@ -93,6 +93,7 @@ class Item(Base):
         Index("ix_items_content_hash", "content_hash"),
         Index("ix_items_published_at", "published_at"),
         Index("ix_items_event_id", "event_id"),
+        Index("ix_items_source_fetched_at", "source_id", "fetched_at"),  # a source's items per week (health)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
