@@ -5,7 +5,8 @@ The duty desk acts here through the same :class:`responders.desk.Desk` methods a
 (确认, 忽略, 指派, 会商, 入摘要, 统一口径; 审签通过 and 退回 for reviewers). Every page and action checks the
 person on the server: a liaison sees an event only when one of its units has a case on it, a read-only
 leader acts on nothing. A page costs a fixed number of queries whatever the number of items: items come
-newest first, a page at a time, and the reach curve is summed per hour by the database.
+newest first, a page at a time; the reach curve, summed per hour by the database, is an SVG image of its own
+(``/events/{id}/reach.svg``) so the page never waits for it.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ ACTION_TEXT = {name: t.label for name, t in TRANSITIONS.items()} | {
 CHANNEL_TEXT = {WEB_CHANNEL: "网页"}
 DETAIL_KEYS = ("reason", "text", "url", "to", "department", "new_assignment")
 _TAG = re.compile(r"<[^>]+>")
+SVG_NS = "http://www.w3.org/2000/svg"  # a standalone image needs it; the inline charts of svg.py do not
+SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff",
+               "Cache-Control": "no-store"}
 
 
 # ---------------------------------------------------------------------- what the page shows
@@ -118,7 +122,7 @@ class EventView:
     consultation: Consultation | None
     thread: list[tuple[dt.datetime, str]]
     clarifications: list[Clarification]
-    curve: Curve | None
+    has_spread: bool
     departments: list[str] = field(default_factory=list)
 
 
@@ -149,7 +153,7 @@ def may_review(person: Person) -> bool:
 # ---------------------------------------------------------------------- the page's store questions
 
 
-def event_view(session: Session, playbook: Playbook, event: Event, page: int, now: dt.datetime) -> EventView:
+def event_view(session: Session, playbook: Playbook, event: Event, page: int) -> EventView:
     """Everything the page shows, in a fixed number of queries."""
     rows, total, more = item_page(session, event.id, page)
     clarifications = list(session.scalars(select(Clarification).where(Clarification.event_id == event.id)
@@ -157,16 +161,16 @@ def event_view(session: Session, playbook: Playbook, event: Event, page: int, no
     consultation = session.scalar(select(Consultation).where(Consultation.event_id == event.id))
     return EventView(event, rows, total, page, more, breakdown_lines(event.heat_breakdown), signal_lines(event.signals),
                      cases_of(session, event.id), consultation, thread_of(session, event.id) if consultation else [],
-                     clarifications, reach_curve(session, playbook, event, clarifications, now),
-                     list(playbook.departments))
+                     clarifications, playbook.spread is not None, list(playbook.departments))
 
 
 def item_page(session: Session, event_id: int, page: int) -> tuple[list[ItemRow], int, bool]:
-    """Page *page* of the event's items, newest first, as a repost/reprint tree; the total; whether more follow."""
+    """Page *page* of the event's items, newest stored first (the order the event_id index keeps), as a
+    repost/reprint tree; the total; whether more follow."""
     total = session.scalar(select(func.count()).select_from(Item).where(Item.event_id == event_id)) or 0
     found = list(session.execute(
         select(Item, Source.name).join(Source, Item.source_id == Source.id).where(Item.event_id == event_id)
-        .order_by(Item.fetched_at.desc(), Item.id.desc()).offset((page - 1) * ITEMS_PER_PAGE)
+        .order_by(Item.id.desc()).offset((page - 1) * ITEMS_PER_PAGE)
         .limit(ITEMS_PER_PAGE + 1)))
     more = len(found) > ITEMS_PER_PAGE
     found = found[:ITEMS_PER_PAGE]
@@ -258,8 +262,7 @@ def _moment(column_key: str) -> dt.datetime:
     return dt.datetime.strptime(column_key, "%Y-%m-%d %H").replace(tzinfo=dt.UTC)
 
 
-def reach_curve(session: Session, playbook: Playbook, event: Event, clarifications: Sequence[Clarification],
-                now: dt.datetime) -> Curve | None:
+def reach_curve(session: Session, playbook: Playbook, event: Event, now: dt.datetime) -> Curve | None:
     """Cumulative rumour reach against the approved clarifications' reach, per hour (responders.spread's sums).
 
     As in :mod:`responders.spread`, every item of the event that is not a clarification or a reprint of one
@@ -269,8 +272,10 @@ def reach_curve(session: Session, playbook: Playbook, event: Event, clarificatio
     policy = playbook.spread
     if policy is None:
         return None
-    approved = [c.id for c in clarifications if c.state == "approved"]
-    own = [c.item_id for c in clarifications if c.state == "approved" and c.item_id is not None]
+    clarifications = list(session.scalars(select(Clarification).where(Clarification.event_id == event.id,
+                                                                      Clarification.state == "approved")))
+    approved = [c.id for c in clarifications]
+    own = [c.item_id for c in clarifications if c.item_id is not None]
     reprinted = select(Reprint.reprint_id).where(Reprint.clarification_id.in_(approved))
     at = func.coalesce(Item.published_at, Item.fetched_at)  # monitor.compliance.item_time
     bucket = hour_bucket(session, at)
@@ -304,11 +309,14 @@ def reach_curve(session: Session, playbook: Playbook, event: Event, clarificatio
     grid = buckets(rumour, clarification, start, max(end, start + HOUR), HOUR)
     tz = ZoneInfo(playbook.timezone)
     labels = [b.start.astimezone(tz).strftime("%d日%H时") for b in grid]
-    chart = lines({"谣言传播量（累计）": [b.rumour_total for b in grid],
-                   "澄清传播量（累计）": [b.clarification_total for b in grid]}, labels,
-                  title="谣言与澄清传播量（每小时）")
     rumour_total, clarification_total = sum(c.reach for c in rumour), sum(c.reach for c in clarification)
-    return Curve(chart, rumour_total, clarification_total, coverage(clarification_total, rumour_total))
+    cover = coverage(clarification_total, rumour_total)
+    title = (f"谣言与澄清传播量（每小时累计）：谣言 {rumour_total:.1f} · 澄清 {clarification_total:.1f} · 覆盖率 "
+             + (f"{cover * 100:.0f}%" if cover is not None else "—"))
+    chart = lines({"谣言传播量": [b.rumour_total for b in grid], "澄清传播量": [b.clarification_total for b in grid]},
+                  labels, title=title)
+    return Curve(Markup(str(chart).replace("<svg ", f'<svg xmlns="{SVG_NS}" ', 1)), rumour_total, clarification_total,
+                 cover)
 
 
 # ---------------------------------------------------------------------- routes
@@ -347,9 +355,19 @@ def routes(site: DeskSite) -> list[BaseRoute]:
             event = visible_event(session, person, event_id)
             if event is None:
                 return missing(request, person, f"事件 {event_id}")
-            view = event_view(session, site.playbook, event, _page_number(request), site.clock())
+            view = event_view(session, site.playbook, event, _page_number(request))
         return site.page(request, "event.html.j2", person, view=view, may_act=may_act(person),
                          may_review=may_review(person))
+
+    def reach(request: Request) -> Response:
+        person = site.person(request)
+        event_id: int = request.path_params["event_id"]
+        with session_scope(site.sessions) as session:
+            event = visible_event(session, person, event_id)
+            curve = reach_curve(session, site.playbook, event, site.clock()) if event is not None else None
+        if curve is None:
+            return missing(request, person, f"事件 {event_id} 的传播曲线")
+        return Response(str(curve.chart), media_type="image/svg+xml", headers=SVG_HEADERS)
 
     def event_action(name: str, run: EventAction) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
@@ -394,7 +412,8 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         endpoint.__name__ = f"clarification_{name}"
         return endpoint
 
-    out: list[BaseRoute] = [Route("/events/{event_id:int}", show, methods=["GET"])]
+    out: list[BaseRoute] = [Route("/events/{event_id:int}", show, methods=["GET"]),
+                            Route("/events/{event_id:int}/reach.svg", reach, methods=["GET"])]
     out += [Route(f"/events/{{event_id:int}}/{name}", event_action(name, run), methods=["POST"])
             for name, run in EVENT_ACTIONS.items()]
     out += [Route(f"/clarifications/{{clarification_id:int}}/{name}", clarification_action(name, run),

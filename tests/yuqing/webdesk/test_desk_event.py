@@ -63,7 +63,7 @@ def test_the_page_shows_items_their_tree_the_why_and_the_cases(desk_server: Runn
     assert f"转发自 <a href=\"#item-{first_id}\">#{first_id}</a>" in text
     assert f"转载（近似重复）自 <a href=\"#item-{first_id}\">#{first_id}</a>" in text
     assert "volume 30.0（3 条）" in text  # the heat's why, as the chat alert says it
-    assert "谣言与澄清传播量" in text and "<svg" in text
+    assert f'<img src="/events/{event_id}/reach.svg"' in text
     case = _case_of(desk_server, event_id)
     assert f"任务 #{case} 省教育厅" in text and "立案" in text and "王值班" in text
     assert f'action="/events/{event_id}/confirm"' in text
@@ -109,6 +109,7 @@ def test_a_liaison_sees_only_its_units_events_and_acts_on_none(desk_server: Runn
     assert mine.status_code == 200 and "/confirm" not in mine.text
     other = sign_in("liuchangchun")
     assert other.get(f"/events/{event_id}").status_code == 403
+    assert other.get(f"/events/{event_id}/reach.svg").status_code == 403
     answer = other.post(f"/events/{event_id}/confirm", data={"csrf": csrf_of(other, "/now")})
     assert answer.status_code == 403
     assert _trail(desk_server, event_id, "confirm") == []
@@ -137,6 +138,7 @@ def test_a_forged_csrf_token_changes_nothing(desk_server: RunningDesk, sign_in: 
 def test_an_unknown_event_is_not_found(sign_in: SignIn) -> None:
     client = sign_in("wangzhiban")
     assert client.get("/events/999999").status_code == 404
+    assert client.get("/events/999999/reach.svg").status_code == 404
     assert _post(client, "/events/999999/confirm", "/now").status_code == 404
     assert _post(client, "/clarifications/999999/approve", "/now").status_code == 404
 
@@ -205,12 +207,15 @@ def test_the_curve_counts_the_approved_clarifications_reach(desk_server: Running
                                   submitted_at=now, submitted_by="陈教育", approved_at=now, approved_by="王值班",
                                   item_id=own.id))
         own_id = own.id
-    text = html.unescape(sign_in("wangzhiban").get(f"/events/{event_id}").text)
-    assert "谣言传播量 2.0 · 澄清传播量 0.5 · 覆盖率 25%" in text  # four items and one clarification at 0.5 each
+    client = sign_in("wangzhiban")
+    chart = client.get(f"/events/{event_id}/reach.svg")
+    assert chart.status_code == 200 and chart.headers["content-type"].startswith("image/svg+xml")
+    assert chart.text.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert "谣言 2.0 · 澄清 0.5 · 覆盖率 25%" in chart.text  # four items and one clarification at 0.5 each
     with session_scope(desk_server.site.sessions) as session:
         session.execute(update(Item).where(Item.event_id == event_id, Item.id != own_id).values(reposts=3, likes=20))
         stored = session.get(Event, event_id)
         assert stored is not None
         spread = event_spread(session, stored, desk_server.site.playbook, dt.datetime.now(dt.UTC))
-    text = html.unescape(sign_in("wangzhiban").get(f"/events/{event_id}").text)
-    assert f"谣言传播量 {spread.rumour_total:.1f} · 澄清传播量 {spread.clarification_total:.1f}" in text
+    chart = client.get(f"/events/{event_id}/reach.svg")
+    assert f"谣言 {spread.rumour_total:.1f} · 澄清 {spread.clarification_total:.1f}" in chart.text
