@@ -378,6 +378,12 @@ _APPLY = {
 # --------------------------------------------------------------------------- the event's status
 
 
+EVENT_STATUS_LABELS = {  # an event's status as people read it (the desk's lists and pages)
+    "open": "待处置", "assigned": "已交办", "in_progress": "办理中", "responded": "已回应", "closed": "已办结",
+    "dismissed": "已撤销", "ignored": "已忽略",
+}
+
+
 def combined_status(states: list[str]) -> str:
     """One word for an event from its cases: the slowest department sets the pace."""
     if not states:

@@ -15,7 +15,7 @@ RESPONDERS = Path(__file__).resolve().parents[2] / "responders"
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 LABEL_TABLES = {
-    "assignments.py": {"STATE_LABELS", "TRANSITIONS", "ACTION_LABELS"},
+    "assignments.py": {"STATE_LABELS", "TRANSITIONS", "ACTION_LABELS", "EVENT_STATUS_LABELS"},
     "clarifications.py": {"REVIEW_LABELS"},
     "clocks.py": {"DEADLINE_LABELS"},
     "consultation.py": {"PARTICIPANT_LABELS"},

@@ -22,12 +22,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from classifiers.verdicts import verdict
 from monitor.store.types import utcnow
 from playbooks.members import Members
 from playbooks.schema import Playbook
+from responders.assignments import EVENT_STATUS_LABELS
 from responders.desk import Desk, Reply
 from responders.errors import AlreadyDone, ResponderError
 from responders.messages import Templates
+from responders.views import signal_lines
 from yuqing.errors import DeskError
 from yuqing.settings import Settings
 from yuqing.webdesk.access import Person, SignInLimiter, csrf_matches, new_csrf_token, person_for
@@ -68,9 +71,11 @@ class DeskSite:
     def __post_init__(self) -> None:
         self.env = self.templates.with_pages(jinja2.FileSystemLoader(PAGES_DIR))
         self.tz = ZoneInfo(self.playbook.timezone)
-        self.env.globals.update(tz=self.tz, news_office=self.playbook.news_office)
+        self.env.globals.update(tz=self.tz, news_office=self.playbook.news_office, event_status=EVENT_STATUS_LABELS)
         self.env.filters["local"] = lambda value, fmt="%m-%d %H:%M": (
             value.astimezone(self.tz).strftime(fmt) if value is not None else "—")
+        self.env.filters["signals"] = signal_lines  # the same words the chat alert uses
+        self.env.filters["verdict"] = lambda p: verdict(p, self.playbook.rumour) if p is not None else "—"
 
     # ------------------------------------------------------------------ sessions
 
