@@ -13,10 +13,12 @@ dictionary, so place and department names split differently from ours
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import jieba
 
@@ -32,6 +34,14 @@ _SPACES = re.compile(r"\s+")
 _EMOTICON = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,6}\]")
 _USER_WORD_FREQ = 20000
 
+
+# Tokens of the lines segmented inside the current :meth:`Tokenizer.batch`, per tokenizer configuration:
+# the topic model, the rumour model and the event clusterer each hold a Tokenizer, and within one batch
+# all of them read the same memo, so each line of text is cut by jieba once. A context variable, so
+# batches running in different threads never see each other's memo.
+_BATCH_MEMO: contextvars.ContextVar[dict[tuple[object, ...], dict[str, list[str]]] | None] = (
+    contextvars.ContextVar("tokenizer_batch_memo", default=None)
+)
 
 _BASE_LOCK = threading.Lock()
 _BASE: tuple[dict[str, int], int] | None = None
@@ -79,6 +89,7 @@ class Tokenizer:
         self._jieba: jieba.Tokenizer | None = None
         self._lock = threading.Lock()
         self._cache: dict[str, list[str]] = {}
+        self._config = (self.user_words, self.stopwords, self.keep_emoticons)
 
     @classmethod
     def from_playbook(cls, playbook: Playbook) -> Tokenizer:
@@ -99,6 +110,9 @@ class Tokenizer:
         """Tokens of ``text`` without punctuation, whitespace or stop words."""
         if not text:
             return []
+        memo = _BATCH_MEMO.get()
+        if memo is not None:
+            return self._from_memo(memo.setdefault(self._config, {}), text)
         if self.cache_size:
             cached = self._cache.get(text)
             if cached is not None:
@@ -110,6 +124,36 @@ class Tokenizer:
             self._cache[text] = tokens
             return list(tokens)
         return tokens
+
+    def _from_memo(self, memo: dict[str, list[str]], text: str) -> list[str]:
+        """Tokens line by line through the batch memo.
+
+        Whitespace always ends a jieba block and an emoticon never spans a line, so the tokens of
+        ``"a\nb"`` are the tokens of ``a`` followed by those of ``b``: the title and the text cut for
+        the topic model serve the rumour model's "title\ntext" and the clusterer's too.
+        """
+        tokens: list[str] = []
+        for line in text.split("\n"):
+            cut = memo.get(line)
+            if cut is None:
+                cut = memo[line] = self._tokenize(line) if line else []
+            tokens.extend(cut)
+        return tokens
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Within the block, every Tokenizer with this configuration cuts each line once and shares it.
+
+        Nested blocks share the outer memo; it is dropped when the outermost block ends.
+        """
+        if _BATCH_MEMO.get() is not None:
+            yield
+            return
+        token = _BATCH_MEMO.set({})
+        try:
+            yield
+        finally:
+            _BATCH_MEMO.reset(token)
 
     def _tokenize(self, text: str) -> list[str]:
         text = _SPACES.sub(" ", text)

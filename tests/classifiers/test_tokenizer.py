@@ -69,3 +69,21 @@ def test_rjieba_is_not_equivalent_on_dataset_texts(
     texts = [r["text"] for r in subset("gov-messages", 210)]
     differing = [t for t in texts if list(ours.cut(t)) != list(engine.cut(t, True))]
     assert len(differing) > len(texts) // 50
+
+
+def test_a_batch_cuts_each_line_once_with_the_same_tokens(tokenizer: Tokenizer, playbook: Playbook,
+                                                         subset: Any) -> None:
+    """Inside ``batch()`` a text is cut line by line through a shared memo: the tokens must equal a
+    whole-text cut (title and text joined, multi-line bodies, Weibo posts with emoticons), and a second
+    tokenizer of the same configuration (another model's) reads the memo instead of jieba."""
+    records = subset("gov-messages", 120) + subset("weibo-rumours", 120)
+    texts = [f"{r.get('title') or ''}\n{r['text']}" for r in records] + [r["text"] for r in records]
+    texts += ["标题\n\n第一段[泪]\n  第二段 ", "\n", "末尾\n"]
+    whole = [tokenizer.tokenize(t) for t in texts]
+    other = Tokenizer.from_playbook(playbook)
+    with tokenizer.batch():
+        assert [tokenizer.tokenize(t) for t in texts] == whole
+        other._tokenize = None  # type: ignore[method-assign]  # every line is already in the memo
+        assert [other.tokenize(t) for t in texts] == whole
+    del other._tokenize
+    assert other.tokenize(texts[0]) == whole[0]  # the memo ends with the batch
