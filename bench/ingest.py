@@ -1,4 +1,4 @@
-"""Benchmark: items per second through parse → normalise → dedupe → classify → cluster → store.
+"""Benchmark: items per second through parse → normalise → dedupe → classify → cluster → store, and per stage.
 
 Builds on :mod:`bench.bench_ingest` (its dataset feeds and loopback server):
 N dataset messages served as M RSS feeds on 127.0.0.1, one poll cycle into a
@@ -6,8 +6,11 @@ fresh SQLite file with the trained classifiers loaded. In the same run
 feedparser alone parses the same bytes (best of 3); the RATIO of the two rates
 is the figure to compare across machines. Target: ratio ≥ 0.5.
 
-A second cycle with the classify step stubbed out (into another fresh file)
-shows how much of the time the classifiers take. Not a test.
+The full cycle's time is split by the pipeline's stages (dedupe, tokenise,
+classify, cluster, store; ``Pipeline.stage_seconds``) with our feed parser
+timed on the same bytes, each as items/s and as a ratio to feedparser, so the
+next bottleneck is visible. A second cycle with the classify step stubbed out
+(into another fresh file) shows how much of the time the classifiers take. Not a test.
 
 Run ``python -m bench.ingest [--items N] [--feeds M]``.
 """
@@ -19,6 +22,7 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -30,24 +34,25 @@ from bench.bench_ingest import feeds, serve
 from bench.common import header, models_dir, verdict
 from monitor.config import SourcesFile, parse_sources
 from monitor.items import NormalisedItem
-from monitor.pipeline import Annotation, Annotator
+from monitor.pipeline import Annotation, Annotator, Reaction
 from monitor.service import build_monitor
 from monitor.sources.feed import parse_feed
+from monitor.store.models import Item
 from playbooks.loader import load_playbook
 
 TARGET = 0.5
 
 
-class NoAnnotation:
+class NoAnnotation(Annotator):
     """Stands in for the classifiers to measure the rest of the pipeline alone."""
 
-    def annotate(self, item: NormalisedItem) -> Annotation:
+    def annotate(self, item: NormalisedItem | Item, reactions: Sequence[Reaction] = ()) -> Annotation:
         return Annotation(None)
 
 
 def run_cycle(config: SourcesFile, models: Path, annotator: Annotator | None,
-              warm: NormalisedItem) -> tuple[int, float]:
-    """One poll cycle of every feed into a fresh SQLite file: (items stored, seconds)."""
+              warm: NormalisedItem) -> tuple[int, float, dict[str, float]]:
+    """One poll cycle of every feed into a fresh SQLite file: (items stored, seconds, seconds per stage)."""
     with tempfile.TemporaryDirectory() as tmp:
         monitor = build_monitor(f"sqlite:///{tmp}/ingest.sqlite3", config, load_playbook(), models_dir=models,
                                 annotator=annotator)
@@ -60,11 +65,35 @@ def run_cycle(config: SourcesFile, models: Path, annotator: Annotator | None,
         started = time.perf_counter()
         results = asyncio.run(monitor.poller.poll_cycle())
         elapsed = time.perf_counter() - started
+        stages = dict(monitor.pipeline.stage_seconds)
         asyncio.run(monitor.aclose())
     errors = [r.error for r in results if r.error]
     if errors:
         raise SystemExit(f"ingest failed: {errors[:3]}")
-    return sum(r.new for r in results), elapsed
+    return sum(r.new for r in results), elapsed, stages
+
+
+def parse_ours(bodies: list[bytes], repeat: int = 3) -> float:
+    """Our feed parser (feedparser + normalising each entry) on the same bytes: best seconds of *repeat*."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for k, body in enumerate(bodies):
+            parse_feed(f"f{k}", "http://127.0.0.1/", body, "application/rss+xml")
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def print_stages(stored: int, elapsed: float, parse_s: float, stages: dict[str, float], base: float) -> None:
+    """Per stage: seconds, share of the cycle, items/s and that rate against feedparser's (the bottleneck
+    is the stage with the smallest ratio). "other" is the rest of the cycle: fetching, polling
+    bookkeeping, commits."""
+    rows = [("parse", parse_s), *stages.items(), ("other", elapsed - sum(stages.values()))]
+    print(f"  {'stage':9} {'seconds':>8} {'share':>6} {'items/s':>10} {'RATIO/feedparser':>17}")
+    for name, seconds in rows:
+        share = "" if name == "parse" else f"{100 * seconds / elapsed:5.0f}%"
+        rate = stored / seconds if seconds > 0 else float("inf")
+        print(f"  {name:9} {seconds:8.3f} {share:>6} {rate:10,.0f} {rate / base:17.3f}")
 
 
 def parse_only(bodies: list[bytes], repeat: int = 3) -> tuple[int, float]:
@@ -95,17 +124,20 @@ def main(argv: list[str] | None = None) -> int:
     config = parse_sources({"fetch": {"per_host_min_delay": 0}, "sources": sources}, {}, "bench")
     try:
         warm = parse_feed("warm", "http://127.0.0.1/", bodies[0], None)[0][0]
-        stored, full = run_cycle(config, models, None, warm)
-        stored_nc, no_classify = run_cycle(config, models, NoAnnotation(), warm)
+        stored, full, stages = run_cycle(config, models, None, warm)
+        stored_nc, no_classify, _ = run_cycle(config, models, NoAnnotation(), warm)
     finally:
         httpd.shutdown()
     parsed, parse_s = parse_only(bodies)
+    ours_s = parse_ours(bodies)
     rate, base = stored / full, parsed / parse_s
     print(f"items: {stored} stored of {parsed} parsed, {args.feeds} loopback feeds, models from {models}")
     print(f"full pipeline:            {rate:9,.1f} items/s ({full:.2f} s)")
     print(f"pipeline, classify stub:  {stored_nc / no_classify:9,.1f} items/s ({no_classify:.2f} s; "
           f"classify ≈ {100 * (1 - no_classify / full):.0f} % of the full time)")
     print(f"feedparser alone:         {base:9,.1f} items/s ({parse_s:.3f} s, best of 3)")
+    print("full pipeline by stage (parse: our feed parser on the same bytes, outside the cycle, best of 3):")
+    print_stages(stored, full, ours_s, stages, base)
     ratio = rate / base
     print(f"RATIO pipeline/feedparser: {ratio:.4f}")
     verdict("ingest ratio", ratio, TARGET, at_most=False)

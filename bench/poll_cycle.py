@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -35,7 +36,7 @@ from bench.ingest import NoAnnotation
 from monitor.config import SourcesFile, parse_sources
 from monitor.poll import PollResult
 from monitor.service import Monitor, build_monitor
-from monitor.store.models import Event, Item
+from monitor.store.models import Item
 from playbooks.loader import load_playbook
 
 TARGET = 0.5
@@ -44,8 +45,8 @@ TARGET = 0.5
 class NoEvents:
     """Event assigner stub for the untimed first load."""
 
-    def assign(self, session: Session, item: Item, now: dt.datetime) -> Event | None:
-        return None
+    def assign_many(self, session: Session, items: Sequence[Item], now: dt.datetime) -> None:
+        pass
 
 
 def sources_config(server: FeedServer, workers: int) -> SourcesFile:

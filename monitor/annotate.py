@@ -56,9 +56,16 @@ class ClassifierAnnotator:
         self.classifier = classifier
 
     def annotate(self, item: NormalisedItem | Item, reactions: Sequence[Reaction] = ()) -> Annotation:
-        result = self.classifier.classify(item_record(item, reactions))
-        return Annotation(result.category, dict(result.category_scores), result.rumour_probability,
-                          result.rumour_verdict, tuple(result.why))
+        return self.annotate_many([item], [reactions])[0]
+
+    def annotate_many(
+        self, items: Sequence[NormalisedItem | Item], reactions: Sequence[Sequence[Reaction]] | None = None
+    ) -> list[Annotation]:
+        """One ``classify_many`` call: each model's vectorisers and classifier run once for the batch."""
+        seen = reactions if reactions is not None else [()] * len(items)
+        results = self.classifier.classify_many([item_record(i, r) for i, r in zip(items, seen, strict=True)])
+        return [Annotation(r.category, dict(r.category_scores), r.rumour_probability, r.rumour_verdict,
+                           tuple(r.why)) for r in results]
 
 
 def default_annotator(playbook: Playbook, models_dir: Path | None) -> Annotator | None:
@@ -94,18 +101,29 @@ class LazyAnnotator:
         inner = self._load()
         return inner.annotate(item, reactions) if inner is not None else Annotation(None)
 
+    def annotate_many(
+        self, items: Sequence[NormalisedItem | Item], reactions: Sequence[Sequence[Reaction]] | None = None
+    ) -> list[Annotation]:
+        inner = self._load()
+        return inner.annotate_many(items, reactions) if inner is not None else [Annotation(None) for _ in items]
+
 
 OFFICIAL_CLARIFICATION = "官方澄清"
 
 
-def clarification_event(session: Session, item: Item, original: Item | None) -> int | None:
-    """The event an item answers, when it is a submitted clarification's page or a reprint of one."""
-    if original is not None and original.rumour_verdict == OFFICIAL_CLARIFICATION:
-        return original.event_id
-    if not item.url:
-        return None
-    return session.scalar(select(Clarification.event_id).where(Clarification.url == item.url,
-                                                              Clarification.state != "rejected").limit(1))
+def clarification_events(session: Session, urls: set[str]) -> dict[str, int]:
+    """The event each of these URLs answers, when it is a submitted clarification's page."""
+    found: dict[str, int] = {}
+    ordered = sorted(urls)
+    for start in range(0, len(ordered), 500):
+        for url, event_id in session.execute(
+            select(Clarification.url, Clarification.event_id)
+            .where(Clarification.url.in_(ordered[start:start + 500]), Clarification.state != "rejected")
+            .order_by(Clarification.id)
+        ):
+            if url is not None:
+                found.setdefault(url, event_id)
+    return found
 
 
 class StoredEventAssigner:
@@ -135,70 +153,110 @@ class StoredEventAssigner:
                 continue
             self.clusterer.events[event.event_id] = event
 
-    def assign(self, session: Session, item: Item, now: dt.datetime) -> Event | None:
+    def assign_many(self, session: Session, items: Sequence[Item], now: dt.datetime) -> None:
+        """Cluster *items* in order, then store each event touched once: new events in one insert, and
+        counts, heat, centroid and signals from one query over the touched events' items."""
         if not self._loaded:
             self._load(session, now)
-        text = f"{item.title}\n{item.text}".strip()
-        if not text:
-            return None
-        hint = None
-        linked = item.reprint_of_id or item.repost_of_id  # a reprint or a repost joins its original's event
-        original = session.get(Item, linked) if linked is not None else None
-        if original is not None and original.event_id:
-            hint = str(original.event_id)
-        official = clarification_event(session, item, original)
-        if official is not None:
-            # Our own published clarification (or a reprint of it) belongs to the event it answers,
-            # and is not itself a rumour, however much it quotes one.
-            hint = str(official)
-            item.rumour_probability, item.rumour_verdict = 0.0, OFFICIAL_CLARIFICATION
-        marks = TextSignals() if official is not None else text_signals(item.title, item.text, self.playbook)
-        when = item.published_at or now
-        assignment = self.clusterer.add(text, when, hint_event=hint)
-        if assignment.created:
-            row = Event(title=(item.title or item.text)[:120], category=item.category, first_seen_at=when,
-                        last_seen_at=when, item_count=0)
-            session.add(row)
-            session.flush()
-            cluster = self.clusterer.events.pop(assignment.event_id)
+        linked = {i.reprint_of_id or i.repost_of_id for i in items} - {None}
+        if linked:  # the originals, into the session's identity map in one query
+            session.scalars(select(Item).where(Item.id.in_(linked))).all()
+        answering = clarification_events(session, {i.url for i in items if i.url})
+        key_of: dict[int, str] = {}  # item id → its cluster's key (a new event's key until it is stored)
+        created: dict[str, Event] = {}
+        placed: list[tuple[Item, str, TextSignals]] = []
+        for item in items:
+            text = f"{item.title}\n{item.text}".strip()
+            if not text:
+                continue
+            hint = None
+            original_id = item.reprint_of_id or item.repost_of_id  # a reprint or a repost joins its original's event
+            original = session.get(Item, original_id) if original_id is not None else None
+            original_key = None
+            if original is not None:
+                original_key = key_of.get(original.id) or (str(original.event_id) if original.event_id else None)
+                hint = original_key
+            if original is not None and original.rumour_verdict == OFFICIAL_CLARIFICATION:
+                official = original_key
+            else:
+                found = answering.get(item.url) if item.url else None
+                official = str(found) if found is not None else None
+            if official is not None:
+                # Our own published clarification (or a reprint of it) belongs to the event it answers,
+                # and is not itself a rumour, however much it quotes one.
+                hint = official
+                item.rumour_probability, item.rumour_verdict = 0.0, OFFICIAL_CLARIFICATION
+            marks = TextSignals() if official is not None else text_signals(item.title, item.text, self.playbook)
+            when = item.published_at or now
+            assignment = self.clusterer.add(text, when, hint_event=hint)
+            if assignment.created:
+                created[assignment.event_id] = Event(title=(item.title or item.text)[:120], category=item.category,
+                                                     first_seen_at=when, last_seen_at=when, item_count=0)
+            key_of[item.id] = assignment.event_id
+            placed.append((item, assignment.event_id, marks))
+        session.add_all(created.values())
+        session.flush()
+        for key, row in created.items():  # in creation order, so the clusterer's order is kept
+            cluster = self.clusterer.events.pop(key)
             cluster.event_id = str(row.id)
             self.clusterer.events[cluster.event_id] = cluster
-        else:
-            found = session.get(Event, int(assignment.event_id))
-            if found is None:
-                return None
-            row = found
-        cluster = self.clusterer.events[str(row.id)]
-        item.event_id = row.id
+        stored_keys = {int(key) for _, key, _ in placed if key not in created}
+        events = {row.id: row for row in session.scalars(select(Event).where(Event.id.in_(stored_keys)))}
+        events.update({row.id: row for row in created.values()})
+        touched: dict[int, list[tuple[Item, TextSignals]]] = {}
+        for item, key, marks in placed:
+            event_id = created[key].id if key in created else int(key)
+            if event_id not in events:
+                item.event_id = None
+                continue
+            item.event_id = event_id
+            touched.setdefault(event_id, []).append((item, marks))
         session.flush()
-        self._refresh(session, row, cluster, now, marks)
-        return row
+        self._refresh(session, events, touched, now)
 
-    def _refresh(self, session: Session, row: Event, cluster: ClusterEvent, now: dt.datetime,
-                 marks: TextSignals = NO_MARKS) -> None:
-        members = session.execute(
-            select(Item.published_at, Item.fetched_at, Item.url, Source.host, Item.likes, Item.comments,
-                   Item.reposts, Item.reprint_of_id, Item.category, Item.rumour_probability)
-            .join(Source).where(Item.event_id == row.id)
-        ).all()
-        mentions = [Mention(when=m.published_at or m.fetched_at, host=host_of(m.url) or m.host,
-                            engagement=m.likes + m.comments + m.reposts, is_reprint=m.reprint_of_id is not None)
-                    for m in members]
-        categories = Counter(m.category for m in members if m.category)
-        rumour = max((m.rumour_probability or 0.0 for m in members), default=0.0)
-        row.item_count = len(members)
-        row.category = categories.most_common(1)[0][0] if categories else row.category
-        row.first_seen_at = min(row.first_seen_at, cluster.first_seen)
-        row.last_seen_at = max(row.last_seen_at, cluster.last_seen)
-        row.rumour_probability = rumour
-        score = heat_score(HeatInputs(mentions, row.category or self.playbook.fallback_category, rumour),
-                           now, self.playbook)
-        row.heat = score.score
-        row.heat_breakdown = {"score": score.score, "explain": score.explain(),
-                              "parts": [{"name": p.name, "raw": p.raw, "points": p.points, "note": p.note}
-                                        for p in score.parts]}
-        row.centroid = cluster.to_data()
-        self._mark_signals(row, [m.published_at or m.fetched_at for m in members], now, marks)
+    def _refresh(self, session: Session, events: dict[int, Event],
+                 touched: dict[int, list[tuple[Item, TextSignals]]], now: dt.datetime) -> None:
+        """Recount and rescore each touched event once from its items (one query for all of them).
+
+        The score decays every mention with the time since it was seen and reads each member's current
+        engagement, so it is recomputed from the members rather than adjusted; what is saved is the
+        query and the scoring per item. Signals merge item by item, in order, as they always have.
+        """
+        members: dict[int, list[Any]] = {event_id: [] for event_id in touched}
+        ids = sorted(touched)
+        for start in range(0, len(ids), 500):
+            for m in session.execute(
+                select(Item.id, Item.event_id, Item.published_at, Item.fetched_at, Item.url, Source.host,
+                       Item.likes, Item.comments, Item.reposts, Item.reprint_of_id, Item.category,
+                       Item.rumour_probability)
+                .join(Source).where(Item.event_id.in_(ids[start:start + 500])).order_by(Item.id)
+            ):
+                members[m.event_id].append(m)
+        for event_id, arrivals in touched.items():
+            row, cluster, rows = events[event_id], self.clusterer.events[str(event_id)], members[event_id]
+            mentions = [Mention(when=m.published_at or m.fetched_at, host=host_of(m.url) or m.host,
+                                engagement=m.likes + m.comments + m.reposts, is_reprint=m.reprint_of_id is not None)
+                        for m in rows]
+            categories = Counter(m.category for m in rows if m.category)
+            rumour = max((m.rumour_probability or 0.0 for m in rows), default=0.0)
+            row.item_count = len(rows)
+            row.category = categories.most_common(1)[0][0] if categories else row.category
+            row.first_seen_at = min(row.first_seen_at, cluster.first_seen)
+            row.last_seen_at = max(row.last_seen_at, cluster.last_seen)
+            row.rumour_probability = rumour
+            score = heat_score(HeatInputs(mentions, row.category or self.playbook.fallback_category, rumour),
+                               now, self.playbook)
+            row.heat = score.score
+            row.heat_breakdown = {"score": score.score, "explain": score.explain(),
+                                  "parts": [{"name": p.name, "raw": p.raw, "points": p.points, "note": p.note}
+                                            for p in score.parts]}
+            row.centroid = cluster.to_data()
+            seen = {m.id: m.published_at or m.fetched_at for m in rows}
+            arrived = {item.id for item, _ in arrivals}
+            times = [when for member_id, when in seen.items() if member_id not in arrived]
+            for item, marks in arrivals:  # the burst as each item found it, as when items came one by one
+                times.append(seen[item.id])
+                self._mark_signals(row, times, now, marks)
 
     def _mark_signals(self, row: Event, times: list[dt.datetime], now: dt.datetime, found: TextSignals) -> None:
         """Merge the new item's text signals, places and the event's burst verdict into the stored event."""
@@ -208,5 +266,5 @@ class StoredEventAssigner:
         row.is_emergency = bool(row.is_emergency) or any(s.kind == EMERGENCY for s in found.signals)
 
 
-def default_event_assigner(playbook: Playbook) -> EventAssigner:
-    return StoredEventAssigner(playbook)
+def default_event_assigner(playbook: Playbook, tokenizer: Tokenizer | None = None) -> EventAssigner:
+    return StoredEventAssigner(playbook, tokenizer)

@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from classifiers.signatures import SignatureIndex, canonical, distance, jaccard, match_basis, simhash
 from monitor.config import DedupeSection
@@ -74,42 +76,54 @@ class ReprintFinder:
         self._times[item_id] = at
         self._high_id = max(self._high_id, item_id)
 
-    def find(
-        self, session: Session, item: NormalisedItem, source_id: int, signature: int | None, now: dt.datetime
-    ) -> Match | None:
-        """The earliest other-source item this one repeats, or None."""
-        if item.links:
-            linked = session.scalars(
-                select(Item).where(Item.url.in_(item.links), Item.source_id != source_id).order_by(Item.id).limit(1)
-            ).first()
-            if linked is not None:
-                return Match(_root(linked), "link", 1.0)
-        same = session.scalars(
-            select(Item)
-            .where(Item.content_hash == item.content_hash, Item.source_id != source_id)
-            .order_by(Item.id)
-            .limit(1)
-        ).first()
-        if same is not None:
-            return Match(_root(same), "near_duplicate", 1.0)
-        if signature is None:
-            return None
-        return self._near(session, item, signature, source_id, now)
+    def find_many(
+        self,
+        session: Session,
+        items: Sequence[NormalisedItem],
+        source_id: int,
+        signatures: Sequence[int | None],
+        now: dt.datetime,
+    ) -> list[Match | None]:
+        """For each item, the earliest other-source item it repeats, or None.
 
-    def _near(
-        self, session: Session, item: NormalisedItem, signature: int, source_id: int, now: dt.datetime
-    ) -> Match | None:
+        Three queries for the whole batch (linked URLs, equal content, near-duplicate candidates)
+        whatever its size; items of the batch never match each other (they share a source).
+        """
+        by_url: dict[str, Item] = {}
+        for row in _rows_in(session, Item.url, {link for item in items for link in item.links},
+                            Item.source_id != source_id):
+            if row.url is not None and (row.url not in by_url or row.id < by_url[row.url].id):
+                by_url[row.url] = row
+        by_hash: dict[str, Item] = {}
+        for row in _rows_in(session, Item.content_hash, {item.content_hash for item in items},
+                            Item.source_id != source_id):
+            if row.content_hash not in by_hash or row.id < by_hash[row.content_hash].id:
+                by_hash[row.content_hash] = row
         horizon = now - self.policy.window
         candidates = [
-            (key, dist)
-            for key, dist in self._index.within(signature, self.policy.near_duplicate_max_distance)
-            if (self._times.get(key) or now) >= horizon
+            [] if signature is None else
+            [key for key, _ in self._index.within(signature, self.policy.near_duplicate_max_distance)
+             if (self._times.get(key) or now) >= horizon]
+            for signature in signatures
         ]
-        if not candidates:
+        near_rows = {row.id: row for row in _rows_in(session, Item.id, {k for keys in candidates for k in keys},
+                                                     Item.source_id != source_id)}
+        out: list[Match | None] = []
+        for item, signature, keys in zip(items, signatures, candidates, strict=True):
+            linked = [by_url[link] for link in item.links if link in by_url]
+            if linked:
+                out.append(Match(_root(min(linked, key=lambda row: row.id)), "link", 1.0))
+            elif item.content_hash in by_hash:
+                out.append(Match(_root(by_hash[item.content_hash]), "near_duplicate", 1.0))
+            elif signature is None:
+                out.append(None)
+            else:
+                out.append(self._near(item, [near_rows[k] for k in keys if k in near_rows]))
+        return out
+
+    def _near(self, item: NormalisedItem, rows: Sequence[Item]) -> Match | None:
+        if not rows:
             return None
-        rows = session.scalars(
-            select(Item).where(Item.id.in_([k for k, _ in candidates]), Item.source_id != source_id)
-        ).all()
         basis = match_basis(item.title, item.text, self.policy.min_chars)
         confirmed = [(r, jaccard(basis, match_basis(r.title, r.text, self.policy.min_chars))) for r in rows]
         confirmed = [(r, score) for r, score in confirmed if score >= self.policy.min_jaccard]
@@ -123,18 +137,36 @@ def _root(item: Item) -> int:
     return item.reprint_of_id or item.id
 
 
-def find_existing(session: Session, source_id: int, external_id: str) -> Item | None:
-    return session.scalars(select(Item).where(Item.source_id == source_id, Item.external_id == external_id)).first()
+_IN_CHUNK = 500  # values per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
 
 
-def find_same_content(session: Session, source_id: int, digest: str) -> Item | None:
-    return session.scalars(
-        select(Item).where(Item.source_id == source_id, Item.content_hash == digest).limit(1)
-    ).first()
+def _rows_in(
+    session: Session, column: InstrumentedAttribute[Any], values: Collection[Any], *where: ColumnElement[bool]
+) -> list[Item]:
+    """Items whose *column* is one of *values* (and match *where*), one query per 500 values."""
+    ordered = sorted(v for v in values if v is not None)
+    rows: list[Item] = []
+    for start in range(0, len(ordered), _IN_CHUNK):
+        rows += session.scalars(select(Item).where(column.in_(ordered[start:start + _IN_CHUNK]), *where)).all()
+    return rows
+
+
+def existing_items(session: Session, source_id: int, external_ids: Collection[str]) -> dict[str, Item]:
+    """The source's stored items with these external ids, by external id."""
+    return {row.external_id: row for row in _rows_in(session, Item.external_id, external_ids,
+                                                     Item.source_id == source_id)}
+
+
+def content_holders(session: Session, source_id: int, digests: Collection[str]) -> dict[str, set[int]]:
+    """For each of these content hashes, the ids of the source's stored items that have it."""
+    held: dict[str, set[int]] = {}
+    for row in _rows_in(session, Item.content_hash, digests, Item.source_id == source_id):
+        held.setdefault(row.content_hash, set()).add(row.id)
+    return held
 
 
 def host_for(item: NormalisedItem, source: Source) -> str:
     return item.host or source.host or host_of(source.url)
 
 
-__all__ = ["Match", "ReprintFinder", "distance", "find_existing", "find_same_content", "host_for", "signature_of"]
+__all__ = ["Match", "ReprintFinder", "content_holders", "distance", "existing_items", "host_for", "signature_of"]

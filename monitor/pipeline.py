@@ -1,18 +1,23 @@
 """normalise → dedupe → classify → cluster → store, for items from any source kind.
 
-The pipeline takes normalised items (every kind produces the same shape) and
-a session; it decides new / updated / unchanged / duplicate, marks reprints,
-asks an :class:`Annotator` for category and rumour verdict and an
-:class:`EventAssigner` for the event, then writes rows. A reply that appears
+The pipeline takes a batch of normalised items (a fetched page or an import
+chunk; every kind produces the same shape) and a session; it decides new /
+updated / unchanged / duplicate, marks reprints, asks an :class:`Annotator` for
+category and rumour verdict and an :class:`EventAssigner` for the events, then
+writes rows — each stage once per batch, each text segmented once and the
+tokens shared by the models and the clusterer. A reply that appears
 on a stored message is written as an ``ItemChange(field="reply")`` row — the
 responders close assignments from those rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -20,9 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.config import DedupeSection
-from monitor.dedupe import ReprintFinder, find_existing, find_same_content, host_for, signature_of
+from monitor.dedupe import Match, ReprintFinder, content_holders, existing_items, host_for, signature_of
 from monitor.items import FieldLimits, NormalisedItem, within_limits
-from monitor.store.models import Event, Item, ItemChange, Reprint, Source
+from monitor.store.models import Item, ItemChange, Reprint, Source
 from playbooks.schema import Playbook
 
 
@@ -45,11 +50,32 @@ class Annotator(Protocol):
         """Classify one item, reading its reposts when there are any (pure: no I/O)."""
         ...
 
+    def annotate_many(
+        self, items: Sequence[NormalisedItem | Item], reactions: Sequence[Sequence[Reaction]] | None = None
+    ) -> list[Annotation]:
+        """Classify a batch (*reactions*: each item's reposts). This default asks one by one; an annotator
+        whose models run faster on a batch says so by overriding it."""
+        if reactions is None:
+            return [self.annotate(item) for item in items]
+        return [self.annotate(item, seen) for item, seen in zip(items, reactions, strict=True)]
+
 
 class EventAssigner(Protocol):
-    def assign(self, session: Session, item: Item, now: dt.datetime) -> Event | None:
-        """Put a stored, annotated item into an event (new or existing) and update it."""
+    def assign_many(self, session: Session, items: Sequence[Item], now: dt.datetime) -> None:
+        """Put stored, annotated items into events (new or existing), in order, setting each item's
+        ``event_id``, and update each event touched once."""
         ...
+
+
+class Segmenter(Protocol):
+    """The tokeniser the models and the clusterer share (``classifiers.tokenizer.Tokenizer``)."""
+
+    def batch(self) -> AbstractContextManager[None]: ...
+
+    def tokenize_many(self, texts: Sequence[str]) -> list[list[str]]: ...
+
+
+STAGES = ("dedupe", "tokenise", "classify", "cluster", "store")
 
 
 @dataclass
@@ -75,7 +101,7 @@ _REPLY = ("reply_status", "reply_text", "reply_at")
 
 
 class Pipeline:
-    """Stores items once, links reprints and reposts, annotates and clusters new ones."""
+    """Stores items once, links reprints and reposts, annotates and clusters new ones, a batch at a time."""
 
     def __init__(
         self,
@@ -84,50 +110,170 @@ class Pipeline:
         annotator: Annotator | None = None,
         events: EventAssigner | None = None,
         limits: FieldLimits | None = None,
+        tokenizer: Segmenter | None = None,
     ) -> None:
         self.playbook = playbook
         self.dedupe = dedupe
         self.limits = limits or FieldLimits()
         self.annotator = annotator
         self.events = events
+        self.tokenizer = tokenizer
         self.finder = ReprintFinder(dedupe)
+        self.stage_seconds = dict.fromkeys(STAGES, 0.0)  # time spent in each stage so far (benchmarks read it)
 
     def process(
         self, session: Session, source: Source, items: Iterable[NormalisedItem], now: dt.datetime
     ) -> ProcessResult:
-        """Run every item through the pipeline; the caller commits."""
+        """Run a batch (a fetched page, an import chunk) through the pipeline; the caller commits.
+
+        Each stage runs once over the batch: two queries find the stored ids and content hashes, three
+        the reprints, the annotator classifies the new items in one call, the clusterer places them in
+        order and each event touched is scored once. An external id seen twice in the batch ends a run
+        there, so the repeat meets the stored row as it would in the next page.
+        """
         self.finder.refresh(session, now)
+        pending = [within_limits(item, self.limits) for item in items]  # before hashing, signatures and models
         result = ProcessResult()
-        for item in items:
-            result.merge(self.process_one(session, source, item, now))
+        while pending:
+            pending = self._run(session, source, pending, now, result)
         return result
 
-    def process_one(self, session: Session, source: Source, item: NormalisedItem, now: dt.datetime) -> ProcessResult:
-        result = ProcessResult()
-        item = within_limits(item, self.limits)  # before hashing, signatures and models see it
-        existing = find_existing(session, source.id, item.external_id)
-        if existing is not None:
-            change_ids = self._update(session, existing, item, now, content=source.kind == "import")
-            if change_ids is None:
-                result.unchanged = 1
+    @contextlib.contextmanager
+    def _stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[name] += time.perf_counter() - started
+
+    def _run(
+        self, session: Session, source: Source, items: list[NormalisedItem], now: dt.datetime, result: ProcessResult
+    ) -> list[NormalisedItem]:
+        """Process the longest prefix of *items* without a repeated new external id; return the rest."""
+        with self._stage("dedupe"):
+            fresh, rest = self._sort(session, source, items, now, result)
+            signatures = [signature_of(item, self.dedupe) for item in fresh]
+            matches = self.finder.find_many(session, fresh, source.id, signatures, now)
+            originals = existing_items(session, source.id,
+                                       {i.repost_of_external_id for i in fresh if i.repost_of_external_id})
+        if not fresh:
+            return rest
+        with self._stage("store"):
+            rows = self._insert(session, source, fresh, signatures, matches, originals, now)
+        result.new += len(rows)
+        result.new_item_ids += [row.id for row in rows]
+        result.reprints += sum(match is not None for match in matches)
+        with contextlib.ExitStack() as stack:
+            self._share_tokens(stack, fresh)
+            if self.annotator is not None:
+                with self._stage("classify"):
+                    for row, note in zip(rows, self.annotator.annotate_many(fresh), strict=True):
+                        self._apply(row, note, source)
+                    self._rejudge_originals(session, rows, source)
+            if self.events is not None:
+                with self._stage("cluster"):
+                    self.events.assign_many(session, rows, now)
+        with self._stage("store"):
+            session.flush()
+        return rest
+
+    def _sort(
+        self, session: Session, source: Source, items: list[NormalisedItem], now: dt.datetime, result: ProcessResult
+    ) -> tuple[list[NormalisedItem], list[NormalisedItem]]:
+        """Update the items we hold, count the duplicates; return the new items and what follows the run."""
+        stored = existing_items(session, source.id, {item.external_id for item in items})
+        held = content_holders(session, source.id, {item.content_hash for item in items})
+        fresh: list[NormalisedItem] = []
+        new_ids: set[str] = set()
+        new_hashes: set[str] = set()
+        changes: list[ItemChange] = []
+        rest: list[NormalisedItem] = []
+        for k, item in enumerate(items):
+            if item.external_id in new_ids:
+                rest = items[k:]
+                break
+            row = stored.get(item.external_id)
+            if row is not None:
+                old_hash = row.content_hash
+                changed = self._update(session, row, item, now, content=source.kind == "import")
+                if changed is None:
+                    result.unchanged += 1
+                    continue
+                result.updated += 1
+                changes += changed
+                held.get(old_hash, set()).discard(row.id)
+                held.setdefault(row.content_hash, set()).add(row.id)
+            elif held.get(item.content_hash) or item.content_hash in new_hashes:
+                result.duplicates += 1
             else:
-                result.updated = 1
-                result.change_ids = change_ids
-            return result
-        if find_same_content(session, source.id, item.content_hash) is not None:
-            result.duplicates = 1
-            return result
-        row = self._insert(session, source, item, now)
-        result.new = 1
-        result.new_item_ids.append(row.id)
-        result.reprints = int(row.reprint_of_id is not None)
-        return result
+                fresh.append(item)
+                new_ids.add(item.external_id)
+                new_hashes.add(item.content_hash)
+        if changes:
+            session.flush()
+            result.change_ids += [change.id for change in changes]
+        return fresh, rest
+
+    def _share_tokens(self, stack: contextlib.ExitStack[bool | None], fresh: Sequence[NormalisedItem]) -> None:
+        """Segment each new title and text once; until *stack* closes the models and the clusterer read
+        those tokens instead of segmenting again."""
+        if self.tokenizer is None or (self.annotator is None and self.events is None):
+            return
+        stack.enter_context(self.tokenizer.batch())
+        with self._stage("tokenise"):
+            self.tokenizer.tokenize_many([text for item in fresh for text in (item.title, item.text)])
 
     # -- new items -------------------------------------------------------
 
-    def _insert(self, session: Session, source: Source, item: NormalisedItem, now: dt.datetime) -> Item:
-        signature = signature_of(item, self.dedupe)
-        row = Item(
+    def _insert(
+        self,
+        session: Session,
+        source: Source,
+        fresh: Sequence[NormalisedItem],
+        signatures: Sequence[int | None],
+        matches: Sequence[Match | None],
+        originals: Mapping[str, Item],
+        now: dt.datetime,
+    ) -> list[Item]:
+        """The new rows and their reprint rows, inserted in bulk."""
+        rows = [self._row(source, item, signature, match, now)
+                for item, signature, match in zip(fresh, signatures, matches, strict=True)]
+        in_batch: dict[str, Item] = {}
+        later: list[tuple[Item, Item]] = []  # reposts of an item earlier in this batch: ids after the insert
+        for item, row in zip(fresh, rows, strict=True):
+            if item.repost_of_external_id:
+                stored = originals.get(item.repost_of_external_id)
+                if stored is not None:
+                    row.repost_of_id = stored.id
+                elif item.repost_of_external_id in in_batch:
+                    later.append((row, in_batch[item.repost_of_external_id]))
+            in_batch[item.external_id] = row
+        session.add_all(rows)
+        session.flush()
+        for row, original in later:
+            row.repost_of_id = original.id
+        reprints = []
+        for item, row, signature, match in zip(fresh, rows, signatures, matches, strict=True):
+            if match is not None:
+                host = host_for(item, source)
+                reprints.append(Reprint(
+                    original_id=match.original_id,
+                    reprint_id=row.id,
+                    host=host,
+                    weight=self.playbook.source_weights.weight(host, source.weight_class),
+                    method=match.method,
+                    similarity=match.similarity,
+                    detected_at=now,
+                ))
+            elif signature is not None:
+                self.finder.remember(row.id, signature, now)
+        session.add_all(reprints)
+        return rows
+
+    def _row(
+        self, source: Source, item: NormalisedItem, signature: int | None, match: Match | None, now: dt.datetime
+    ) -> Item:
+        return Item(
             source_id=source.id,
             external_id=item.external_id,
             url=item.url,
@@ -148,43 +294,11 @@ class Pipeline:
             reply_text=item.reply_text,
             reply_at=item.reply_at,
             repost_of_external_id=item.repost_of_external_id,
+            reprint_of_id=match.original_id if match is not None else None,
             raw=_jsonable(item.raw),
         )
-        if item.repost_of_external_id:
-            original = find_existing(session, source.id, item.repost_of_external_id)
-            row.repost_of_id = original.id if original is not None else None
-        match = self.finder.find(session, item, source.id, signature, now)
-        session.add(row)
-        session.flush()
-        if match is not None:
-            row.reprint_of_id = match.original_id
-            host = host_for(item, source)
-            session.add(
-                Reprint(
-                    original_id=match.original_id,
-                    reprint_id=row.id,
-                    host=host,
-                    weight=self.playbook.source_weights.weight(host, source.weight_class),
-                    method=match.method,
-                    similarity=match.similarity,
-                    detected_at=now,
-                )
-            )
-        elif signature is not None:
-            self.finder.remember(row.id, signature, now)
-        self._annotate(row, item, source)
-        if row.repost_of_id is not None:
-            self._rejudge_original(session, row.repost_of_id, source)
-        if self.events is not None:
-            event = self.events.assign(session, row, now)
-            row.event_id = event.id if event is not None else None
-        session.flush()
-        return row
 
-    def _annotate(self, row: Item, item: NormalisedItem, source: Source) -> None:
-        if self.annotator is None:
-            return
-        note = self.annotator.annotate(item)
+    def _apply(self, row: Item, note: Annotation, source: Source) -> None:
         row.category = note.category
         row.category_scores = {k: float(v) for k, v in note.category_scores.items()}
         if source.kind in self.playbook.rumour.source_kinds:
@@ -192,33 +306,41 @@ class Pipeline:
             row.rumour_verdict = note.rumour_verdict
         row.why = list(note.why)
 
-    def _rejudge_original(self, session: Session, original_id: int, source: Source) -> None:
-        """A new repost changes what we know of the original: the rumour model reads the reposts too
-        (readers writing 谣言/辟谣/求证, and how fast they come)."""
+    def _rejudge_originals(self, session: Session, rows: Sequence[Item], source: Source) -> None:
+        """New reposts change what we know of their originals: the rumour model reads the reposts too
+        (readers writing 谣言/辟谣/求证, and how fast they come). Each original once, with all its reposts."""
         if self.annotator is None or source.kind not in self.playbook.rumour.source_kinds:
             return
-        original = session.get(Item, original_id)
-        if original is None:
+        ids = list(dict.fromkeys(row.repost_of_id for row in rows if row.repost_of_id is not None))
+        if not ids:
             return
+        originals = {row.id: row for row in session.scalars(select(Item).where(Item.id.in_(ids)))}
+        reactions: dict[int, list[Reaction]] = {original_id: [] for original_id in ids}
         reposts = session.execute(
-            select(Item.text, Item.published_at)
-            .where(Item.repost_of_id == original_id)
+            select(Item.repost_of_id, Item.text, Item.published_at)
+            .where(Item.repost_of_id.in_(ids))
             .order_by(Item.published_at, Item.id)
-        ).all()
-        note = self.annotator.annotate(original, [(text, when) for text, when in reposts])
-        original.rumour_probability, original.rumour_verdict = note.rumour_probability, note.rumour_verdict
+        )
+        for original_id, text, when in reposts:
+            if original_id is not None:
+                reactions[original_id].append((text, when))
+        present = [original_id for original_id in ids if original_id in originals]
+        notes = self.annotator.annotate_many([originals[i] for i in present], [reactions[i] for i in present])
+        for original_id, note in zip(present, notes, strict=True):
+            original = originals[original_id]
+            original.rumour_probability, original.rumour_verdict = note.rumour_probability, note.rumour_verdict
 
     # -- items seen before --------------------------------------------------
 
     def _update(
         self, session: Session, row: Item, item: NormalisedItem, now: dt.datetime, content: bool = False
-    ) -> list[int] | None:
+    ) -> list[ItemChange] | None:
         """Refresh counts and reply (and, for *content* sources such as imports, the title and text);
-        None when nothing changed, else the ItemChange ids."""
+        None when nothing changed, else the ItemChange rows (added, not yet flushed)."""
         changed = False
-        change_ids: list[int] = []
+        changes: list[ItemChange] = []
         if content and item.content_hash != row.content_hash:
-            change_ids.append(self._content_change(session, row, item, now))
+            changes.append(self._content_change(session, row, item, now))
             changed = True
         for name in _ENGAGEMENT:
             value = getattr(item, name)
@@ -236,15 +358,14 @@ class Pipeline:
             for name in _REPLY:
                 setattr(row, name, getattr(item, name))
             session.add(change)
-            session.flush()
-            change_ids.append(change.id)
+            changes.append(change)
             changed = True
         if not changed:
             return None
         row.updated_at = now
-        return change_ids
+        return changes
 
-    def _content_change(self, session: Session, row: Item, item: NormalisedItem, now: dt.datetime) -> int:
+    def _content_change(self, session: Session, row: Item, item: NormalisedItem, now: dt.datetime) -> ItemChange:
         """A record re-imported under its id with other words: keep the new words, record the old."""
         change = ItemChange(
             item_id=row.id,
@@ -258,8 +379,7 @@ class Pipeline:
         row.signature = signature_of(item, self.dedupe)
         row.raw = _jsonable(item.raw)
         session.add(change)
-        session.flush()
-        return change.id
+        return change
 
 
 def _content_summary(title: str | None, text: str | None) -> str:

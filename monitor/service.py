@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from classifiers.tokenizer import Tokenizer
 from monitor.annotate import LazyAnnotator, default_event_assigner
 from monitor.clock import Clock, system_clock
 from monitor.config import SourcesFile, load_sources
@@ -55,8 +56,10 @@ def build_monitor(
     config = sources_file if isinstance(sources_file, SourcesFile) else load_sources(sources_file)
     if annotator is None:
         annotator = LazyAnnotator(playbook, models_dir)
+    tokenizer = Tokenizer.from_playbook(playbook)  # the clusterer's; the models' tokenisers share its batch memo
     if events is None:
-        events = default_event_assigner(playbook)
-    pipeline = Pipeline(playbook, config.dedupe, annotator=annotator, events=events, limits=config.limits.limits())
+        events = default_event_assigner(playbook, tokenizer)
+    pipeline = Pipeline(playbook, config.dedupe, annotator=annotator, events=events, limits=config.limits.limits(),
+                        tokenizer=tokenizer)
     poller = Poller(config, sessions, pipeline, fetcher=fetcher or Fetcher(config.fetch.limits()), clock=clock)
     return Monitor(engine, sessions, config, pipeline, poller)
