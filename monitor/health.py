@@ -92,7 +92,7 @@ def gather(session: Session, config: SourcesFile, now: dt.datetime) -> list[Sour
                  .correlate(Source).scalar_subquery())
     facts = []
     for row, count in session.execute(select(Source, last_week).where(Source.enabled.is_(True))
-                                      .order_by(Source.name)).tuples():
+                                      .order_by(Source.name)):
         if row.kind == "import":
             continue
         spec = config.get(row.name)
