@@ -128,8 +128,10 @@ class Pipeline:
 
         Each stage runs once over the batch: two queries find the stored ids and content hashes, three
         the reprints, the annotator classifies the new items in one call, the clusterer places them in
-        order and each event touched is scored once. An external id seen twice in the batch ends a run
-        there, so the repeat meets the stored row as it would in the next page.
+        order and each event touched is scored once. An external id seen twice in the batch, or a repost
+        of an item new in the batch, ends a run there: the rest goes through as the next run and meets
+        the stored row, as it would have one item at a time (a repost rejudges its stored original
+        before it is clustered).
         """
         self.finder.refresh(session, now)
         pending = [within_limits(item, self.limits) for item in items]  # before hashing, signatures and models
@@ -149,7 +151,7 @@ class Pipeline:
     def _run(
         self, session: Session, source: Source, items: list[NormalisedItem], now: dt.datetime, result: ProcessResult
     ) -> list[NormalisedItem]:
-        """Process the longest prefix of *items* without a repeated new external id; return the rest."""
+        """Process the longest prefix of *items* in which no item repeats or reposts a new one; return the rest."""
         with self._stage("dedupe"):
             fresh, rest = self._sort(session, source, items, now, result)
             signatures = [signature_of(item, self.dedupe) for item in fresh]
@@ -189,8 +191,8 @@ class Pipeline:
         changes: list[ItemChange] = []
         rest: list[NormalisedItem] = []
         for k, item in enumerate(items):
-            if item.external_id in new_ids:
-                rest = items[k:]
+            if item.external_id in new_ids or item.repost_of_external_id in new_ids:
+                rest = items[k:]  # a repeat, or a repost of an item this run stores: it waits for the next run
                 break
             row = stored.get(item.external_id)
             if row is not None:
@@ -238,20 +240,11 @@ class Pipeline:
         """The new rows and their reprint rows, inserted in bulk."""
         rows = [self._row(source, item, signature, match, now)
                 for item, signature, match in zip(fresh, signatures, matches, strict=True)]
-        in_batch: dict[str, Item] = {}
-        later: list[tuple[Item, Item]] = []  # reposts of an item earlier in this batch: ids after the insert
         for item, row in zip(fresh, rows, strict=True):
-            if item.repost_of_external_id:
-                stored = originals.get(item.repost_of_external_id)
-                if stored is not None:
-                    row.repost_of_id = stored.id
-                elif item.repost_of_external_id in in_batch:
-                    later.append((row, in_batch[item.repost_of_external_id]))
-            in_batch[item.external_id] = row
+            original = originals.get(item.repost_of_external_id) if item.repost_of_external_id else None
+            row.repost_of_id = original.id if original is not None else None
         session.add_all(rows)
         session.flush()
-        for row, original in later:
-            row.repost_of_id = original.id
         reprints = []
         for item, row, signature, match in zip(fresh, rows, signatures, matches, strict=True):
             if match is not None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from mon_builders import records
 
+from monitor.config import parse_sources
 from monitor.items import NormalisedItem
+from monitor.pipeline import Annotation, Annotator, Reaction
+from monitor.service import build_monitor
 from monitor.store import session_scope
 from monitor.store.models import Event, Item, Source
 
@@ -136,3 +140,54 @@ def test_after_a_restart_items_join_a_routed_event(make_monitor, clock):
     with session_scope(again.sessions) as session:
         assert session.query(Item).count() == 2 and session.query(Event).count() == 1
         assert {i.event_id for i in session.query(Item)} == {session.query(Event).one().id}
+
+
+class KeywordAnnotator(Annotator):
+    """A light stand-in for the models (its annotate_many is the protocol's loop): a category from a
+    keyword, a rumour probability from the doubting reposts."""
+
+    def annotate(self, item: NormalisedItem | Item, reactions: Sequence[Reaction] = ()) -> Annotation:
+        category = "医疗" if "医" in (item.text or "") else "其他"
+        p = min(1.0, 0.2 + 0.3 * sum("谣" in text or "假" in text for text, _ in reactions))
+        return Annotation(category, {category: 1.0}, p, "待核实" if p >= 0.5 else "非谣言", (category,))
+
+
+def test_a_batch_stores_what_one_item_at_a_time_stores(tmp_path, playbook, clock):
+    """Duplicates and a repeated id inside the page, reposts of posts in the same page and of stored
+    ones, events joined by several items: the batch leaves the rows that item-by-item processing does."""
+    hot = records("gov-messages-hot", 60)
+    first = [_item("w", r) for r in hot[:8]]
+    page = [_item("w", r) for r in hot[8:40]]
+    page.insert(5, _item("w", hot[9], external_id="again"))  # the same words under a new id: a duplicate
+    page.insert(9, _item("w", hot[10], likes=40))  # the same id again, more likes: an update
+    reposts = zip((1, 1, 12, 12, 30), ("谣言吧", "假的", "转发", "谣言", "求证"), strict=True)  # stored and new
+    page += [_item("w", {"id": f"r{n}", "title": "", "text": text}, repost_of_external_id=str(hot[k]["id"]))
+             for n, (k, text) in enumerate(reposts)]
+    page += [_item("w", {"id": f"t{k}", "title": "", "text": hot[k]["text"] + "！"}) for k in (2, 3, 14)]
+
+    def ingest(name: str, pages: list[list[NormalisedItem]]) -> tuple[list[int], list[tuple], list[tuple]]:
+        config = parse_sources({"sources": []}, {}, "test-sources.yaml")
+        monitor = build_monitor(f"sqlite:///{tmp_path / name}", config, playbook, annotator=KeywordAnnotator(),
+                                clock=clock)
+        with session_scope(monitor.sessions) as session:
+            source = Source(name="w", kind="weibo", url="http://w.example.com/")
+            session.add(source)
+            session.flush()
+            counts = [0, 0, 0, 0]
+            for batch in pages:
+                result = monitor.pipeline.process(session, source, batch, clock())
+                for k, n in enumerate((result.new, result.updated, result.unchanged, result.duplicates)):
+                    counts[k] += n
+        with session_scope(monitor.sessions) as session:
+            items = [(i.id, i.external_id, i.event_id, i.repost_of_id, i.likes, i.category, i.rumour_probability,
+                      i.rumour_verdict) for i in session.query(Item).order_by(Item.id)]
+            events = [(e.id, e.item_count, e.heat, e.category, e.rumour_probability, e.signals, e.places,
+                       e.centroid, e.first_seen_at, e.last_seen_at) for e in session.query(Event).order_by(Event.id)]
+        monitor.engine.dispose()
+        return counts, items, events
+
+    batched = ingest("batch.sqlite3", [first, page])
+    single = ingest("single.sqlite3", [[item] for item in first + page])
+    assert batched[0] == single[0] == [len(first) + len(page) - 2, 1, 0, 1]
+    assert batched == single
+    assert any(count > 1 for _, count, *_ in batched[2])  # some events gathered several items
