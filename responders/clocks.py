@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from monitor.store.models import Assignment
 from responders.assignments import OPEN_STATES, State
@@ -33,7 +33,28 @@ class Deadline:
         return DEADLINE_LABELS[self.name]
 
 
-def running(a: Assignment) -> list[Deadline]:
+class Clocked(Protocol):
+    """What the clocks read of a case: an :class:`Assignment`, or a row of just these columns (reports)."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def acknowledged_at(self) -> dt.datetime | None: ...
+    @property
+    def acknowledge_due_at(self) -> dt.datetime | None: ...
+    @property
+    def first_information_at(self) -> dt.datetime | None: ...
+    @property
+    def first_information_due_at(self) -> dt.datetime | None: ...
+    @property
+    def respond_due_at(self) -> dt.datetime | None: ...
+
+
+CLOCK_COLUMNS = (Assignment.state, Assignment.acknowledged_at, Assignment.acknowledge_due_at,
+                 Assignment.first_information_at, Assignment.first_information_due_at, Assignment.respond_due_at)
+
+
+def running(a: Clocked) -> list[Deadline]:
     """The deadlines still running for a case."""
     state = State(a.state)
     out = []
@@ -47,7 +68,7 @@ def running(a: Assignment) -> list[Deadline]:
     return out
 
 
-def overdue(a: Assignment, now: dt.datetime) -> list[Deadline]:
+def overdue(a: Clocked, now: dt.datetime) -> list[Deadline]:
     """The running deadlines that have passed."""
     return [d for d in running(a) if d.due < now]
 

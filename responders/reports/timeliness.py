@@ -11,11 +11,12 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, defer
 
 from monitor.store.models import Assignment, Event
 from responders.assignments import OPEN_STATES, STATE_LABELS, WITHDRAWN_STATES, State
+from responders.clocks import CLOCK_COLUMNS
 from responders.clocks import overdue as overdue_deadlines
 from responders.periods import Period
 
@@ -77,17 +78,28 @@ def rates(assignments: list[Assignment], now: dt.datetime) -> dict[str, Rates]:
     return dict(out)
 
 
+# A report reads a case's clocks and state, never its policy snapshot or escalation ladder: leaving those JSON
+# columns out of the load keeps the 通报 (and the desk's Units page) fast on a store with many cases.
+_HEAVY = (defer(Assignment.rule_snapshot), defer(Assignment.escalation_state), defer(Assignment.response_text))
+
+
 def opened_in(session: Session, period: Period) -> list[Assignment]:
-    return list(session.scalars(select(Assignment).where(Assignment.opened_at >= period.start,
-                                                         Assignment.opened_at < period.end)
+    return list(session.scalars(select(Assignment).options(*_HEAVY)
+                                .where(Assignment.opened_at >= period.start, Assignment.opened_at < period.end)
                                 .order_by(Assignment.id)))
 
 
 def overdue(session: Session, now: dt.datetime) -> list[Overdue]:
-    """Open cases past a deadline (the one rule of :func:`responders.clocks.overdue`), most overdue first."""
-    rows = session.execute(select(Assignment, Event).join(Event, Assignment.event_id == Event.id)
-                           .where(Assignment.state.in_([s.value for s in OPEN_STATES]))).all()
-    out = [Overdue(a.id, event.id, event.title, a.department_key, d.label, d.due, STATE_LABELS[State(a.state)],
+    """Open cases past a deadline (the one rule of :func:`responders.clocks.overdue`), most overdue first.
+
+    Only cases with some deadline before *now* are loaded (a case with none cannot be overdue)."""
+    past = or_(Assignment.acknowledge_due_at < now, Assignment.first_information_due_at < now,
+               Assignment.respond_due_at < now)
+    rows = session.execute(select(Assignment.id, Assignment.department_key, Assignment.opened_at, *CLOCK_COLUMNS,
+                                  Event.id.label("event_id"), Event.title)
+                           .join(Event, Assignment.event_id == Event.id)
+                           .where(Assignment.state.in_([s.value for s in OPEN_STATES]), past)).all()
+    out = [Overdue(a.id, a.event_id, a.title, a.department_key, d.label, d.due, STATE_LABELS[State(a.state)],
                    a.opened_at)
-           for a, event in rows for d in overdue_deadlines(a, now)]
+           for a in rows for d in overdue_deadlines(a, now)]
     return sorted(out, key=lambda o: (o.due, o.assignment_id))

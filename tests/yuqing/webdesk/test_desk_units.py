@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import RunningDesk, SignIn, csrf_of
+from desk_support import RunningDesk, SignIn, csrf_of
 from sqlalchemy import select
 
 from monitor.store.database import session_scope
@@ -43,13 +43,14 @@ def test_adopting_a_submission_adds_five_points_linked_to_its_ledger(desk_server
                                                                       sign_in: SignIn) -> None:
     submission = submitted(desk_server)
     chief = sign_in("wangzhiban")
+    assert ">5</a>" not in unit_row(chief.get("/units").text, "省教育厅")  # seen before: the tables are kept…
     listing = chief.get("/submissions").text
     assert f'action="/submissions/{submission}/adopt"' in listing
     answer = chief.post(f"/submissions/{submission}/adopt", data={"csrf": csrf_of(chief, "/submissions"),
                                                                   "bonus": ""})
     assert answer.status_code == 303
     assert 'data-state="adopted"' in chief.get("/submissions").text
-    page = chief.get("/units").text
+    page = chief.get("/units").text  # …and counted again once the ledger changed
     row = unit_row(page, "省教育厅")
     link = re.search(r'<td class="num points"><a href="([^"]+)">5</a>', row)
     assert link, row
