@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from desk_support import MEMBERS_FILE, SECRET, RunningDesk, Seed, SignIn, csrf_of, password_of
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.store.database import make_engine, migrate, session_factory, session_scope, sync_departments
@@ -29,15 +30,7 @@ from responders.messages import Templates
 from yuqing.settings import Settings
 from yuqing.web import WebServer
 from yuqing.webdesk.access import set_password
-from yuqing.webdesk.site import DeskSite, build_site
-
-MEMBERS_FILE = Path(__file__).resolve().parents[3] / "playbooks" / "members.yaml"
-SECRET = "test-secret-" + "x" * 40
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-def password_of(login: str) -> str:
-    return f"desk-password-{login}"
+from yuqing.webdesk.site import build_site
 
 
 @pytest.fixture(scope="session")
@@ -59,49 +52,6 @@ def desk_sessions(database_url: str, playbook: Playbook, desk_members: Members) 
     engine.dispose()
 
 
-@dataclass
-class RunningDesk:
-    """A desk served on 127.0.0.1 from a thread of its own (the tests stay synchronous)."""
-
-    site: DeskSite
-    server: WebServer
-    base: str = ""
-    _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> RunningDesk:
-        started = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(self._loop)
-            try:
-                self._loop.run_until_complete(self.server.start())
-            except BaseException as exc:  # a bind error reaches the test
-                errors.append(exc)
-                started.set()
-                return
-            started.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="desk-server", daemon=True)
-        self._thread.start()
-        started.wait(30)
-        if errors:
-            raise errors[0]
-        self.base = f"http://127.0.0.1:{self.server.port}"
-        return self
-
-    def stop(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            return
-        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(30)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(30)
-        self._loop.close()
-
-
 @pytest.fixture
 def desk_server(desk_sessions: sessionmaker[Session], playbook: Playbook, desk_members: Members,
                 tmp_path: Path) -> Iterator[RunningDesk]:
@@ -112,14 +62,6 @@ def desk_server(desk_sessions: sessionmaker[Session], playbook: Playbook, desk_m
     running.stop()
 
 
-def csrf_of(client: httpx.Client, path: str = "/now") -> str:
-    """The CSRF token a page of *path* carries in its forms."""
-    found = CSRF.search(client.get(path).text)
-    assert found, f"no CSRF token on {path}"
-    return found.group(1)
-
-
-SignIn = Callable[[str], httpx.Client]
 
 
 @pytest.fixture
@@ -140,7 +82,6 @@ def sign_in(desk_server: RunningDesk) -> Iterator[SignIn]:
         client.close()
 
 
-Seed = Callable[..., int]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RunningDesk, Seed, password_of
+from desk_support import RunningDesk, Seed, password_of
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 

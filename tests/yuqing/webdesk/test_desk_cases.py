@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 import httpx
-from conftest import RunningDesk, Seed, SignIn, csrf_of
+from desk_support import RunningDesk, Seed, SignIn, csrf_of
 from sqlalchemy import select
 
 from monitor.store.database import session_scope

@@ -8,7 +8,7 @@ import html
 from typing import Any
 
 import httpx
-from conftest import RunningDesk, Seed, SignIn, csrf_of
+from desk_support import RunningDesk, Seed, SignIn, csrf_of
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 

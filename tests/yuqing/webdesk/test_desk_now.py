@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 
 import httpx
-from conftest import RunningDesk, Seed, SignIn
+from desk_support import RunningDesk, Seed, SignIn
 
 from monitor.store.types import utcnow
 

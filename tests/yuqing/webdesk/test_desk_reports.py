@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import RunningDesk, Seed, SignIn
+from desk_support import RunningDesk, Seed, SignIn
 
 from monitor.store.database import session_scope
 from monitor.store.types import utcnow

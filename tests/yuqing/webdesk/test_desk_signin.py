@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from conftest import RunningDesk, SignIn, csrf_of, password_of
+from desk_support import RunningDesk, SignIn, csrf_of, password_of
 
 from yuqing.webdesk.access import SignInLimiter, person_for
 

@@ -13,7 +13,7 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import RunningDesk, SignIn, csrf_of
+from desk_support import RunningDesk, SignIn, csrf_of
 
 from monitor.config import load_sources
 from monitor.store.database import session_scope
