@@ -323,13 +323,14 @@ async def _run(settings: Settings, playbook: Playbook, members: Members, server:
         await wait_for("the outbox to deliver every queued message",
                        lambda: script.query(lambda s: not s.scalar(
                            select(func.count()).select_from(Alert).where(Alert.state.in_(("pending", "sending"))))))
-        say("第8步：生成本周舆情周报和本月通报")
-        lines = summary(sessions, event_id, playbook, settings.effective_reports_dir)
         if stay:
-            for line in lines:
+            for line in summary(sessions, event_id, playbook, settings.effective_reports_dir):
                 click.echo("  " + line)
             await _stay(service)
-        return lines
+        service.stop()  # the last rounds finish and the outbox delivers what they queued: the count below is final
+        await running
+        say("第8步：生成本周舆情周报和本月通报")
+        return summary(sessions, event_id, playbook, settings.effective_reports_dir)
     finally:
         service.stop()
         await running

@@ -212,6 +212,7 @@ class Service:
                                 "their sources are polled again at the next start", left)
                 scheduler.shutdown(wait=False)
             await asyncio.gather(*loops)
+            await self._last_delivery(sender)
         finally:
             if scheduler.running:
                 scheduler.shutdown(wait=False)
@@ -220,6 +221,14 @@ class Service:
                 await web.stop()
             await monitor.aclose()
         log.info("yuqing stopped")
+
+    @staticmethod
+    async def _last_delivery(sender: OutboxSender) -> None:
+        """Deliver what the last rounds queued before the chat backend closes (else it waits for the next start)."""
+        try:
+            await sender.run_once()
+        except Exception:
+            log.exception("service: the last outbox round failed; the messages stay queued for the next start")
 
     def _web_server(self, routes: Mapping[str, CallbackHandler], sessions: sessionmaker[Session]) -> WebServer:
         """The vendors' callbacks and, unless YUQING_WEB_DESK=0, the web desk, on YUQING_WEB_ADDRESS."""
