@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -176,6 +178,18 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         with session_scope(site.sessions) as session:
             sync_sources(session, config)
 
+    def change_file(name: str, change: Callable[[Path], object]) -> str | None:
+        """Apply *change* to the sources file (one writer at a time) and bring the store in line; the refusal,
+        naming the source, or None."""
+        config_settings = settings()
+        try:
+            with _FILE_LOCK:
+                change(config_settings.effective_sources_file)
+            sync(_config(config_settings))
+        except PolicyFileError as exc:
+            return _refusal(name, exc)
+        return None
+
     async def add(request: Request) -> Response:
         form = await site.form(request)
         person = duty(request)
@@ -187,17 +201,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
             return await run_in_threadpool(render, request, person, None, 400, values)
         entry: dict[str, Any] = {"name": name, "kind": kind, "url": url, "interval": "15m", "weight_class": "auto"}
 
-        def write() -> str | None:
-            config_settings = settings()
-            try:
-                with _FILE_LOCK:
-                    add_source(config_settings.effective_sources_file, entry)
-                sync(_config(config_settings))
-            except PolicyFileError as exc:
-                return _refusal(name, exc)
-            return None
-
-        refused = await run_in_threadpool(write)
+        refused = await run_in_threadpool(change_file, name, lambda path: add_source(path, entry))
         if refused:
             site.flash(request, f"未添加。{refused}", ok=False)
             return await run_in_threadpool(render, request, person, None, 400, values)
@@ -217,17 +221,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
             duty(request)
             name = request.path_params["name"]
 
-            def write() -> str | None:
-                config_settings = settings()
-                try:
-                    with _FILE_LOCK:
-                        set_enabled(config_settings.effective_sources_file, name, enabled)
-                    sync(_config(config_settings))
-                except PolicyFileError as exc:
-                    return _refusal(name, exc)
-                return None
-
-            refused = await run_in_threadpool(write)
+            refused = await run_in_threadpool(change_file, name, lambda path: set_enabled(path, name, enabled))
             if refused:
                 site.flash(request, refused, ok=False)
             else:

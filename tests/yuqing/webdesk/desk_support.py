@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 
+from monitor.store.database import session_scope
+from monitor.store.models import Assignment
 from yuqing.web import WebServer
 from yuqing.webdesk.site import DeskSite
 
@@ -77,3 +80,12 @@ def csrf_of(client: httpx.Client, path: str = "/now") -> str:
     found = CSRF.search(client.get(path).text)
     assert found, f"no CSRF token on {path}"
     return found.group(1)
+
+
+def case_of(desk: RunningDesk, event_id: int, department: str) -> int:
+    """The id of *department*'s case on *event_id* (the test seeded it)."""
+    with session_scope(desk.site.sessions) as session:
+        found = session.scalar(select(Assignment.id).where(Assignment.event_id == event_id,
+                                                           Assignment.department_key == department))
+    assert found is not None, f"no case of {department} on event {event_id}"
+    return found

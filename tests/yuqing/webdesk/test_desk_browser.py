@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from desk_support import RunningDesk, Seed, password_of
+from desk_support import RunningDesk, Seed, case_of, password_of
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
@@ -76,14 +76,6 @@ def test_a_wrong_password_keeps_the_person_out(open_page: Page, desk_server: Run
     expect(open_page.get_by_role("alert")).to_contain_text("用户名或密码不正确")
     open_page.goto(f"{desk_server.base}/now")
     expect(open_page.get_by_role("button", name="登录")).to_be_visible()
-
-
-def case_of(desk: RunningDesk, event_id: int, department: str) -> int:
-    with session_scope(desk.site.sessions) as session:
-        found = session.scalar(select(Assignment.id).where(Assignment.event_id == event_id,
-                                                           Assignment.department_key == department))
-    assert found is not None
-    return found
 
 
 def test_a_liaison_sees_only_its_cases_acknowledges_one_and_is_refused_another(

@@ -6,20 +6,12 @@ import datetime as dt
 import re
 
 import httpx
-from desk_support import RunningDesk, Seed, SignIn, csrf_of
+from desk_support import RunningDesk, Seed, SignIn, case_of, csrf_of
 from sqlalchemy import select
 
 from monitor.store.database import session_scope
 from monitor.store.models import Assignment, AssignmentEvent
 from monitor.store.types import utcnow
-
-
-def case_of(desk: RunningDesk, event_id: int, department: str) -> int:
-    with session_scope(desk.site.sessions) as session:
-        found = session.scalar(select(Assignment.id).where(Assignment.event_id == event_id,
-                                                           Assignment.department_key == department))
-        assert found is not None
-        return found
 
 
 def state_of(desk: RunningDesk, case_id: int) -> str:
