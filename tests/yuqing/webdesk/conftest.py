@@ -18,10 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 from desk_support import MEMBERS_FILE, SECRET, RunningDesk, Seed, SignIn, csrf_of, password_of
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.store.database import make_engine, migrate, session_factory, session_scope, sync_departments
-from monitor.store.models import Event, Item, Source
+from monitor.store.models import DeskPassword, Event, Item, Source
 from monitor.store.types import utcnow
 from playbooks.members import Members, load_members
 from playbooks.schema import Playbook
@@ -38,16 +39,30 @@ def desk_members(playbook: Playbook) -> Members:
     return load_members(MEMBERS_FILE, playbook)
 
 
+@pytest.fixture(scope="session")
+def desk_password_rows(desk_members: Members, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
+    """Every sign-in's row as ``set_password`` writes it, hashed once per run (argon2 is slow on purpose)."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('passwords') / 'store.sqlite3'}")
+    migrate(engine)
+    with session_scope(session_factory(engine)) as session:
+        for login in desk_members.desk.logins:
+            set_password(session, desk_members, login, password_of(login), utcnow())
+        rows = [{"login": r.login, "password_hash": r.password_hash, "set_at": r.set_at}
+                for r in session.scalars(select(DeskPassword))]
+    engine.dispose()
+    return rows
+
+
 @pytest.fixture
-def desk_sessions(database_url: str, playbook: Playbook, desk_members: Members) -> Iterator[sessionmaker[Session]]:
+def desk_sessions(database_url: str, playbook: Playbook,
+                  desk_password_rows: list[dict[str, object]]) -> Iterator[sessionmaker[Session]]:
     """A migrated store with the playbook's departments and a password for every sign-in name."""
     engine = make_engine(database_url)
     migrate(engine)
     factory = session_factory(engine)
     with session_scope(factory) as session:
         sync_departments(session, playbook)
-        for login in desk_members.desk.logins:
-            set_password(session, desk_members, login, password_of(login), utcnow())
+        session.execute(insert(DeskPassword), desk_password_rows)
     yield factory
     engine.dispose()
 
