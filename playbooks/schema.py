@@ -506,7 +506,15 @@ CASE_REPLIES: tuple[str, ...] = (  # cases, clocks, clarifications, points, rout
 )
 REPORT_REPLIES: tuple[str, ...] = (  # the reports and the chat backends (responders/reports, responders/notifiers)
 )
-REQUIRED_REPLIES = DESK_REPLIES + CASE_REPLIES + REPORT_REPLIES
+WEB_REPLIES: tuple[str, ...] = (  # the web desk's flashes, refusals and labels (yuqing/webdesk)
+    "web_sign_in_first", "web_forbidden", "web_read_only", "web_stale_form", "web_sign_in_failed",
+    "web_sign_in_wait", "web_own_units_only", "web_no_such_case", "web_case_of_other", "web_event_not_yours",
+    "web_missing", "web_duty_acts", "web_reviewers_sign", "web_editors_act", "web_curve_title",
+    "web_event_sparkline", "web_no_report", "web_bad_period", "web_no_such_unit", "web_no_sources_file",
+    "web_sources_duty_only", "web_sources_file_error", "web_source_refused", "web_source_timeout",
+    "web_source_fetched", "web_source_bad_kind", "web_source_not_added", "web_source_added", "web_source_switched",
+)
+REQUIRED_REPLIES = DESK_REPLIES + CASE_REPLIES + REPORT_REPLIES + WEB_REPLIES
 CITED_SECTIONS = (
     "clocks", "points", "heat.alert_threshold", "heat.major_threshold", "heat.rumour_consultation_min_reach",
 )

@@ -28,6 +28,7 @@ from playbooks.workdays import WorkClock
 from responders.assignments import OPEN_STATES, STATE_LABELS, TRANSITIONS, State, allowed_actions
 from responders.clocks import overdue, running
 from responders.desk import Reply
+from responders.messages import Templates
 from yuqing.webdesk.access import Person
 from yuqing.webdesk.site import DeskSite, Forbidden
 
@@ -108,7 +109,7 @@ class Row:
 def scope_of(person: Person, department: str) -> list[str] | None:
     """The departments a list may show (None: every one); another department's filter is refused."""
     if department and not person.sees_department(department):
-        raise Forbidden(f"只能查看本单位的任务（{department} 不是您负责的单位）")
+        raise Forbidden("web_own_units_only", kind="case", department=department)
     if department:
         return [department]
     return None if person.sees_everything else list(person.departments)
@@ -130,13 +131,13 @@ def case_rows(session: Session, person: Person, filters: Filters, now: dt.dateti
     return rows, len(found) > PER_PAGE
 
 
-def visible_case(session: Session, person: Person, case_id: int) -> Assignment:
+def visible_case(session: Session, person: Person, case_id: int, templates: Templates) -> Assignment:
     """The case, when *person* may see it: 404 when there is none, 403 when it is another department's."""
     a = session.get(Assignment, case_id)
     if a is None:
-        raise HTTPException(404, f"没有编号为 {case_id} 的任务")
+        raise HTTPException(404, templates.plain("web_no_such_case", n=case_id))
     if not person.sees_department(a.department_key):
-        raise Forbidden(f"任务 #{case_id} 属于 {a.department_key}，不是您负责的单位")
+        raise Forbidden("web_case_of_other", n=case_id, department=a.department_key)
     return a
 
 
@@ -157,7 +158,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         person = site.person(request)
         case_id = request.path_params["case_id"]
         with session_scope(site.sessions) as session:
-            a = visible_case(session, person, case_id)
+            a = visible_case(session, person, case_id, site.templates)
             event = session.get(Event, a.event_id)
             trail = list(session.scalars(select(AssignmentEvent).where(AssignmentEvent.assignment_id == a.id)
                                          .order_by(AssignmentEvent.id)))
@@ -175,7 +176,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
 
             def check_and_act() -> Response:
                 with session_scope(site.sessions) as session:
-                    visible_case(session, person, case_id)
+                    visible_case(session, person, case_id, site.templates)
                 return site.act(request, lambda: _run(site, person, name, case_id, form), f"/cases/{case_id}")
 
             return await run_in_threadpool(check_and_act)

@@ -44,6 +44,7 @@ from monitor.store.models import (
 from playbooks.schema import Playbook
 from responders.assignments import STATE_LABELS, TRANSITIONS, Actor
 from responders.desk import Desk, Reply
+from responders.messages import Templates
 from responders.spread import Contribution, buckets, coverage, item_reach
 from responders.views import ROLE_LABELS, breakdown_lines, signal_lines
 from yuqing.webdesk.access import WEB_CHANNEL, Person, Role
@@ -57,7 +58,9 @@ HOUR = dt.timedelta(hours=1)
 STATE_TEXT = {s.value: label for s, label in STATE_LABELS.items()}
 ACTION_TEXT = {name: t.label for name, t in TRANSITIONS.items()} | {
     "open": "立案", "confirm": "确认", "reassign_requested": "申请转办"}
-CHANNEL_TEXT = {WEB_CHANNEL: "网页"}
+CHANNEL_TEXT = {WEB_CHANNEL: "网页", "": "系统"}  # "": an action with no chat (the system's own)
+REPRINT_TEXT = {"link": "转载（链接）", "similar": "转载（近似重复）", "reprint": "转载", "repost": "转发"}
+CURVE_TEXT = {"hour": "%d日%H时", "rumour": "谣言传播量", "clarification": "澄清传播量"}
 DETAIL_KEYS = ("reason", "text", "url", "to", "department", "new_assignment")
 _TAG = re.compile(r"<[^>]+>")
 SVG_NS = "http://www.w3.org/2000/svg"  # a standalone image needs it; the inline charts of svg.py do not
@@ -138,7 +141,7 @@ def visible_event(session: Session, person: Person, event_id: int) -> Event | No
     mine = session.scalar(select(Assignment.id).where(Assignment.event_id == event_id,
                                                       Assignment.department_key.in_(person.departments)).limit(1))
     if mine is None:
-        raise Forbidden(f"事件 {event_id} 没有指派给您所在单位（{'、'.join(person.departments) or '无'}），不能查看")
+        raise Forbidden("web_event_not_yours", n=event_id, departments=list(person.departments))
     return event
 
 
@@ -177,13 +180,13 @@ def item_page(session: Session, event_id: int, page: int) -> tuple[list[ItemRow]
     ids = [item.id for item, _ in found]
     parents: dict[int, tuple[int, str]] = {}
     for reprint in session.scalars(select(Reprint).where(Reprint.reprint_id.in_(ids)).order_by(Reprint.id)):
-        how = "转载（链接）" if reprint.method == "link" else "转载（近似重复）"
+        how = REPRINT_TEXT["link" if reprint.method == "link" else "similar"]
         parents.setdefault(reprint.reprint_id, (reprint.original_id, how))
     for item, _ in found:
         if item.reprint_of_id is not None:
-            parents[item.id] = (item.reprint_of_id, "转载")
+            parents[item.id] = (item.reprint_of_id, REPRINT_TEXT["reprint"])
         if item.repost_of_id is not None:
-            parents[item.id] = (item.repost_of_id, "转发")
+            parents[item.id] = (item.repost_of_id, REPRINT_TEXT["repost"])
     elsewhere = {p for p, _ in parents.values()} - set(ids)
     titles = dict(session.execute(select(Item.id, Item.title).where(Item.id.in_(elsewhere)))) \
         if elsewhere else {}
@@ -239,7 +242,7 @@ def cases_of(session: Session, event_id: int) -> list[Case]:
 
 def _step(row: AssignmentEvent) -> Step:
     detail = "；".join(str(row.detail[k]) for k in DETAIL_KEYS if row.detail.get(k) not in (None, ""))
-    channel = CHANNEL_TEXT.get(row.chat_id or "", row.chat_id or "系统")
+    channel = CHANNEL_TEXT.get(row.chat_id or "", row.chat_id or "")
     return Step(row.at, row.actor, channel, ACTION_TEXT.get(row.action, row.action),
                 STATE_TEXT.get(row.from_state or "", row.from_state or "—"),
                 STATE_TEXT.get(row.to_state or "", row.to_state or "—"), detail)
@@ -262,7 +265,8 @@ def _moment(column_key: str) -> dt.datetime:
     return dt.datetime.strptime(column_key, "%Y-%m-%d %H").replace(tzinfo=dt.UTC)
 
 
-def reach_curve(session: Session, playbook: Playbook, event: Event, now: dt.datetime) -> Curve | None:
+def reach_curve(session: Session, playbook: Playbook, event: Event, now: dt.datetime,
+                templates: Templates) -> Curve | None:
     """Cumulative rumour reach against the approved clarifications' reach, per hour (responders.spread's sums).
 
     As in :mod:`responders.spread`, every item of the event that is not a clarification or a reprint of one
@@ -308,13 +312,13 @@ def reach_curve(session: Session, playbook: Playbook, event: Event, now: dt.date
     start = max(first, (end - CURVE_HOURS * HOUR).replace(minute=0, second=0, microsecond=0))
     grid = buckets(rumour, clarification, start, max(end, start + HOUR), HOUR)
     tz = ZoneInfo(playbook.timezone)
-    labels = [b.start.astimezone(tz).strftime("%d日%H时") for b in grid]
+    labels = [b.start.astimezone(tz).strftime(CURVE_TEXT["hour"]) for b in grid]
     rumour_total, clarification_total = sum(c.reach for c in rumour), sum(c.reach for c in clarification)
     cover = coverage(clarification_total, rumour_total)
-    title = (f"谣言与澄清传播量（每小时累计）：谣言 {rumour_total:.1f} · 澄清 {clarification_total:.1f} · 覆盖率 "
-             + (f"{cover * 100:.0f}%" if cover is not None else "—"))
-    chart = lines({"谣言传播量": [b.rumour_total for b in grid], "澄清传播量": [b.clarification_total for b in grid]},
-                  labels, title=title)
+    title = templates.plain("web_curve_title", rumour=rumour_total, clarification=clarification_total,
+                            coverage=cover)
+    chart = lines({CURVE_TEXT["rumour"]: [b.rumour_total for b in grid],
+                   CURVE_TEXT["clarification"]: [b.clarification_total for b in grid]}, labels, title=title)
     return Curve(Markup(str(chart).replace("<svg ", f'<svg xmlns="{SVG_NS}" ', 1)), rumour_total, clarification_total,
                  cover)
 
@@ -345,7 +349,8 @@ def _page_number(request: Request) -> int:
 
 
 def routes(site: DeskSite) -> list[BaseRoute]:
-    def missing(request: Request, person: Person, what: str) -> Response:
+    def missing(request: Request, person: Person, kind: str, n: int) -> Response:
+        what = site.templates.reply("web_missing", kind=kind, n=n)
         return site.page(request, "event_missing.html.j2", person, status=404, what=what)
 
     def show(request: Request) -> Response:
@@ -354,7 +359,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         with session_scope(site.sessions) as session:
             event = visible_event(session, person, event_id)
             if event is None:
-                return missing(request, person, f"事件 {event_id}")
+                return missing(request, person, "event", event_id)
             view = event_view(session, site.playbook, event, _page_number(request))
         return site.page(request, "event.html.j2", person, view=view, may_act=may_act(person),
                          may_review=may_review(person))
@@ -364,9 +369,10 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         event_id: int = request.path_params["event_id"]
         with session_scope(site.sessions) as session:
             event = visible_event(session, person, event_id)
-            curve = reach_curve(session, site.playbook, event, site.clock()) if event is not None else None
+            curve = (reach_curve(session, site.playbook, event, site.clock(), site.templates)
+                     if event is not None else None)
         if curve is None:
-            return missing(request, person, f"事件 {event_id} 的传播曲线")
+            return missing(request, person, "curve", event_id)
         return Response(str(curve.chart), media_type="image/svg+xml", headers=SVG_HEADERS)
 
     def event_action(name: str, run: EventAction) -> Callable[[Request], Any]:
@@ -378,9 +384,9 @@ def routes(site: DeskSite) -> list[BaseRoute]:
             def work() -> Response:
                 with session_scope(site.sessions) as session:
                     if visible_event(session, person, event_id) is None:
-                        return missing(request, person, f"事件 {event_id}")
+                        return missing(request, person, "event", event_id)
                 if not may_act(person):
-                    raise Forbidden("只有新闻办值班人员可以办理事件")
+                    raise Forbidden("web_duty_acts")
                 return site.act(request, lambda: run(site.desk, person.actor(), event_id, form),
                                 f"/events/{event_id}")
 
@@ -399,11 +405,11 @@ def routes(site: DeskSite) -> list[BaseRoute]:
                 with session_scope(site.sessions) as session:
                     row = session.get(Clarification, clarification_id)
                     if row is None:
-                        return missing(request, person, f"澄清 #{clarification_id}")
+                        return missing(request, person, "clarification", clarification_id)
                     event_id = row.event_id
                     visible_event(session, person, event_id)
                 if not may_review(person):
-                    raise Forbidden("只有新闻办值班人员或审签人可以审签")
+                    raise Forbidden("web_reviewers_sign")
                 return site.act(request, lambda: run(site.desk, person.actor(), clarification_id, form),
                                 f"/events/{event_id}")
 

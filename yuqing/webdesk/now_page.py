@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from monitor.store.database import session_scope
 from monitor.store.models import Assignment, Event
+from responders.messages import Templates
 from yuqing.webdesk.access import Person
 from yuqing.webdesk.queries import items_per_hour
 from yuqing.webdesk.site import DeskSite
@@ -49,7 +50,8 @@ class Row:
     spark: object
 
 
-def hot_events(session: Session, person: Person, filters: Filters, now: dt.datetime) -> list[Row]:
+def hot_events(session: Session, person: Person, filters: Filters, now: dt.datetime,
+               templates: Templates) -> list[Row]:
     """Events seen in the last 24 h, hottest first; a liaison sees only events its units have cases on."""
     since = now - WINDOW
     query = select(Event).where(Event.last_seen_at >= since)
@@ -72,7 +74,8 @@ def hot_events(session: Session, person: Person, filters: Filters, now: dt.datet
                                          .where(Assignment.event_id.in_(ids)).order_by(Assignment.id)):
         departments[event_id].append(key)
     curves = items_per_hour(session, ids, since)
-    return [Row(e, departments[e.id], sparkline(curves.get(e.id, []), label=f"事件 {e.id} 每小时条数"))
+    return [Row(e, departments[e.id],
+                sparkline(curves.get(e.id, []), label=templates.plain("web_event_sparkline", n=e.id)))
             for e in events]
 
 
@@ -85,7 +88,7 @@ def _stamp(session: Session) -> str:
 def routes(site: DeskSite) -> list[BaseRoute]:
     def _rows(request: Request, person: Person) -> list[Row]:
         with session_scope(site.sessions) as session:
-            return hot_events(session, person, Filters.of(request), site.clock())
+            return hot_events(session, person, Filters.of(request), site.clock(), site.templates)
 
     def home(request: Request) -> Response:
         site.person(request)

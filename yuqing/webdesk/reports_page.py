@@ -149,6 +149,6 @@ def routes(site: DeskSite) -> list[BaseRoute]:
 
     def _not_found(request: Request) -> Response:
         return site.page(request, "not_found.html.j2", site.person(request), status=404,
-                         why="没有这份报告（只能打开报告列表中的文件）", back="/reports")
+                         why=site.templates.reply("web_no_report"), back="/reports")
 
     return [Route("/reports", index), Route("/reports/{name}", show)]

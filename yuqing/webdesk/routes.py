@@ -47,10 +47,11 @@ def desk_exception_handlers(site: DeskSite) -> dict[type[Exception], object]:
         if request.method == "GET" and not request.url.path.startswith(("/now/rows", "/now/stream")):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/signin?next={quote(target, safe='/')}", status_code=303)
-        return PlainTextResponse("请先登录", status_code=401)
+        return PlainTextResponse(site.templates.plain("web_sign_in_first"), status_code=401)
 
     async def forbidden(request: Request, exc: Exception) -> Response:
-        why = exc.why if isinstance(exc, Forbidden) else "无权访问"
+        why = (site.templates.reply(exc.reply, **exc.values) if isinstance(exc, Forbidden)
+               else site.templates.reply("web_forbidden"))
         try:
             person = site.person(request)
         except SignInRequired:

@@ -37,7 +37,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         wait = site.limiter.wait_for(*keys)
         if wait > 0:
             return site.page(request, "signin.html.j2", None, status=429, next=target, login=login,
-                             error=f"登录失败次数过多，请 {int(wait // 60) + 1} 分钟后再试")
+                             error=site.templates.reply("web_sign_in_wait", minutes=int(wait // 60) + 1))
         person = person_for(site.members, login)
 
         def check() -> bool:  # argon2 is slow on purpose: keep it off the event loop
@@ -48,7 +48,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         if person is None or not matches:
             site.limiter.failed(*keys)
             return site.page(request, "signin.html.j2", None, status=401, next=target, login=login,
-                             error="用户名或密码不正确")
+                             error=site.templates.reply("web_sign_in_failed"))
         site.limiter.succeeded(keys[0])
         site.sign_in(request, person)
         return RedirectResponse(target, status_code=303)

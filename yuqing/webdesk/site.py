@@ -45,11 +45,15 @@ class SignInRequired(DeskError):  # noqa: N818 - the name says what the page doe
 
 
 class Forbidden(DeskError):  # noqa: N818 - the name says what the page does about it
-    """The signed-in person may not see or do this (another department's case, a read-only leader)."""
+    """The signed-in person may not see or do this (another department's case, a read-only leader).
 
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
+    ``reply`` names the playbook's reply that says why and ``values`` fill it (the 403 page renders it).
+    """
+
+    def __init__(self, reply: str, **values: object) -> None:
+        super().__init__(f"{reply} {values}")
+        self.reply = reply
+        self.values = values
 
 
 @dataclass
@@ -89,7 +93,7 @@ class DeskSite:
             request.session.clear()
             raise SignInRequired
         if acting and person.read_only:
-            raise Forbidden("领导账号只能查看，不能办理")
+            raise Forbidden("web_read_only")
         return person
 
     def sign_in(self, request: Request, person: Person) -> None:
@@ -110,7 +114,7 @@ class DeskSite:
         form = await request.form()
         values = {k: v for k, v in form.items() if isinstance(v, str)}
         if not csrf_matches(request.session.get("csrf"), values.get("csrf")):
-            raise Forbidden("表单已过期或来源不明（CSRF 校验未通过），请刷新页面后重试")
+            raise Forbidden("web_stale_form")
         return values
 
     # ------------------------------------------------------------------ pages

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -34,6 +35,7 @@ from monitor.store.models import Source
 from monitor.urls import redact_url
 from playbooks.loader import PolicyFileError
 from playbooks.schema import Playbook
+from responders.messages import Templates
 from yuqing.settings import Settings
 from yuqing.webdesk.access import Person
 from yuqing.webdesk.site import DeskSite, Forbidden
@@ -105,17 +107,14 @@ def _config(settings: Settings) -> SourcesFile:
     return sources_config(settings)
 
 
-def _refusal(name: str, exc: Exception) -> str:
-    """A plain sentence naming the source; a policy file's problems without their file prefix."""
-    if isinstance(exc, PolicyFileError):
-        why = "；".join(p.message for p in exc.problems)
-    else:
-        why = str(exc)
-    return f"信息源 {name}：{why}"
+def _refusal(templates: Templates, name: str, exc: Exception) -> Markup:
+    """A sentence naming the source; a policy file's problems without their file prefix."""
+    problems = [p.message for p in exc.problems] if isinstance(exc, PolicyFileError) else [str(exc)]
+    return templates.reply("web_source_refused", source=name, problems=problems)
 
 
-def run_test(settings: Settings, sessions: sessionmaker[Session], playbook: Playbook, name: str,
-             limit: float = TEST_SECONDS) -> TestResult:
+def run_test(settings: Settings, sessions: sessionmaker[Session], playbook: Playbook, templates: Templates,
+             name: str, limit: float = TEST_SECONDS) -> TestResult:
     """One fetch of *name* as ``yuqing sources test`` does it (``Poller.fetch``, nothing stored), in a
     fresh event loop of the calling thread and within *limit* seconds."""
     from monitor.fetch import Fetcher  # the poller and its pipeline load only when a test is asked for
@@ -125,7 +124,7 @@ def run_test(settings: Settings, sessions: sessionmaker[Session], playbook: Play
     try:
         config = _config(settings)
     except PolicyFileError as exc:
-        return TestResult(name, False, _refusal(name, exc))
+        return TestResult(name, False, _refusal(templates, name, exc))
 
     async def fetch() -> TestResult:
         poller = Poller(config, sessions, Pipeline(playbook, config.dedupe), Fetcher(config.fetch.limits()))
@@ -133,13 +132,14 @@ def run_test(settings: Settings, sessions: sessionmaker[Session], playbook: Play
             async with asyncio.timeout(limit):
                 outcome = await poller.fetch(poller.spec(name))
         except TimeoutError:
-            return TestResult(name, False, f"信息源 {name}：{limit:g} 秒内未完成抓取，已停止")
+            return TestResult(name, False, templates.reply("web_source_timeout", source=name, seconds=limit))
         except MonitorError as exc:
-            return TestResult(name, False, _refusal(name, exc))
+            return TestResult(name, False, _refusal(templates, name, exc))
         finally:
             await poller.aclose()
-        found = "未变化（304）" if outcome.not_modified else f"抓到 {len(outcome.items)} 条"
-        return TestResult(name, True, f"信息源 {name}：{found}", outcome.items[:SHOWN_ITEMS], outcome.warnings)
+        found = templates.reply("web_source_fetched", source=name, not_modified=outcome.not_modified,
+                                count=len(outcome.items))
+        return TestResult(name, True, found, outcome.items[:SHOWN_ITEMS], outcome.warnings)
 
     return asyncio.run(fetch())
 
@@ -147,13 +147,13 @@ def run_test(settings: Settings, sessions: sessionmaker[Session], playbook: Play
 def routes(site: DeskSite) -> list[BaseRoute]:
     def settings() -> Settings:
         if site.settings is None:
-            raise Forbidden("此工作台未配置信息源文件")
+            raise Forbidden("web_no_sources_file")
         return site.settings
 
     def duty(request: Request) -> Person:
         person = site.person(request, acting=True)
         if not person.is_duty:
-            raise Forbidden("只有值班人员可以添加、测试或停用信息源")
+            raise Forbidden("web_sources_duty_only")
         return person
 
     def render(request: Request, person: Person, tested: TestResult | None = None, status: int = 200,
@@ -163,7 +163,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
             try:
                 config = _config(settings())
             except PolicyFileError as exc:
-                error, config = f"信息源文件有误：{exc}", SourcesFile()
+                error, config = site.templates.reply("web_sources_file_error", why=str(exc)), SourcesFile()
             rows = source_rows(session, config, site.clock())
         return site.page(request, "sources.html.j2", person, status=status, rows=rows, tested=tested,
                          kinds=KINDS, file_error=error, form=form or {"name": "", "kind": "feed", "url": ""},
@@ -178,7 +178,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         with session_scope(site.sessions) as session:
             sync_sources(session, config)
 
-    def change_file(name: str, change: Callable[[Path], object]) -> str | None:
+    def change_file(name: str, change: Callable[[Path], object]) -> Markup | None:
         """Apply *change* to the sources file (one writer at a time) and bring the store in line; the refusal,
         naming the source, or None."""
         config_settings = settings()
@@ -187,7 +187,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
                 change(config_settings.effective_sources_file)
             sync(_config(config_settings))
         except PolicyFileError as exc:
-            return _refusal(name, exc)
+            return _refusal(site.templates, name, exc)
         return None
 
     async def add(request: Request) -> Response:
@@ -197,22 +197,22 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         name = form.get("name", "").strip() or (host_of(url) or "").replace(" ", "-") or kind
         values = {"name": name, "kind": kind, "url": url}
         if kind not in KINDS:
-            site.flash(request, f"信息源 {name}：类型只能是 {'、'.join(KINDS)}", ok=False)
+            site.flash(request, site.templates.reply("web_source_bad_kind", source=name, kinds=KINDS), ok=False)
             return await run_in_threadpool(render, request, person, None, 400, values)
         entry: dict[str, Any] = {"name": name, "kind": kind, "url": url, "interval": "15m", "weight_class": "auto"}
 
         refused = await run_in_threadpool(change_file, name, lambda path: add_source(path, entry))
         if refused:
-            site.flash(request, f"未添加。{refused}", ok=False)
+            site.flash(request, site.templates.reply("web_source_not_added", refusal=refused), ok=False)
             return await run_in_threadpool(render, request, person, None, 400, values)
-        site.flash(request, f"已添加信息源 {name}（{kind}）")
+        site.flash(request, site.templates.reply("web_source_added", source=name, kind=kind))
         return RedirectResponse("/sources", status_code=303)
 
     async def test(request: Request) -> Response:
         await site.form(request)
         person = duty(request)
         name = request.path_params["name"]
-        result = await run_in_threadpool(run_test, settings(), site.sessions, site.playbook, name)
+        result = await run_in_threadpool(run_test, settings(), site.sessions, site.playbook, site.templates, name)
         return await run_in_threadpool(render, request, person, result)
 
     def switch(enabled: bool) -> Any:
@@ -225,7 +225,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
             if refused:
                 site.flash(request, refused, ok=False)
             else:
-                site.flash(request, f"已{'启用' if enabled else '停用'}信息源 {name}")
+                site.flash(request, site.templates.reply("web_source_switched", enabled=enabled, source=name))
             return RedirectResponse("/sources", status_code=303)
         return endpoint
 

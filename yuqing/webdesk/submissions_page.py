@@ -64,7 +64,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         person = site.person(request)
         filters = Filters.of(request)
         if filters.department and not person.sees_department(filters.department):
-            raise Forbidden(f"只能查看本单位的报送信息（{filters.department} 不是您负责的单位）")
+            raise Forbidden("web_own_units_only", kind="submission", department=filters.department)
         query = select(Submission)
         if filters.department:
             query = query.where(Submission.department_key == filters.department)
@@ -73,7 +73,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         if filters.state:
             query = query.where(Submission.state == filters.state)
         if filters.period:
-            period = period_of(filters.period, site.clock(), tz)
+            period = period_of(filters.period, site.clock(), tz, site.templates)
             adopted = filters.state == SubmissionState.adopted.value
             column = Submission.adopted_at if adopted else Submission.submitted_at
             query = query.where(column >= period.start, column < period.end)
@@ -90,7 +90,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
             person = site.person(request, acting=True)
             form = await site.form(request)
             if not edits(person):
-                raise Forbidden("采用、退回报送信息由值班人员或信息编辑办理")
+                raise Forbidden("web_editors_act")
             submission_id: int = request.path_params["submission_id"]
             actor = person.actor()
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+WORDS = {"max": "最大"}  # the one word a chart writes beside its title
+
 
 def sparkline(values: Sequence[float], width: int = 120, height: int = 24, label: str = "") -> Markup:
     """A line of *values* scaled to the box; an all-zero series is a flat line at the bottom."""
@@ -30,7 +32,7 @@ def lines(series: dict[str, Sequence[float]], labels: Sequence[str], width: int 
     colours = ("#c0392b", "#1f6fb2", "#2e8b57", "#8e44ad")
     parts = [f'<svg class="chart" width="{width}" height="{height + 40}" viewBox="0 0 {width} {height + 40}" '
              f'role="img" aria-label="{escape(title)}">',
-             f'<text x="{pad}" y="12" font-size="11">{escape(title)} （最大 {top:g}）</text>',
+             f'<text x="{pad}" y="12" font-size="11">{escape(title)} （{WORDS["max"]} {top:g}）</text>',
              f'<line x1="{pad}" y1="{height}" x2="{width - 10}" y2="{height}" stroke="#999"/>']
     for k, (name, s) in enumerate(series.items()):
         colour = colours[k % len(colours)]

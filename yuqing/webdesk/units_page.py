@@ -33,6 +33,7 @@ from monitor.store.database import session_scope
 from monitor.store.models import AssignmentEvent, Department, PointsEntry, Submission, SubmissionEvent
 from responders import periods
 from responders.errors import BadCommand
+from responders.messages import Templates
 from responders.periods import Period
 from responders.points import Standing, label_of, ledger, standings
 from responders.reports.monthly import REPRINT_REASONS, MonthlyReport, build
@@ -41,7 +42,7 @@ from yuqing.webdesk.site import DeskSite, Forbidden
 REPRINTS = "reprint"  # the ledger filter for both kinds of reprint
 
 
-def period_of(label: str, now: dt.datetime, tz: ZoneInfo) -> Period:
+def period_of(label: str, now: dt.datetime, tz: ZoneInfo, templates: Templates) -> Period:
     """``2026-12`` a month, ``2026-Q4`` a quarter, nothing: this month; a bad label is a 400."""
     label = label.strip()[:16]
     try:
@@ -51,7 +52,7 @@ def period_of(label: str, now: dt.datetime, tz: ZoneInfo) -> Period:
             return periods.quarter(label.upper(), tz)
         return periods.month(label, tz)
     except BadCommand:
-        raise HTTPException(400, f"无法识别的统计期「{label}」（如 2026-12 或 2026-Q4）") from None
+        raise HTTPException(400, templates.plain("web_bad_period", label=label)) from None
 
 
 REUSE_FOR = 60.0  # seconds a period's tables are reused while nothing they count has changed
@@ -83,7 +84,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
     def units(request: Request) -> Response:
         person = site.person(request)
         now = site.clock()
-        period = period_of(request.query_params.get("period", ""), now, tz)
+        period = period_of(request.query_params.get("period", ""), now, tz, site.templates)
         is_quarter = "Q" in period.label
         quarter = period if is_quarter else periods.quarter_of(period.start, tz)
         with session_scope(site.sessions) as session:
@@ -99,14 +100,14 @@ def routes(site: DeskSite) -> list[BaseRoute]:
     def unit_ledger(request: Request) -> Response:
         person = site.person(request)
         department: str = request.path_params["department"]
-        period = period_of(request.query_params.get("period", ""), site.clock(), tz)
+        period = period_of(request.query_params.get("period", ""), site.clock(), tz, site.templates)
         reason = request.query_params.get("reason", "")[:64]
         with session_scope(site.sessions) as session:
             unit = session.get(Department, department)
             if unit is None:
-                raise HTTPException(404, f"没有名为「{department}」的单位")
+                raise HTTPException(404, site.templates.plain("web_no_such_unit", department=department))
             if not person.sees_department(department):
-                raise Forbidden(f"只能查看本单位的积分明细（{department} 不是您负责的单位）")
+                raise Forbidden("web_own_units_only", kind="ledger", department=department)
             rows = ledger(session, department, period)
             if reason == REPRINTS:
                 rows = [r for r in rows if r.reason in REPRINT_REASONS]
