@@ -1,8 +1,9 @@
-"""No Chinese sentence is assembled in Python under responders/: wording lives in the playbook.
+"""No Chinese sentence is assembled in Python under responders/ or yuqing/webdesk/: wording lives in the playbook.
 
 An AST scan (issue 15, point 3): every string constant and f-string holding a CJK character fails
-the test, except docstrings and the values of the label tables named in ``LABEL_TABLES`` (words, not
-sentences, and the one pattern that reads what a portal article wrote). No module is exempt.
+the test, except docstrings and the values of the label tables named in ``LABEL_TABLES`` and
+``DESK_LABEL_TABLES`` (words, not sentences, and the one pattern that reads what a portal article
+wrote; a table is a module-level assignment or a class such as an enum of labels). No module is exempt.
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ import ast
 import re
 from pathlib import Path
 
-RESPONDERS = Path(__file__).resolve().parents[2] / "responders"
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+RESPONDERS = PROJECT / "responders"
+DESK = PROJECT / "yuqing" / "webdesk"
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 LABEL_TABLES = {
@@ -25,6 +30,14 @@ LABEL_TABLES = {
     "submissions.py": {"STATE_LABELS", "ACTION_LABELS", "BONUS_WORDS", "SOURCE_LINE"},
     "views.py": {"ROLE_LABELS", "_DEPARTMENT_BUTTONS", "BUTTON_LABELS"},
 }
+DESK_LABEL_TABLES = {
+    "access.py": {"Role"},
+    "event_page.py": {"ACTION_TEXT", "CHANNEL_TEXT", "REPRINT_TEXT", "CURVE_TEXT"},
+    "reports_page.py": {"KIND_NAMES"},
+    "sources_page.py": {"PROBLEMS"},
+    "svg.py": {"WORDS"},
+}
+ROOTS = {"responders": (RESPONDERS, LABEL_TABLES), "yuqing/webdesk": (DESK, DESK_LABEL_TABLES)}
 
 
 def _docstrings(tree: ast.Module) -> set[int]:
@@ -40,6 +53,9 @@ def _docstrings(tree: ast.Module) -> set[int]:
 def _in_tables(tree: ast.Module, names: set[str]) -> set[int]:
     out = set()
     for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name in names:
+            out.update(id(n) for n in ast.walk(node))
+            continue
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
@@ -51,11 +67,12 @@ def _in_tables(tree: ast.Module, names: set[str]) -> set[int]:
     return out
 
 
-def chinese_in_code(path: Path) -> list[str]:
-    """``line: text`` for every string in *path* that holds CJK outside docstrings and label tables."""
-    relative = path.relative_to(RESPONDERS).as_posix()
+def chinese_in_code(path: Path, root: Path, tables: dict[str, set[str]]) -> list[str]:
+    """``line: text`` for every string in *path* (under *root*) that holds CJK outside docstrings and the
+    label tables *tables* names."""
+    relative = path.relative_to(root).as_posix()
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    allowed = _docstrings(tree) | _in_tables(tree, LABEL_TABLES.get(relative, set()))
+    allowed = _docstrings(tree) | _in_tables(tree, tables.get(relative, set()))
     found = []
     for node in ast.walk(tree):
         if id(node) in allowed:
@@ -65,22 +82,27 @@ def chinese_in_code(path: Path) -> list[str]:
     return found
 
 
-def test_no_chinese_sentence_is_built_in_python() -> None:
+@pytest.mark.parametrize("name", ROOTS)
+def test_no_chinese_sentence_is_built_in_python(name: str) -> None:
+    root, tables = ROOTS[name]
     offenders = {}
-    for path in sorted(RESPONDERS.rglob("*.py")):
-        if found := chinese_in_code(path):
-            offenders[path.relative_to(RESPONDERS).as_posix()] = found
+    for path in sorted(root.rglob("*.py")):
+        if found := chinese_in_code(path, root, tables):
+            offenders[path.relative_to(root).as_posix()] = found
     assert not offenders, f"Chinese text in Python (move it to the playbook's replies): {offenders}"
 
 
-def test_every_label_table_named_exists() -> None:
+@pytest.mark.parametrize("name", ROOTS)
+def test_every_label_table_named_exists(name: str) -> None:
     """A table named here but gone from its module would let a renamed one slip by unnoticed."""
+    root, tables = ROOTS[name]
     missing = []
-    for relative, names in LABEL_TABLES.items():
-        tree = ast.parse((RESPONDERS / relative).read_text(encoding="utf-8"))
+    for relative, names in tables.items():
+        tree = ast.parse((root / relative).read_text(encoding="utf-8"))
         assigned = {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
                     for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
                     if isinstance(t, ast.Name)}
+        assigned |= {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
         missing += [f"{relative}: {name}" for name in sorted(names - assigned)]
     assert not missing, f"label tables named in LABEL_TABLES but not in their module: {missing}"
 
