@@ -25,7 +25,7 @@ from playbooks.loader import PolicyFileError
 from playbooks.schema import Playbook
 from responders import clarifications, digest, periods, spread
 from responders.assignments import Actor, get_assignment
-from responders.errors import ResponderError
+from responders.errors import ResponderError, UnknownCase
 from yuqing.context import Context, pass_context
 
 
@@ -113,7 +113,7 @@ def clarify_submit(context: Context, case: int, url_or_text: str, department: st
         target: Event | Assignment | None = (get_assignment(session, case) if is_assignment
                                              else session.get(Event, case))
         if target is None:
-            raise click.ClickException(f"没有编号为 {case} 的事件")
+            raise UnknownCase(reply="no_such", kind="event", n=case)
         row = clarifications.submit(session, target, department, url_or_text, Actor(who), utcnow())
         click.echo(f"澄清 {row.id} 已提交（事件 {row.event_id}，{row.department_key}），待审签："
                    f"yuqing clarify approve {row.id}")
@@ -176,7 +176,7 @@ def case(context: Context, event_id: int, hours: int) -> None:
     with _session(context) as session:
         event = session.get(Event, event_id)
         if event is None:
-            raise click.ClickException(f"没有编号为 {event_id} 的事件")
+            raise UnknownCase(reply="no_such", kind="event", n=event_id)
         s = spread.event_spread(session, event, book, utcnow())
         click.echo(
             f"事件 {event.id} {event.title}（{event.category or '—'}，状态 {event.status}，热度 {event.heat:.0f}）"
