@@ -31,7 +31,7 @@ from responders.periods import Period
 from responders.points import GROUP_LABELS, GROUP_ORDER, Reason, Standing, is_local, label_of, standings
 from responders.reports import _num, _pct, charts, columns, has_words, render, words
 from responders.reports.rules import RuleNote, timeliness_rules
-from responders.reports.timeliness import Overdue, Rates, opened_in, overdue, rates
+from responders.reports.timeliness import Overdue, Rates, opened_in, overdue, overdue_counts, rates
 
 REPRINT_REASONS = (Reason.reprint_major.value, Reason.reprint_other.value)
 
@@ -143,11 +143,13 @@ def _year(period: Period, tz: ZoneInfo) -> Period | None:
 
 
 def build(session: Session, playbook: Playbook, period: Period, now: dt.datetime,
-          dedupe: DedupeSection | None = None, *, draw: bool = True, policy: bool = True) -> MonthlyReport:
+          dedupe: DedupeSection | None = None, *, draw: bool = True, policy: bool = True,
+          overdue_list: bool = True) -> MonthlyReport:
     """Every registered unit in its group, ranked by the month's points; zeros included.
 
-    *draw* False leaves out the PNG ranking charts and *policy* False the policy-reprint timeliness (it
-    scans the month's items): the web desk shows the other tables on every request.
+    *draw* False leaves out the PNG ranking charts, *policy* False the policy-reprint timeliness (it
+    scans the month's items) and *overdue_list* False the list of overdue cases (the units' overdue
+    counts are then counted by the database): the web desk shows the other tables on every request.
     """
     tz = ZoneInfo(playbook.timezone)
     stands = standings(session, period)
@@ -156,8 +158,9 @@ def build(session: Session, playbook: Playbook, period: Period, now: dt.datetime
     submitted = _count_by_unit(session, Submission.submitted_at, period.start, period.end)
     adopted = _count_by_unit(session, Submission.adopted_at, period.start, period.end)
     reprints = _reprints_by_unit(session, period)
-    late = overdue(session, now)
-    late_by_unit = _overdue_by_unit([o for o in late if o.opened_at < period.end])
+    late = overdue(session, now) if overdue_list else []
+    late_by_unit = (_overdue_by_unit([o for o in late if o.opened_at < period.end]) if overdue_list
+                    else overdue_counts(session, now, period.end))
     groups = []
     for kind in GROUP_ORDER:
         rows = [MonthlyRow(s, s.yuan(playbook), submitted[s.department_key], adopted[s.department_key],

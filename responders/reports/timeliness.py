@@ -8,15 +8,15 @@ passed before *now*; withdrawn cases (转办, 撤销) do not count at all.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from monitor.store.models import Assignment, Event
 from responders.assignments import OPEN_STATES, STATE_LABELS, WITHDRAWN_STATES, State
-from responders.clocks import CLOCK_COLUMNS
+from responders.clocks import CLOCK_COLUMNS, overdue_clause
 from responders.clocks import overdue as overdue_deadlines
 from responders.periods import Period
 
@@ -87,6 +87,15 @@ def opened_in(session: Session, period: Period) -> list[Assignment]:
     return list(session.scalars(select(Assignment).options(*_HEAVY)
                                 .where(Assignment.opened_at >= period.start, Assignment.opened_at < period.end)
                                 .order_by(Assignment.id)))
+
+
+def overdue_counts(session: Session, now: dt.datetime, opened_before: dt.datetime) -> Counter[str]:
+    """Open cases past a deadline per unit, counted by the database (the same rule as :func:`overdue`)."""
+    rows = session.execute(select(Assignment.department_key, func.count(Assignment.id))
+                           .where(Assignment.state.in_([s.value for s in OPEN_STATES]), overdue_clause(now),
+                                  Assignment.opened_at < opened_before)
+                           .group_by(Assignment.department_key)).all()
+    return Counter({key: int(n) for key, n in rows})
 
 
 def overdue(session: Session, now: dt.datetime) -> list[Overdue]:

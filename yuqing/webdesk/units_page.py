@@ -77,7 +77,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         kept = built.get(period.label)
         if kept is not None and kept[1] == stamp and time.monotonic() - kept[0] < REUSE_FOR:
             return kept[2]
-        report = build(session, site.playbook, period, now, draw=False, policy=False)
+        report = build(session, site.playbook, period, now, draw=False, policy=False, overdue_list=False)
         built[period.label] = (time.monotonic(), stamp, report)
         return report
 
