@@ -1,4 +1,8 @@
-"""Fixtures shared by every test package: store URLs for SQLite and PostgreSQL, the playbook."""
+"""Fixtures shared by every test package: store URLs for SQLite and PostgreSQL, the playbook, a fake Bot API.
+
+Shared fakes live in the ``support`` package beside this file (importable as ``support``: pytest puts this
+directory on ``sys.path`` when it imports this conftest).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from support.fake_bot_api import FakeBotAPI
 
 from playbooks.loader import load_playbook
 from playbooks.schema import Playbook
@@ -64,6 +69,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotAPI]:
+    """A fake Telegram Bot API on 127.0.0.1 that records every call."""
+    server = FakeBotAPI().start()
+    yield server
+    server.stop()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

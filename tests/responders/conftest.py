@@ -1,4 +1,7 @@
-"""Factories for the responders' tests: a migrated store, events with items, members, a clock."""
+"""The responders' fixtures: a migrated store and a session on it, events with items, members, the clock,
+the desk (the fake Bot API, ``api``, is in tests/conftest.py).
+
+Plain helpers (people, local times, row builders) are in ``responders_support``."""
 
 from __future__ import annotations
 
@@ -6,10 +9,10 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 
 import pytest
-from fake_bot_api import FakeBotAPI
-from responders_support import MEMBERS_FILE, Clock, local
+from responders_support import MEMBERS_FILE, local
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.clock import FrozenClock
 from monitor.store.database import make_engine, migrate, session_factory, session_scope, sync_departments
 from monitor.store.models import Event, Item, Source
 from playbooks.members import Members, load_members
@@ -19,8 +22,9 @@ from responders.messages import Templates
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(local(2026, 11, 23, 10, 0))
+def clock() -> FrozenClock:
+    """Monday 23 November 2026, 10:00 in the office; tests move it with ``advance`` or by setting ``now``."""
+    return FrozenClock(local(2026, 11, 23, 10, 0))
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +49,15 @@ def sessions(database_url: str, playbook: Playbook) -> Iterator[sessionmaker[Ses
 
 
 @pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """One session on the store, committed at the end of the test (the row builders' target)."""
+    with session_scope(sessions) as s:
+        yield s
+
+
+@pytest.fixture
 def desk(sessions: sessionmaker[Session], playbook: Playbook, members: Members, templates: Templates,
-         clock: Clock) -> Desk:
+         clock: FrozenClock) -> Desk:
     return Desk(sessions, playbook, members, templates, clock)
 
 
@@ -54,7 +65,7 @@ MakeEvent = Callable[..., int]
 
 
 @pytest.fixture
-def make_event(sessions: sessionmaker[Session], clock: Clock) -> MakeEvent:
+def make_event(sessions: sessionmaker[Session], clock: FrozenClock) -> MakeEvent:
     """Store an event with one item; returns the event id."""
     counter = iter(range(1, 10_000))
 
@@ -78,11 +89,3 @@ def make_event(sessions: sessionmaker[Session], clock: Clock) -> MakeEvent:
             return event.id
 
     return make
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotAPI]:
-    """A fake Telegram Bot API on 127.0.0.1 that records every call."""
-    server = FakeBotAPI().start()
-    yield server
-    server.stop()

@@ -141,7 +141,7 @@ def test_reasons_are_required(sessions, playbook, open_case, clock) -> None:
 
 
 def test_ordinary_clocks_from_the_snapshot(sessions, playbook, open_case, clock) -> None:
-    clock.set(local(2026, 9, 30, 10, 0))  # the day before National Day
+    clock.now = local(2026, 9, 30, 10, 0)  # the day before National Day
     case_id = open_case()
     with session_scope(sessions) as session:
         a = get_assignment(session, case_id)
@@ -183,7 +183,7 @@ def test_rumour_clock_and_on_time_response(sessions, playbook, open_case, clock)
 
 
 def test_emergency_and_policy_reprint_clocks(sessions, playbook, open_case, clock) -> None:
-    clock.set(local(2026, 11, 20, 16, 0))  # a Friday
+    clock.now = local(2026, 11, 20, 16, 0)  # a Friday
     e = open_case("化工厂泄漏", emergency=True)
     p = open_case("国务院关于进一步优化政务服务的意见", signals=["policy"])
     with session_scope(sessions) as session:

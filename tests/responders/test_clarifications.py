@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from loop_support import assignment, at, event, item, session, source, store  # noqa: F401
+from responders_support import assignment, event, item, local, source
 from sqlalchemy import select
 
 from monitor.store.models import Clarification, Reprint
@@ -13,25 +13,25 @@ from responders import clarifications
 from responders.assignments import Actor
 from responders.errors import BadCommand, InvalidTransition, UnknownDepartment
 
-NOW = at(2026, 11, 23, 10, 0)
+NOW = local(2026, 11, 23, 10, 0)
 CLARIFICATION = (
     "长春市教育局郑重声明：网传某小学食堂使用过期食材一事不实，经市场监管部门现场检查，食材来源合规、检测合格。"
 )
 DUTY = Actor("值班员张三")
 
 
-def test_submit_on_an_assignment_goes_through_its_respond_transition(session):
+def test_submit_on_an_assignment_goes_through_its_respond_transition(session, playbook):
     ev = event(session, "网传某小学食堂使用过期食材", NOW)
-    case = assignment(session, ev, "省教育厅", NOW)
+    case = assignment(session, playbook, ev, "省教育厅", NOW)
     row = clarifications.submit(session, ev, None, "https://jyt.jl.gov.cn/tz/1.html", Actor("联络员"), NOW)
     assert row.state == "submitted" and row.assignment_id == case.id and row.url.endswith("1.html")
     assert case.state == "responded" and case.responded_on_time is True
 
 
-def test_event_with_several_departments_needs_one_named(session):
+def test_event_with_several_departments_needs_one_named(session, playbook):
     ev = event(session, "某事件", NOW)
-    assignment(session, ev, "省教育厅", NOW)
-    assignment(session, ev, "省卫生厅", NOW)
+    assignment(session, playbook, ev, "省教育厅", NOW)
+    assignment(session, playbook, ev, "省卫生厅", NOW)
     with pytest.raises(UnknownDepartment):
         clarifications.submit(session, ev, None, "澄清文字", Actor("x"), NOW)
     with pytest.raises(BadCommand):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from loop_support import at, item, session, source, store  # noqa: F401
+from responders_support import item, local, source
 from sqlalchemy import select
 
 from monitor.store.models import Alert, PointsEntry
 from responders import compliance
 
-PUBLISHED = at(2026, 11, 20, 10, 0)
+PUBLISHED = local(2026, 11, 20, 10, 0)
 TITLE = "国务院关于进一步优化营商环境的实施意见"
 TEXT = "为深入贯彻落实党中央决策部署，进一步优化营商环境，激发市场主体活力，现提出如下意见：持续深化简政放权。"
 
@@ -29,7 +29,7 @@ def test_reminder_then_breach_then_nothing_more(session, playbook):
     first = compliance.remind(session, playbook, PUBLISHED + dt.timedelta(hours=2), **kwargs)
     assert [(a.chat_id, a.kind) for a in first] == [("-200", "policy_reprint")] and "cc-gov" in first[0].text
     assert compliance.remind(session, playbook, PUBLISHED + dt.timedelta(hours=3), **kwargs) == []
-    tuesday = at(2026, 11, 24, 9, 0)
+    tuesday = local(2026, 11, 24, 9, 0)
     breach = compliance.remind(session, playbook, tuesday, **kwargs)
     assert sorted(a.chat_id for a in breach) == ["-100", "-200"] and "逾期" in breach[0].text
     assert compliance.remind(session, playbook, tuesday + dt.timedelta(hours=1), **kwargs) == []
@@ -42,6 +42,6 @@ def test_timeliness_counts_statuses(session, playbook):
     from monitor.compliance import check_all
 
     _setup(session)
-    statuses = check_all(session, playbook, PUBLISHED - dt.timedelta(days=1), at(2026, 11, 24, 9, 0))
+    statuses = check_all(session, playbook, PUBLISHED - dt.timedelta(days=1), local(2026, 11, 24, 9, 0))
     table = compliance.timeliness(statuses)
     assert (table["长春市政府"].missing, table["长春市政府"].rate) == (1, 0.0)

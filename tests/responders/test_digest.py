@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from loop_support import at, event, item, session, source, store  # noqa: F401
+from responders_support import event, item, local, source
 from sqlalchemy import select
 
 from monitor.store.models import PointsEntry
 from responders import digest, submissions
 from responders.errors import BadCommand, UnknownCase
 
-NOW = at(2026, 11, 23, 9, 0)
+NOW = local(2026, 11, 23, 9, 0)
 
 
 def test_a_submission_in_the_digest_credits_the_submitting_unit_once(session, playbook, tmp_path):

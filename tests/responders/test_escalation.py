@@ -44,7 +44,7 @@ def steps(alerts: list[Alert]) -> list[tuple[str, str]]:
 
 
 def test_national_day_holiday_escalation(sessions, playbook, members, templates, one_case, clock) -> None:
-    clock.set(local(2026, 9, 30, 10, 0))
+    clock.now = local(2026, 9, 30, 10, 0)
     case_id = one_case(playbook)
     duty, chief = str(members.duty.chat_id), str(DUTY_CHIEF)
     assert tick(sessions, members, templates, local(2026, 9, 30, 12, 0)) == []
@@ -81,7 +81,7 @@ def test_national_day_holiday_escalation(sessions, playbook, members, templates,
 
 def test_weekend_does_not_count_towards_working_days(sessions, playbook, members, templates, one_case,
                                                       clock) -> None:
-    clock.set(local(2026, 11, 20, 15, 0))  # Friday
+    clock.now = local(2026, 11, 20, 15, 0)  # Friday
     case_id = one_case(playbook)
     with session_scope(sessions) as session:
         a = get_assignment(session, case_id)
@@ -96,7 +96,7 @@ def test_quiet_hours_delay_non_urgent_steps_only(sessions, playbook, members, te
     early = EscalationStep(name="early", when=EscalationWhen.before_due, offset=dt.timedelta(hours=12),
                            notify=[EscalationTarget.department])
     book = playbook.model_copy(update={"escalation": [early, *playbook.escalation]})
-    clock.set(local(2026, 11, 23, 10, 0))  # Monday; respond due 12-02 17:00, early reminder 05:00
+    clock.now = local(2026, 11, 23, 10, 0)  # Monday; respond due 12-02 17:00, early reminder 05:00
     case_id = one_case(book)
     with session_scope(sessions) as session:
         get_assignment(session, case_id).acknowledged_at = clock()
@@ -132,7 +132,7 @@ def test_closed_case_has_no_deadlines(sessions, playbook, one_case, clock) -> No
 
 
 def test_extension_restarts_the_answer_ladder(sessions, playbook, members, templates, one_case, clock) -> None:
-    clock.set(local(2026, 11, 23, 10, 0))
+    clock.now = local(2026, 11, 23, 10, 0)
     case_id = one_case(playbook)
     with session_scope(sessions) as session:
         transition(session, get_assignment(session, case_id), "acknowledge", Actor("x", 1), now=clock())

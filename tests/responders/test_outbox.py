@@ -80,7 +80,7 @@ def test_429_waits_as_long_as_telegram_asks(sessions, api, clock) -> None:
     assert a.state == "pending" and a.next_attempt_at == clock() + dt.timedelta(seconds=30)
     assert "flood control" in a.last_error
     assert send_round(sessions, api, clock).sent == 1  # b only; a is not due yet
-    clock.set(clock() + dt.timedelta(seconds=30))
+    clock.advance(dt.timedelta(seconds=30))
     assert send_round(sessions, api, clock).sent == 1
     assert [c.params["text"] for c in api.sent()] == ["预警", "预警"]
     assert rows(sessions)["a"].attempts == 2
@@ -92,10 +92,10 @@ def test_502_is_retried_with_backoff(sessions, api, clock) -> None:
     policy = RetryPolicy(base=dt.timedelta(seconds=10), maximum=dt.timedelta(seconds=15))
     send_round(sessions, api, clock, policy)
     assert rows(sessions)["a"].next_attempt_at == clock() + dt.timedelta(seconds=10)
-    clock.set(clock() + dt.timedelta(seconds=10))
+    clock.advance(dt.timedelta(seconds=10))
     send_round(sessions, api, clock, policy)
     assert rows(sessions)["a"].next_attempt_at == clock() + dt.timedelta(seconds=15)  # capped
-    clock.set(clock() + dt.timedelta(seconds=15))
+    clock.advance(dt.timedelta(seconds=15))
     assert send_round(sessions, api, clock, policy).sent == 1
     row = rows(sessions)["a"]
     assert row.state == "sent" and row.attempts == 3 and row.last_error is None
@@ -115,7 +115,7 @@ def test_gives_up_after_max_attempts(sessions, api, clock) -> None:
     api.fail_next("sendMessage", 502, times=2)
     policy = RetryPolicy(base=dt.timedelta(seconds=1), maximum=dt.timedelta(seconds=1), max_attempts=2)
     send_round(sessions, api, clock, policy)
-    clock.set(clock() + dt.timedelta(seconds=1))
+    clock.advance(dt.timedelta(seconds=1))
     send_round(sessions, api, clock, policy)
     assert rows(sessions)["a"].state == "failed"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from loop_support import CST, at, item, session, source, store  # noqa: F401
+from responders_support import SHANGHAI, item, local, source
 from sqlalchemy import func, select
 
 from monitor.store.models import PointsEntry, Reprint
@@ -16,7 +16,7 @@ from responders.errors import BadCommand, UnknownDepartment
 from responders.points import Reason
 from responders.submissions import Bonus
 
-NOW = at(2026, 11, 23, 10, 0)
+NOW = local(2026, 11, 23, 10, 0)
 TEXT = "农安县今年新建改建农村公路一百二十公里，群众出行条件明显改善，沿线特色产业同步发展。"
 
 
@@ -50,7 +50,7 @@ def test_amounts_come_from_the_playbook(playbook):
 
 def test_adoption_with_the_video_bonus_is_worth_fifteen_once(session, playbook):
     row, _ = _adopted(session, playbook, Bonus.video)
-    rows = points.ledger(session, "农安县", periods.month("2026-11", CST))
+    rows = points.ledger(session, "农安县", periods.month("2026-11", SHANGHAI))
     assert sorted((e.reason, e.points) for e in rows) == [("adopted", 5.0), ("video", 10.0)]
     with pytest.raises(submissions.SubmissionError):
         submissions.adopt(session, playbook, row.id, who="编辑乙", now=NOW)
@@ -118,11 +118,11 @@ def test_standings_list_every_unit_by_group_zeros_included(session, playbook):
     _adopted(session, playbook, Bonus.video, unit="农安县")
     _adopted(session, playbook, unit="长春市政府")
     _adopted(session, playbook, Bonus.interview, unit="省新闻办")
-    rows = points.standings(session, periods.quarter("2026-Q4", CST))
+    rows = points.standings(session, periods.quarter("2026-Q4", SHANGHAI))
     by_key = {s.department_key: s for s in rows}
     assert len(rows) == len(playbook.departments)
     assert by_key["农安县"].points == 15 and by_key["农安县"].rank == 1 and by_key["农安县"].group == "county"
     assert by_key["长春市政府"].rank == 1 and by_key["吉林市政府"].rank == 2 and by_key["吉林市政府"].points == 0
     assert by_key["省新闻办"].points == 35 and by_key["省新闻办"].rank is None  # 附件3: counted, not ranked
     assert by_key["农安县"].yuan(playbook) == 15 * playbook.points.yuan_per_point
-    assert all(s.points == 0 for s in points.standings(session, periods.quarter("2026-Q3", CST)))
+    assert all(s.points == 0 for s in points.standings(session, periods.quarter("2026-Q3", SHANGHAI)))

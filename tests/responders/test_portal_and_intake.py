@@ -60,7 +60,7 @@ def test_ignored_event_is_not_routed_again(sessions, playbook, members, template
 
 
 def test_portal_reply_closes_the_loop(sessions, playbook, members, templates, make_event, clock) -> None:
-    clock.set(local(2026, 11, 23, 10, 0))
+    clock.now = local(2026, 11, 23, 10, 0)
     event_id = make_event("长春市某小学乱收费", source_department="省教育厅", kind="portal")
     route_event(sessions, playbook, members, templates, event_id, clock())
     reply_at = local(2026, 11, 25, 9, 0)
@@ -90,7 +90,7 @@ def test_portal_reply_closes_the_loop(sessions, playbook, members, templates, ma
 
 
 def test_late_portal_reply_is_recorded_late(sessions, playbook, members, templates, make_event, clock) -> None:
-    clock.set(local(2026, 11, 23, 10, 0))
+    clock.now = local(2026, 11, 23, 10, 0)
     event_id = make_event("一般投诉建议", category="其他", heat=20, kind="portal")
     route_event(sessions, playbook, members, templates, event_id, clock())
     with session_scope(sessions) as session:

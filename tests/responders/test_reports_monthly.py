@@ -8,8 +8,8 @@ import csv
 import datetime as dt
 from pathlib import Path
 
-from loop_support import CST, assignment, at, event, session, store  # noqa: F401
 from pypdf import PdfReader
+from responders_support import SHANGHAI, assignment, event, local
 from sqlalchemy import func, select
 
 from monitor.store.database import session_scope
@@ -22,7 +22,7 @@ from responders.reports.schedule import next_monthly_run, post_monthly_report_if
 from responders.submissions import Bonus
 from yuqing.settings import Settings
 
-NOW = at(2026, 11, 20, 10, 0)
+NOW = local(2026, 11, 20, 10, 0)
 RANKED = (UnitKind.city, UnitKind.county, UnitKind.provincial)
 
 
@@ -37,10 +37,10 @@ def test_every_ranked_unit_appears_in_its_group_with_zeros(session, playbook, tm
     _adopt(session, playbook, "省新闻办", Bonus.interview)  # 附件3: counted, not ranked
     submissions.submit(session, unit="省地震局", title="地震局动态", text="正文", by="联络员", now=NOW)
     ev = event(session, "某校乱收费<i>", NOW)
-    ok = assignment(session, ev, "长春市政府", NOW)
+    ok = assignment(session, playbook, ev, "长春市政府", NOW)
     ok.acknowledged_at, ok.acknowledged_on_time = NOW + dt.timedelta(minutes=10), True
-    assignment(session, ev, "省教育厅", NOW, role="co")  # never acknowledged: overdue
-    report = monthly.build(session, playbook, periods.month("2026-11", CST), at(2026, 11, 30, 12, 0))
+    assignment(session, playbook, ev, "省教育厅", NOW, role="co")  # never acknowledged: overdue
+    report = monthly.build(session, playbook, periods.month("2026-11", SHANGHAI), local(2026, 11, 30, 12, 0))
     groups = {g.kind: g for g in report.groups}
     ranked = {k.value: [key for key, d in playbook.departments.items() if d.kind is k] for k in RANKED}
     assert [len(ranked[k]) for k in ("city", "county", "provincial")] == [10, 42, 40]
@@ -70,25 +70,25 @@ def test_every_ranked_unit_appears_in_its_group_with_zeros(session, playbook, tm
     assert rows[0][:3] == ["分组", "名次", "单位"] and rows[1][:5] == ["市（州）政府", "1", "吉林市政府", "35", "35"]
 
 
-def test_overdue_cases_are_reported_never_deducted(store, playbook, members, templates):
-    with session_scope(store) as s:
+def test_overdue_cases_are_reported_never_deducted(sessions, playbook, members, templates):
+    with session_scope(sessions) as s:
         ev = event(s, "某校食堂问题", NOW)
-        assignment(s, ev, "省教育厅", NOW)
-        assignment(s, ev, "长春市政府", NOW, role="co")
+        assignment(s, playbook, ev, "省教育厅", NOW)
+        assignment(s, playbook, ev, "长春市政府", NOW, role="co")
     later = NOW + dt.timedelta(days=20)
-    run_cycle(store, playbook, members, templates, later, later - dt.timedelta(days=30))
-    with session_scope(store) as s:
+    run_cycle(sessions, playbook, members, templates, later, later - dt.timedelta(days=30))
+    with session_scope(sessions) as s:
         assert s.scalar(select(func.count()).select_from(PointsEntry)) == 0
-        report = monthly.build(s, playbook, periods.month("2026-11", CST), later)
+        report = monthly.build(s, playbook, periods.month("2026-11", SHANGHAI), later)
         assert {o.department_key for o in report.overdue} == {"省教育厅", "长春市政府"}
 
 
 def test_quarter_end_carries_the_payout_and_december_the_annual_roll_up(session, playbook):
-    _adopt(session, playbook, "农安县", Bonus.video, at(2026, 10, 9, 10, 0))
-    _adopt(session, playbook, "农安县", None, at(2026, 12, 9, 10, 0))
-    november = monthly.build(session, playbook, periods.month("2026-11", CST), at(2026, 12, 1, 9, 0))
+    _adopt(session, playbook, "农安县", Bonus.video, local(2026, 10, 9, 10, 0))
+    _adopt(session, playbook, "农安县", None, local(2026, 12, 9, 10, 0))
+    november = monthly.build(session, playbook, periods.month("2026-11", SHANGHAI), local(2026, 12, 1, 9, 0))
     assert november.payout is None and november.annual is None
-    december = monthly.build(session, playbook, periods.month("2026-12", CST), at(2027, 1, 1, 9, 0))
+    december = monthly.build(session, playbook, periods.month("2026-12", SHANGHAI), local(2027, 1, 1, 9, 0))
     assert december.payout is not None and december.payout.period.label == "2026-Q4"
     assert [(s.department_key, s.points) for s in december.payout.rows] == [("农安县", 20.0)]
     assert december.annual is not None and december.annual.period.label == "2026"
@@ -99,25 +99,26 @@ def test_quarter_end_carries_the_payout_and_december_the_annual_roll_up(session,
 
 def test_next_monthly_slot_is_the_playbook_day_and_time(playbook):
     policy = playbook.reports
-    run = next_monthly_run(at(2026, 11, 20, 8, 0), policy, CST).astimezone(CST)
+    run = next_monthly_run(local(2026, 11, 20, 8, 0), policy, SHANGHAI).astimezone(SHANGHAI)
     assert (run.month, run.day, run.time()) == (12, policy.monthly_day, policy.monthly_at)
-    assert next_monthly_run(run, policy, CST).astimezone(CST).month == 1
+    assert next_monthly_run(run, policy, SHANGHAI).astimezone(SHANGHAI).month == 1
 
 
-def test_posted_exactly_once_per_month_across_restarts(store, playbook, tmp_path: Path):
+def test_posted_exactly_once_per_month_across_restarts(sessions, playbook, tmp_path: Path):
     settings = Settings(data_dir=tmp_path, reports_dir=tmp_path / "reports")
-    with session_scope(store) as s:
+    with session_scope(sessions) as s:
         _adopt(s, playbook, "农安县", Bonus.video)
-    start = at(2026, 11, 20, 12, 0)
-    assert post_monthly_report_if_due(store, start, settings, playbook, chat_id="-100") is None  # schedules only
-    due = at(2026, 12, 1, 10, 0)
-    alert = post_monthly_report_if_due(store, due, settings, playbook, chat_id="-100")
+    start = local(2026, 11, 20, 12, 0)
+    assert post_monthly_report_if_due(sessions, start, settings, playbook, chat_id="-100") is None  # schedules only
+    due = local(2026, 12, 1, 10, 0)
+    alert = post_monthly_report_if_due(sessions, due, settings, playbook, chat_id="-100")
     assert alert is not None and (alert.kind, alert.dedupe_key) == ("report", "report:monthly:2026-11")
     assert Path(alert.attachment_path).is_file() and alert.attachment_path.endswith("monthly-2026-11.pdf")
     assert "县（市）政府：第一名 农安县（15 分）" in alert.text
-    # a restart later the same day (a new process reads the same store) posts nothing more
-    assert post_monthly_report_if_due(store, due + dt.timedelta(hours=3), settings, playbook, chat_id="-100") is None
-    with session_scope(store) as s:
+    # a restart later the same day (a new process reads the same sessions) posts nothing more
+    assert post_monthly_report_if_due(sessions, due + dt.timedelta(hours=3), settings, playbook, chat_id="-100") is None
+    with session_scope(sessions) as s:
         assert s.scalar(select(func.count()).select_from(Alert)) == 1
-        assert s.get(ScheduledReport, "monthly").next_run_at.astimezone(CST).month == 1
-    assert post_monthly_report_if_due(store, at(2027, 1, 1, 10, 0), settings, playbook, chat_id="-100") is not None
+        assert s.get(ScheduledReport, "monthly").next_run_at.astimezone(SHANGHAI).month == 1
+    january = local(2027, 1, 1, 10, 0)
+    assert post_monthly_report_if_due(sessions, january, settings, playbook, chat_id="-100") is not None

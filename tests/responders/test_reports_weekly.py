@@ -6,8 +6,8 @@ import datetime as dt
 import threading
 from pathlib import Path
 
-from loop_support import CST, at, event, item, session, source, store  # noqa: F401
 from pypdf import PdfReader
+from responders_support import SHANGHAI, event, item, local, source
 from sqlalchemy import func, select
 
 from monitor.store.database import session_scope
@@ -19,7 +19,7 @@ from responders.reports.schedule import next_weekly_run, post_weekly_report_if_d
 from yuqing.settings import Settings
 
 WEEK = "2026-W47"  # Monday 2026-11-16 .. Sunday 2026-11-22
-IN_WEEK = at(2026, 11, 18, 9, 0)
+IN_WEEK = local(2026, 11, 18, 9, 0)
 
 
 def _fill(session) -> None:
@@ -33,7 +33,7 @@ def _fill(session) -> None:
 
 def test_weekly_files_render_chinese_and_escape(session, playbook, tmp_path: Path):
     _fill(session)
-    report = weekly.build(session, playbook, periods.week(WEEK, CST), at(2026, 11, 23, 9, 0))
+    report = weekly.build(session, playbook, periods.week(WEEK, SHANGHAI), local(2026, 11, 23, 9, 0))
     cats = {c.category: (c.current, c.previous) for c in report.categories}
     assert cats["教育"] == (3, 0) and cats["医疗"] == (0, 1)
     assert [r.event_id for r in report.rumours] == [report.top_events[0].event_id]
@@ -73,7 +73,7 @@ def test_spread_charts_only_for_rumours_with_a_clarification(session, playbook, 
         item(session, src, ev.title, IN_WEEK, event=ev, reposts=5)
     _clarified(session, answered, IN_WEEK + dt.timedelta(hours=3), playbook)
     _clarified(session, complaint, IN_WEEK + dt.timedelta(hours=3), playbook)  # an answer, not a debunk
-    report = weekly.build(session, playbook, periods.week(WEEK, CST), at(2026, 11, 23, 9, 0))
+    report = weekly.build(session, playbook, periods.week(WEEK, SHANGHAI), local(2026, 11, 23, 9, 0))
     rows = {r.event_id: r for r in report.rumours}
     assert set(rows) == {answered.id, unanswered.id, complaint.id}
     assert rows[complaint.id].verdict == "未见谣言特征" and rows[answered.id].verdict == "疑似谣言"
@@ -87,7 +87,7 @@ def test_spread_charts_only_for_rumours_with_a_clarification(session, playbook, 
 
 
 def test_no_data_no_chart_and_the_report_says_so(session, playbook, tmp_path: Path):
-    report = weekly.build(session, playbook, periods.week(WEEK, CST), at(2026, 11, 23, 9, 0))
+    report = weekly.build(session, playbook, periods.week(WEEK, SHANGHAI), local(2026, 11, 23, 9, 0))
     assert report.charts == {} and report.rumour_charts == {}
     html_path, pdf_path = weekly.write(report, tmp_path)
     html = html_path.read_text(encoding="utf-8")
@@ -97,22 +97,22 @@ def test_no_data_no_chart_and_the_report_says_so(session, playbook, tmp_path: Pa
 
 def test_next_run_is_the_configured_weekday_and_time(playbook):
     policy = playbook.reports
-    run = next_weekly_run(at(2026, 11, 23, 8, 0), policy, CST).astimezone(CST)
+    run = next_weekly_run(local(2026, 11, 23, 8, 0), policy, SHANGHAI).astimezone(SHANGHAI)
     assert (run.isoweekday(), run.time()) == (policy.weekly_weekday, policy.weekly_at)
-    again = next_weekly_run(run, policy, CST)
+    again = next_weekly_run(run, policy, SHANGHAI)
     assert again - run == dt.timedelta(days=7)
 
 
-def test_posted_exactly_once_per_week(store, playbook, tmp_path: Path):
+def test_posted_exactly_once_per_week(sessions, playbook, tmp_path: Path):
     settings = Settings(data_dir=tmp_path, reports_dir=tmp_path / "reports")
-    with session_scope(store) as s:
+    with session_scope(sessions) as s:
         _fill(s)
-    start = at(2026, 11, 20, 12, 0)
-    assert post_weekly_report_if_due(store, start, settings, playbook, chat_id="-100") is None  # schedules only
-    due = at(2026, 11, 23, 9, 30)
+    start = local(2026, 11, 20, 12, 0)
+    assert post_weekly_report_if_due(sessions, start, settings, playbook, chat_id="-100") is None  # schedules only
+    due = local(2026, 11, 23, 9, 30)
     results: list[Alert | None] = []
     threads = [threading.Thread(target=lambda: results.append(
-        post_weekly_report_if_due(store, due, settings, playbook, chat_id="-100"))) for _ in range(2)]
+        post_weekly_report_if_due(sessions, due, settings, playbook, chat_id="-100"))) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
@@ -122,7 +122,7 @@ def test_posted_exactly_once_per_week(store, playbook, tmp_path: Path):
     alert = posted[0]
     assert (alert.kind, alert.dedupe_key, alert.chat_id) == ("report", f"report:weekly:{WEEK}", "-100")
     assert Path(alert.attachment_path).is_file() and alert.attachment_path.endswith(f"weekly-{WEEK}.pdf")
-    assert post_weekly_report_if_due(store, due + dt.timedelta(hours=1), settings, playbook, chat_id="-100") is None
-    with session_scope(store) as s:
+    assert post_weekly_report_if_due(sessions, due + dt.timedelta(hours=1), settings, playbook, chat_id="-100") is None
+    with session_scope(sessions) as s:
         assert s.scalar(select(func.count()).select_from(Alert)) == 1
         assert s.get(ScheduledReport, "weekly").next_run_at > due

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from loop_support import at, event, item, session, source, store  # noqa: F401
+from responders_support import event, item, local, source
 
 from responders import clarifications, spread
 from responders.assignments import Actor
 from responders.spread import Contribution
 
-NOW = at(2026, 11, 23, 10, 0)
+NOW = local(2026, 11, 23, 10, 0)
 H = dt.timedelta(hours=1)
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from loop_support import at, item, session, source, store  # noqa: F401
+from responders_support import item, local, source
 from sqlalchemy import select
 
 from monitor.store.models import PointsEntry
 from responders import submissions
 from responders.errors import BadCommand, UnknownDepartment
 
-NOW = at(2026, 11, 23, 10, 0)
+NOW = local(2026, 11, 23, 10, 0)
 TEXT = "延吉市启动冬季供暖保障专项行动，对全市二百余个供热站逐一检查，确保居民室温达标，热线二十四小时受理。"
 
 

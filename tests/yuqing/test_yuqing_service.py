@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
+from support.fake_bot_api import FakeBotAPI
 
+from monitor.service import Monitor
 from monitor.store.database import make_engine, migrate, session_factory, session_scope
 from monitor.store.models import Alert, Assignment, Event, Item, Source
 from playbooks.members import load_members
+from responders.outbox import OutboxSender, SendReport
+from yuqing import service as service_module
 from yuqing.service import Cadence, Service, load_service_members
 from yuqing.settings import Settings, SettingsError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "responders"))
-from fake_bot_api import FakeBotAPI
-
 FAST = Cadence(outbox_every=0.05, cycle_every=0.05, health_every=0.05)
-
-
-@pytest.fixture
-def api():
-    server = FakeBotAPI().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -50,6 +42,56 @@ def add_hot_event(settings: Settings) -> None:
     engine.dispose()
 
 
+class Rounds:
+    """Counts the running service's finished rounds, in order: its responders cycles and outbox rounds.
+
+    The service keeps no count of its own, so the test wraps the two callables its loops call.
+    """
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self._changed = asyncio.Event()
+
+    def _finished(self, name: str) -> None:
+        self.log.append(name)
+        self._changed.set()
+
+    def watch(self, service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+        rounds, cycle = self, service._cycle
+
+        async def counted_cycle(monitor: Monitor) -> None:
+            try:
+                await cycle(monitor)
+            finally:
+                rounds._finished("cycle")
+
+        class CountedSender(OutboxSender):
+            async def run_once(self) -> SendReport:
+                try:
+                    return await super().run_once()
+                finally:
+                    rounds._finished("outbox")
+
+        monkeypatch.setattr(service, "_cycle", counted_cycle)
+        monkeypatch.setattr(service_module, "OutboxSender", CountedSender)
+
+    def outbox_rounds_after(self, cycles: int) -> int:
+        """How many outbox rounds finished after the *cycles*-th responders cycle."""
+        seen = 0
+        for i, name in enumerate(self.log):
+            seen += name == "cycle"
+            if seen == cycles:
+                return self.log[i + 1:].count("outbox")
+        return 0
+
+    async def wait(self, cycles: int, outbox_rounds: int, timeout: float = 30.0) -> None:
+        """Until *cycles* cycles have run and then *outbox_rounds* outbox rounds have delivered what they queued."""
+        async with asyncio.timeout(timeout):
+            while self.outbox_rounds_after(cycles) < outbox_rounds:
+                self._changed.clear()
+                await self._changed.wait()
+
+
 async def run_until(service: Service, api: FakeBotAPI, count: int) -> None:
     task = asyncio.create_task(service.run())
     try:
@@ -63,7 +105,7 @@ async def run_until(service: Service, api: FakeBotAPI, count: int) -> None:
         await task
 
 
-def test_service_delivers_stops_and_resumes_without_repeats(settings, api, playbook) -> None:
+def test_service_delivers_stops_and_resumes_without_repeats(settings, api, playbook, monkeypatch) -> None:
     add_hot_event(settings)
     members = load_service_members(settings, playbook)
     assert members.duty.chat_id == -777  # YUQING_DUTY_CHAT_ID wins over the file
@@ -78,13 +120,17 @@ def test_service_delivers_stops_and_resumes_without_repeats(settings, api, playb
     sent_before = len(api.sent())
     # a restart: the same events are looked at again, nothing is sent twice
     service = Service(settings, playbook, members, cadence=FAST)
+    rounds = Rounds()
+    rounds.watch(service, monkeypatch)
 
     async def restart() -> None:
         task = asyncio.create_task(service.run())
-        await asyncio.to_thread(api.wait_for, "getMe", 2, 30.0)  # the second start is up
-        await asyncio.sleep(0.3)  # let a few rounds run; a repeat would show up as an extra sendMessage
-        service.stop()
-        await task
+        try:
+            # three responders cycles, each delivered by the outbox rounds after it: a repeat would have been sent
+            await rounds.wait(cycles=3, outbox_rounds=2)
+        finally:
+            service.stop()
+            await task
 
     asyncio.run(restart())
     assert len(api.sent()) == sent_before

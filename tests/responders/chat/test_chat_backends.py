@@ -381,7 +381,7 @@ def test_vendor_errors_retried_and_permanent_ones_recorded(driver, desk, session
             rows = {a.state: a for a in session.scalars(select(Alert))}
             assert rows["failed"].last_error and rows["pending"].last_error
             pending_id = rows["pending"].id
-        clock.set(clock() + dt.timedelta(minutes=5))
+        clock.advance(dt.timedelta(minutes=5))
         report = await w.sender.run_once()
         assert report.sent >= 1
         with session_scope(sessions) as session:

@@ -8,15 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_vendors import FakeDingTalk  # tests/responders is on the path through its conftest
+from fake_vendors import FakeDingTalk  # beside tests/responders/conftest.py
 
-from playbooks.members import Members, load_members
-from playbooks.schema import Playbook
+from playbooks.members import Members
 from responders.errors import DeliveryError
 from responders.notifiers import Outgoing
 from responders.notifiers.dingtalk import DingTalkConfig, DingTalkNotifier
-
-MEMBERS_FILE = Path(__file__).resolve().parents[3] / "playbooks" / "members.yaml"
 
 
 @pytest.fixture
@@ -25,11 +22,6 @@ def fake() -> Iterator[FakeDingTalk]:
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def members(playbook: Playbook) -> Members:
-    return load_members(MEMBERS_FILE, playbook)
 
 
 def _notifier(fake: FakeDingTalk, members: Members) -> DingTalkNotifier:
