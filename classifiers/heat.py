@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -59,6 +59,7 @@ class HeatPart:
     raw: float
     points: float
     note: str
+    facts: Mapping[str, float | str] = field(default_factory=dict)  # the numbers behind the note, for wording
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,8 @@ def heat_score(inputs: HeatInputs, now: dt.datetime, playbook: Playbook) -> Heat
     for name, value in raw.items():
         points = _weight(playbook, name) * saturate(value, policy.caps[name], policy.halves[name])
         attention += points
-        parts.append(HeatPart(name, round(value, 3), round(points, 2), f"{value:.2f} weighted, decayed"))
+        parts.append(HeatPart(name, round(value, 3), round(points, 2), f"{value:.2f} weighted, decayed",
+                              {"value": round(value, 2)}))
     category = playbook.categories.get(inputs.category) or playbook.categories[playbook.fallback_category]
     sensitivity = category.sensitivity
     parts.append(
@@ -124,6 +126,7 @@ def heat_score(inputs: HeatInputs, now: dt.datetime, playbook: Playbook) -> Heat
             sensitivity,
             round(attention * (sensitivity - 1.0), 2),
             f"{inputs.category} ×{sensitivity:g} on attention {attention:.1f}",
+            {"category": inputs.category, "factor": sensitivity, "attention": round(attention, 1)},
         )
     )
     reach = sum(sw.weight(h) for h in inputs.clarification_hosts)
@@ -132,7 +135,8 @@ def heat_score(inputs: HeatInputs, now: dt.datetime, playbook: Playbook) -> Heat
     risk = risk_before * remaining
     parts.append(
         HeatPart(
-            "rumour", inputs.rumour_probability, round(risk_before, 2), f"p={inputs.rumour_probability:.2f}"
+            "rumour", inputs.rumour_probability, round(risk_before, 2), f"p={inputs.rumour_probability:.2f}",
+            {"p": round(inputs.rumour_probability, 2)},
         )
     )
     parts.append(
@@ -141,6 +145,7 @@ def heat_score(inputs: HeatInputs, now: dt.datetime, playbook: Playbook) -> Heat
             round(reach, 3),
             round(risk - risk_before, 2),
             f"reach {reach:.1f} keeps {remaining:.0%} of risk",
+            {"reach": round(reach, 1), "remaining": round(remaining, 2)},
         )
     )
     score = min(MAX_SCORE, attention * sensitivity + risk)

@@ -248,8 +248,8 @@ class StoredEventAssigner:
                                now, self.playbook)
             row.heat = score.score
             row.heat_breakdown = {"score": score.score, "explain": score.explain(),
-                                  "parts": [{"name": p.name, "raw": p.raw, "points": p.points, "note": p.note}
-                                            for p in score.parts]}
+                                  "parts": [{"name": p.name, "raw": p.raw, "points": p.points, "note": p.note,
+                                             "facts": dict(p.facts)} for p in score.parts]}
             row.centroid = cluster.to_data()
             seen = {m.id: m.published_at or m.fetched_at for m in rows}
             arrived = {item.id for item, _ in arrivals}

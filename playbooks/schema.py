@@ -491,6 +491,7 @@ DESK_REPLIES = (  # the answers responders give (responders/desk.py, commands.py
     "declined_to_unit", "declined",
 )
 CASE_REPLIES: tuple[str, ...] = (  # cases, clocks, clarifications, points, routing (responders core modules)
+    "heat_part",
     "no_such", "not_a_link", "duration", "handler_failed", "bad_period", "no_such_week", "consult_by_duty",
     "line_needs_text", "no_consultation", "routed_lead", "routed_co", "routed_local", "routed_parent",
     "routed_keyword", "consult_emergency", "consult_rumour", "consult_heat", "policy_reprint", "portal_replied",

@@ -26,17 +26,16 @@ BUTTON_LABELS = {"confirm": "确认", "ignore": "忽略", "assign": "指派", "c
                  "adopt": "采用", "decline": "退回", "digestsub": "入摘要"}
 
 
-def breakdown_lines(breakdown: Any) -> list[str]:
-    """The heat score's parts as short phrases, whatever shape the classifier stored."""
+def breakdown_lines(breakdown: Any, templates: Templates) -> list[str]:
+    """The heat score's parts as short phrases in the playbook's words (``replies.heat_part``), whatever
+    shape the classifier stored; a part stored before its numbers were kept shows its stored note."""
     if not breakdown:
         return []
     if isinstance(breakdown, dict) and isinstance(breakdown.get("parts"), list):
-        out = []
-        for part in breakdown["parts"]:
-            if isinstance(part, dict):
-                note = f"（{part['note']}）" if part.get("note") else ""
-                out.append(f"{part.get('name', '?')} {float(part.get('points', 0)):.1f}{note}")
-        return out
+        return [str(templates.reply("heat_part", part=str(part.get("name", "?")),
+                                    points=float(part.get("points", 0)), facts=part.get("facts") or {},
+                                    note=part.get("note") or ""))
+                for part in breakdown["parts"] if isinstance(part, dict)]
     if isinstance(breakdown, dict):
         return [f"{k} {v:.1f}" if isinstance(v, (int, float)) else f"{k} {v}" for k, v in breakdown.items()]
     if isinstance(breakdown, list):
@@ -82,7 +81,8 @@ def duty_alert_message(session: Session, event: Event, templates: Templates, *, 
                        category: str, terms: list[str], links: list[str], excerpt: str,
                        consult_reasons: list[str]) -> tuple[str, Buttons]:
     text = templates.render(
-        "duty_alert", event=event, category=category, verdict=verdict, breakdown=breakdown_lines(event.heat_breakdown),
+        "duty_alert", event=event, category=category, verdict=verdict,
+        breakdown=breakdown_lines(event.heat_breakdown, templates),
         terms=terms, links=links, excerpt=excerpt, assignments=assignments_of(session, event.id),
         roles=ROLE_LABELS, consult_reasons=consult_reasons, signals=signal_lines(event.signals))
     return text, duty_buttons(event)

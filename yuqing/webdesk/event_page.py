@@ -156,13 +156,14 @@ def may_review(person: Person) -> bool:
 # ---------------------------------------------------------------------- the page's store questions
 
 
-def event_view(session: Session, playbook: Playbook, event: Event, page: int) -> EventView:
+def event_view(session: Session, playbook: Playbook, event: Event, page: int, templates: Templates) -> EventView:
     """Everything the page shows, in a fixed number of queries."""
     rows, total, more = item_page(session, event.id, page)
     clarifications = list(session.scalars(select(Clarification).where(Clarification.event_id == event.id)
                                           .order_by(Clarification.id)))
     consultation = session.scalar(select(Consultation).where(Consultation.event_id == event.id))
-    return EventView(event, rows, total, page, more, breakdown_lines(event.heat_breakdown), signal_lines(event.signals),
+    return EventView(event, rows, total, page, more, breakdown_lines(event.heat_breakdown, templates),
+                     signal_lines(event.signals),
                      cases_of(session, event.id), consultation, thread_of(session, event.id) if consultation else [],
                      clarifications, playbook.spread is not None, list(playbook.departments))
 
@@ -360,7 +361,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
             event = visible_event(session, person, event_id)
             if event is None:
                 return missing(request, person, "event", event_id)
-            view = event_view(session, site.playbook, event, _page_number(request))
+            view = event_view(session, site.playbook, event, _page_number(request), site.templates)
         return site.page(request, "event.html.j2", person, view=view, may_act=may_act(person),
                          may_review=may_review(person))
 

@@ -7,12 +7,8 @@ same shared actions the chat uses.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import re
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -117,7 +113,8 @@ def seed(desk_server: RunningDesk) -> Seed:
             source = Source(name=f"seed-{n}", kind="feed", url=f"https://news{n}.example.cn/")
             event = Event(title=title, category=category, heat=heat, rumour_probability=rumour, places=places,
                           is_emergency=emergency, first_seen_at=now, last_seen_at=now, item_count=items,
-                          heat_breakdown={"parts": [{"name": "volume", "points": heat, "note": f"{items} 条"}]})
+                          heat_breakdown={"parts": [{"name": "volume", "points": heat, "note": f"{items} weighted",
+                                                     "facts": {"value": float(items)}}]})
             session.add_all([source, event])
             session.flush()
             for i in range(items):

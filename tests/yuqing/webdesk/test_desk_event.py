@@ -62,7 +62,7 @@ def test_the_page_shows_items_their_tree_the_why_and_the_cases(desk_server: Runn
     assert "https://weibo.example.cn/repost/1" in text and "https://news" in text
     assert f"转发自 <a href=\"#item-{first_id}\">#{first_id}</a>" in text
     assert f"转载（近似重复）自 <a href=\"#item-{first_id}\">#{first_id}</a>" in text
-    assert "volume 30.0（3 条）" in text  # the heat's why, as the chat alert says it
+    assert "声量 +30.0（加权衰减后 3.00）" in text  # the heat's why, as the chat alert says it
     assert f'<img src="/events/{event_id}/reach.svg"' in text
     case = _case_of(desk_server, event_id)
     assert f"任务 #{case} 省教育厅" in text and "立案" in text and "王值班" in text
