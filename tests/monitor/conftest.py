@@ -12,7 +12,6 @@ from monitor.clock import FrozenClock
 from monitor.config import SourcesFile, parse_sources
 from monitor.fetch import Fetcher, FetchLimits
 from monitor.service import Monitor, build_monitor
-from playbooks.loader import load_playbook
 from playbooks.schema import Playbook
 
 START = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
@@ -22,11 +21,6 @@ START = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 def server() -> Iterator[LoopbackServer]:
     with LoopbackServer() as srv:
         yield srv
-
-
-@pytest.fixture(scope="session")
-def playbook() -> Playbook:
-    return load_playbook()
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ from mon_builders import PORTAL_OPTIONS, portal_detail, portal_list, records
 from mon_helpers import Item, ItemChange, cycle, stored
 from mon_server import Reply, Request
 
-from monitor.store import session_scope
-
 
 def _board(server, rows, replied: set[int], per_page: int = 4) -> str:
     pages = [rows[i:i + per_page] for i in range(0, len(rows), per_page)]

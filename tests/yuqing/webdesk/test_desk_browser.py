@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
 from monitor.store.database import session_scope
-from monitor.store.models import Assignment, AssignmentEvent
+from monitor.store.models import AssignmentEvent
 
 CHROMIUM = os.environ.get("YUQING_CHROMIUM", "/usr/bin/chromium")
 SHOTS = os.environ.get("YUQING_SCREENSHOTS_DIR")
