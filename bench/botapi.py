@@ -1,17 +1,14 @@
-"""The responders' fake Bot API (tests/responders/fake_bot_api.py) with receive times and random faults."""
+"""The tests' fake Bot API (tests/support/fake_bot_api.py) with receive times and random faults."""
 
 from __future__ import annotations
 
 import random
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "responders"))
-from fake_bot_api import FakeBotAPI
+from tests.support.fake_bot_api import FakeBotAPI  # benchmarks run from the repository root (python -m bench)
 
 
 class TimedBotAPI(FakeBotAPI):
