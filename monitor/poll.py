@@ -4,21 +4,32 @@
 sources file into the ``sources`` table, fetches through the shared
 :class:`~monitor.fetch.Fetcher`, runs the :class:`~monitor.pipeline.Pipeline`
 and records polling state (validators, interval, backoff, health counters).
-Store work runs in a worker thread under one lock so the event loop (and the
-chat bot on it) stays responsive.
+Store work runs in a worker thread (writes under one lock) so the event loop (and
+the chat bot on it) stays responsive.
+
+Cheap polls: the poller holds every source's :class:`PollState` in memory. A poll
+that stores nothing (304, an error) changes only that copy; the changed states are
+written in one transaction at the end of a cycle, or, under the scheduler, with the
+next refresh (at most every ``refresh_every`` seconds), and on :meth:`Poller.flush`,
+:meth:`Poller.drain` and :meth:`Poller.aclose`. A poll that stores items writes its
+state in the pipeline's own transaction. The refresh reads every state in one query
+(so a source disabled from the desk stops being due) and mirrors the sources file
+into the table only when the file's contents changed since the last mirror.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import random
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Literal
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import decide
@@ -35,6 +46,52 @@ from monitor.store.models import Item, Source
 log = logging.getLogger(__name__)
 
 Status = Literal["ok", "not_modified", "error"]
+
+
+@dataclass(frozen=True)
+class PollState:
+    """A source's polling state as the poller holds it between writes (the row's polling columns)."""
+
+    id: int
+    name: str
+    enabled: bool
+    etag: str | None = None
+    last_modified: str | None = None
+    interval_seconds: int = 900
+    next_poll_at: dt.datetime | None = None
+    last_polled_at: dt.datetime | None = None
+    last_success_at: dt.datetime | None = None
+    last_error_at: dt.datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+
+    def values(self) -> dict[str, Any]:
+        """The columns the poller writes (``enabled`` belongs to the sources file and the desk)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_WRITTEN}
+
+    def apply(self, row: Source) -> None:
+        for key, value in self.values().items():
+            setattr(row, key, value)
+
+
+_NOT_WRITTEN = frozenset({"id", "name", "enabled"})
+_STATE_COLUMNS = tuple(getattr(Source, f.name) for f in fields(PollState))
+
+
+def load_states(session: Session) -> dict[str, PollState]:
+    """Every source's polling state, in one query."""
+    return {row.name: PollState(*row) for row in session.execute(select(*_STATE_COLUMNS))}
+
+
+def write_states(session: Session, states: Sequence[PollState]) -> None:
+    """Write many sources' polling state as one executemany UPDATE by primary key."""
+    if states:
+        session.execute(update(Source), [{"id": s.id, **s.values()} for s in states])
+
+
+def fingerprint(config: SourcesFile) -> str:
+    """A hash of the sources as the file gives them: the table is mirrored again only when it changes."""
+    return hashlib.blake2b(config.model_dump_json(include={"sources"}).encode(), digest_size=16).hexdigest()
 
 
 @dataclass
@@ -103,6 +160,7 @@ class Poller:
         fetcher: Fetcher | None = None,
         clock: Clock = system_clock,
         rand: Callable[[], float] = random.random,
+        refresh_every: float = 10.0,
     ) -> None:
         self.config = config
         self.sessions = sessions
@@ -111,24 +169,53 @@ class Poller:
         self.clock = clock
         self.rand = rand
         self.policy = config.polling.policy()
+        self.refresh_every = refresh_every  # seconds between the scheduler's reads of every state
         self._store_lock = asyncio.Lock()
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._in_flight: set[asyncio.Task[object]] = set()
+        self._states: dict[str, PollState] = {}
+        self._dirty: set[str] = set()  # states changed in memory, not yet written
+        self._synced: str | None = None  # fingerprint of the sources last mirrored into the table
+        self._refreshed_at: float | None = None  # time.monotonic() of the last read of every state
 
     async def aclose(self) -> None:
-        await self.fetcher.aclose()
+        try:
+            await self.flush()
+        finally:
+            await self.fetcher.aclose()
 
     async def drain(self, timeout: float) -> int:
-        """Wait up to *timeout* seconds for the scheduler's polls in progress; returns how many
-        were still running (a shutdown then cancels them: their source is polled again next start)."""
+        """Wait up to *timeout* seconds for the scheduler's polls in progress, then write the polling
+        state held in memory; returns how many polls were still running (a shutdown then cancels them:
+        their source is polled again next start)."""
         running = {task for task in self._in_flight if not task.done()}
-        if not running:
-            return 0
-        _done, pending = await asyncio.wait(running, timeout=timeout)
+        pending: set[asyncio.Task[object]] = set()
+        if running:
+            _done, pending = await asyncio.wait(running, timeout=timeout)
+        await self.flush()
         return len(pending)
 
     def sync(self) -> tuple[int, int]:
-        with session_scope(self.sessions) as session:
-            return sync_sources(session, self.config)
+        """Mirror the sources file into the table now (blocking; the CLI and start-up call it) and read
+        every polling state; returns (added, updated)."""
+        pending = self._take_dirty()
+        mark = fingerprint(self.config)
+        try:
+            with session_scope(self.sessions) as session:
+                write_states(session, pending)
+                counts = sync_sources(session, self.config)
+                states = load_states(session)
+        except BaseException:
+            self._dirty.update(s.name for s in pending)
+            raise
+        self._synced = mark
+        self._install(states)
+        return counts
+
+    def ensure_synced(self) -> None:
+        """:meth:`sync` unless the sources have not changed since the last one (blocking)."""
+        if self._synced != fingerprint(self.config):
+            self.sync()
 
     def spec(self, name: str) -> SourceSpec:
         spec = self.config.get(name)
@@ -139,15 +226,21 @@ class Poller:
     # -- one cycle ----------------------------------------------------------
 
     async def poll_cycle(self, names: Iterable[str] | None = None, *, only_due: bool = False) -> list[PollResult]:
-        """Poll the named (default: all enabled) sources concurrently; one result each."""
-        self.sync()
+        """Poll the named (default: all enabled) sources concurrently; one result each. The cycle reads
+        every state in one transaction and writes the states of polls that stored nothing in one more."""
+        await self.refresh()
         specs = [self.spec(n) for n in names] if names else [s for s in self.config.sources if s.enabled]
         if only_due:
             specs = [s for s in specs if self._due(s.name)]
-        return list(await asyncio.gather(*(self.poll_source(s) for s in specs)))
+        try:
+            return list(await asyncio.gather(*(self.poll_source(s) for s in specs)))
+        finally:
+            await self.flush()
 
     async def poll_if_due(self, name: str) -> PollResult | None:
         """The scheduler's job body: poll *name* when its next poll time has come."""
+        if self._refreshed_at is None or time.monotonic() - self._refreshed_at >= self.refresh_every:
+            await self.refresh()
         if not self._due(name):
             return None
         task = asyncio.current_task()
@@ -159,31 +252,34 @@ class Poller:
             self._in_flight.discard(task)
 
     def _due(self, name: str) -> bool:
-        with session_scope(self.sessions) as session:
-            row = session.scalars(select(Source).where(Source.name == name)).first()
-            return row is not None and row.enabled and decide.is_due(row.next_poll_at, self.clock())
+        state = self._states.get(name)
+        return state is not None and state.enabled and decide.is_due(state.next_poll_at, self.clock())
 
     async def poll_source(self, spec: SourceSpec) -> PollResult:
         """Fetch and store one source; never raises for that source's own failures."""
         now = self.clock()
-        state = await self._load_state(spec.name)
+        state = await self._state(spec.name)
         try:
             outcome = await self.fetch(spec, etag=state.etag, last_modified=state.last_modified, now=now)
         except SourceError as exc:
-            return await self._record_error(spec, exc.located(spec.name, spec.url), now)
+            return self._record_error(spec, exc.located(spec.name, spec.url), now)
         except Exception as exc:  # a bug in a kind must not stop the cycle
             log.exception("unexpected failure polling %s (%s)", spec.name, spec.url)
             wrapped = SourceError(f"unexpected {exc.__class__.__name__}: {exc}", source=spec.name, url=spec.url)
-            return await self._record_error(spec, wrapped, now)
+            return self._record_error(spec, wrapped, now)
+        if outcome.not_modified:
+            return self._record_not_modified(spec, outcome, now)
         return await self._record_success(spec, outcome, now)
 
     async def fetch(self, spec: SourceSpec, *, etag: str | None = None, last_modified: str | None = None,
                     now: dt.datetime | None = None) -> FetchOutcome:
         """Fetch once without storing anything (``yuqing sources test`` uses this)."""
-        ctx = FetchContext(
-            fetcher=self.fetcher, now=now or self.clock(), etag=etag, last_modified=last_modified,
-            seen=lambda external_id: self._seen(spec.name, external_id),
-        )
+
+        async def seen(external_ids: Sequence[str]) -> dict[str, SeenItem]:
+            return await asyncio.to_thread(self._seen, spec.name, external_ids)
+
+        ctx = FetchContext(fetcher=self.fetcher, now=now or self.clock(), etag=etag, last_modified=last_modified,
+                           seen=seen)
         limit = self.config.fetch.source_timeout  # a portal's pages together, so no source holds up a cycle
         try:
             async with asyncio.timeout(limit):
@@ -192,74 +288,159 @@ class Poller:
             raise FetchTimeout(f"the poll took more than {limit:g} s in total; stopped", source=spec.name,
                                url=spec.url) from None
 
-    # -- store side (worker thread) ------------------------------------------
+    # -- polling state in memory ---------------------------------------------
 
-    def _seen(self, source: str, external_id: str) -> SeenItem | None:
-        with session_scope(self.sessions) as session:
-            row = session.execute(
-                select(Item.reply_status, Item.reply_text).join(Source).where(
-                    Source.name == source, Item.external_id == external_id)
-            ).first()
-        if row is None:
-            return None
-        return SeenItem(external_id, row.reply_status, bool(row.reply_text))
+    async def refresh(self) -> None:
+        """In one transaction in a worker thread: write the states changed in memory, mirror the sources
+        file when it changed, and read every state back (a source disabled elsewhere stops being due)."""
+        config = self.config
+        mark = fingerprint(config)
+        mirror = self._synced != mark
 
-    async def _load_state(self, name: str) -> Source:
-        def load() -> Source:
+        def work(pending: list[PollState]) -> dict[str, PollState]:
             with session_scope(self.sessions) as session:
-                row = session.scalars(select(Source).where(Source.name == name)).first()
-                if row is None:
-                    raise UnknownSourceError(f"source {name!r} is not in the store; run a sync")
-                return row
-        return await asyncio.to_thread(load)
+                write_states(session, pending)
+                if mirror:
+                    sync_sources(session, config)
+                return load_states(session)
+
+        async with self._lock():
+            pending = self._take_dirty()
+            try:
+                states = await asyncio.to_thread(work, pending)
+            except BaseException:
+                self._dirty.update(s.name for s in pending)
+                raise
+        if mirror:
+            self._synced = mark
+        self._install(states)
+
+    async def flush(self) -> int:
+        """Write the polling states changed in memory, in one transaction in a worker thread; returns how many."""
+        if not self._dirty:
+            return 0
+
+        def work(pending: list[PollState]) -> None:
+            with session_scope(self.sessions) as session:
+                write_states(session, pending)
+
+        async with self._lock():
+            pending = self._take_dirty()
+            if not pending:
+                return 0
+            try:
+                await asyncio.to_thread(work, pending)
+            except BaseException:
+                self._dirty.update(s.name for s in pending)
+                raise
+        return len(pending)
+
+    def _lock(self) -> asyncio.Lock:
+        """The store lock of the running loop (the CLI and the tests run one loop after another)."""
+        loop = asyncio.get_running_loop()
+        if self._lock_loop is not loop:
+            self._store_lock, self._lock_loop = asyncio.Lock(), loop
+        return self._store_lock
+
+    def _take_dirty(self) -> list[PollState]:
+        pending = [self._states[name] for name in self._dirty if name in self._states]
+        self._dirty.clear()
+        return pending
+
+    def _install(self, loaded: dict[str, PollState]) -> None:
+        """Take the states read from the store, except those changed in memory since (newer; their
+        ``enabled`` still comes from the store)."""
+        for name in self._dirty:
+            mine = self._states.get(name)
+            if mine is not None and name in loaded:
+                loaded[name] = replace(mine, enabled=loaded[name].enabled)
+        self._states = loaded
+        self._refreshed_at = time.monotonic()
+
+    async def _state(self, name: str) -> PollState:
+        if name not in self._states:
+            await self.refresh()
+        state = self._states.get(name)
+        if state is None:
+            raise UnknownSourceError(f"source {name!r} is not in the store; run a sync")
+        return state
+
+    def _remember(self, state: PollState) -> None:
+        self._states[state.name] = state
+        self._dirty.add(state.name)
+
+    # -- recording a poll ----------------------------------------------------
+
+    def _record_not_modified(self, spec: SourceSpec, outcome: FetchOutcome, now: dt.datetime) -> PollResult:
+        """A 304 changes only the state in memory (written with the cycle's batch)."""
+        state = self._states[spec.name]
+        state = self._after_success(spec, state, outcome, 0, now)
+        self._remember(state)
+        return PollResult(spec.name, spec.url, "not_modified", warnings=list(outcome.warnings),
+                          next_poll_at=state.next_poll_at)
+
+    def _record_error(self, spec: SourceSpec, exc: SourceError, now: dt.datetime) -> PollResult:
+        """A failure changes only the state in memory (written with the cycle's batch)."""
+        host_failures = self.fetcher.host_failures.get(host_of(spec.url), 0)
+        state = self._states[spec.name]
+        failures = state.consecutive_failures + 1
+        state = replace(state, consecutive_failures=failures, last_polled_at=now, last_error_at=now,
+                        last_error=str(exc), next_poll_at=decide.next_poll_after_error(
+                            now, failures, host_failures, self._policy(spec), self.rand()))
+        self._remember(state)
+        log.warning("%s", exc)
+        return PollResult(spec.name, spec.url, "error", error=str(exc), next_poll_at=state.next_poll_at)
+
+    def _after_success(self, spec: SourceSpec, state: PollState, outcome: FetchOutcome, new: int,
+                       now: dt.datetime) -> PollState:
+        published = [i.published_at for i in outcome.items if i.published_at is not None]
+        next_at, interval = decide.next_poll_after_success(
+            now, dt.timedelta(seconds=state.interval_seconds), published, new, self._policy(spec))
+        if not outcome.not_modified:  # a partial parse must not stop us from fetching the full body next time
+            keep = outcome.keep_validators
+            state = replace(state, etag=outcome.etag if keep else None,
+                            last_modified=outcome.last_modified if keep else None)
+        return replace(state, interval_seconds=int(interval.total_seconds()), next_poll_at=next_at,
+                       last_polled_at=now, last_success_at=now, consecutive_failures=0)
 
     async def _record_success(self, spec: SourceSpec, outcome: FetchOutcome, now: dt.datetime) -> PollResult:
-        def store() -> PollResult:
+        """Items fetched: the pipeline and this source's state in one transaction in a worker thread."""
+
+        def store(state: PollState) -> tuple[PollState, ProcessResult]:
             with session_scope(self.sessions) as session:
-                row = session.scalars(select(Source).where(Source.name == spec.name)).one()
-                processed = ProcessResult()
-                if not outcome.not_modified:
-                    processed = self.pipeline.process(session, row, outcome.items, now)
-                    if outcome.keep_validators:
-                        row.etag, row.last_modified = outcome.etag, outcome.last_modified
-                    else:  # a partial parse must not stop us from fetching the full body next time
-                        row.etag = row.last_modified = None
-                published = [i.published_at for i in outcome.items if i.published_at is not None]
-                next_at, interval = decide.next_poll_after_success(
-                    now, dt.timedelta(seconds=row.interval_seconds), published, processed.new, self._policy(spec))
-                row.interval_seconds = int(interval.total_seconds())
-                row.next_poll_at = next_at
-                row.last_polled_at = row.last_success_at = now
-                row.consecutive_failures = 0
+                row = session.get(Source, state.id)
+                if row is None:
+                    raise UnknownSourceError(f"source {spec.name!r} is not in the store; run a sync")
+                processed = self.pipeline.process(session, row, outcome.items, now)
+                state = self._after_success(spec, state, outcome, processed.new, now)
+                state.apply(row)
                 if processed.new:
                     row.last_new_item_at = now
                     row.items_total += processed.new
-                return PollResult(
-                    spec.name, spec.url, "not_modified" if outcome.not_modified else "ok",
-                    new=processed.new, updated=processed.updated, unchanged=processed.unchanged,
-                    duplicates=processed.duplicates, reprints=processed.reprints,
-                    warnings=list(outcome.warnings), next_poll_at=next_at,
-                    new_item_ids=processed.new_item_ids, change_ids=processed.change_ids,
-                )
-        async with self._store_lock:
-            return await asyncio.to_thread(store)
+                return state, processed
 
-    async def _record_error(self, spec: SourceSpec, exc: SourceError, now: dt.datetime) -> PollResult:
-        host_failures = self.fetcher.host_failures.get(host_of(spec.url), 0)
-        jitter = self.rand()
+        async with self._lock():
+            state, processed = await asyncio.to_thread(store, self._states[spec.name])
+            self._states[spec.name] = state
+            self._dirty.discard(spec.name)  # written with the items
+        return PollResult(
+            spec.name, spec.url, "ok", new=processed.new, updated=processed.updated, unchanged=processed.unchanged,
+            duplicates=processed.duplicates, reprints=processed.reprints, warnings=list(outcome.warnings),
+            next_poll_at=state.next_poll_at, new_item_ids=processed.new_item_ids, change_ids=processed.change_ids,
+        )
 
-        def store() -> PollResult:
-            with session_scope(self.sessions) as session:
-                row = session.scalars(select(Source).where(Source.name == spec.name)).one()
-                row.consecutive_failures += 1
-                row.last_polled_at = row.last_error_at = now
-                row.last_error = str(exc)
-                row.next_poll_at = decide.next_poll_after_error(
-                    now, row.consecutive_failures, host_failures, self._policy(spec), jitter)
-                return PollResult(spec.name, spec.url, "error", error=str(exc), next_poll_at=row.next_poll_at)
-        log.warning("%s", exc)
-        async with self._store_lock:
-            return await asyncio.to_thread(store)
+    # -- store side (worker thread) ------------------------------------------
+
+    def _seen(self, source: str, external_ids: Sequence[str]) -> dict[str, SeenItem]:
+        """What the store holds of *external_ids* for *source*, in one query."""
+        if not external_ids:
+            return {}
+        with session_scope(self.sessions) as session:
+            rows = session.execute(
+                select(Item.external_id, Item.reply_status, Item.reply_text).join(Source).where(
+                    Source.name == source, Item.external_id.in_(set(external_ids)))
+            ).all()
+        return {row.external_id: SeenItem(row.external_id, row.reply_status, bool(row.reply_text)) for row in rows}
 
     def _policy(self, spec: SourceSpec) -> decide.PollPolicy:
         """The file's polling bounds; a source's own interval may lower the maximum."""

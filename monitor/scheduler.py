@@ -1,8 +1,10 @@
 """APScheduler 3.x jobs, one per source, on the service's asyncio loop.
 
 Each job ticks often and polls only when the source's ``next_poll_at`` has
-come; the adaptive interval and the backoff are decided in ``monitor.decide``
-and stored on the source, so they survive restarts.
+come (read from the poller's states in memory, which it refreshes from the
+store in one query every few seconds); the adaptive interval and the backoff
+are decided in ``monitor.decide`` and stored on the source, so they survive
+restarts.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ JOB_PREFIX = "poll:"
 
 
 def schedule_sources(scheduler: AsyncIOScheduler, poller: Poller, tick: dt.timedelta | None = None) -> list[Job]:
-    """Add (or replace) one polling job per enabled source; returns the jobs."""
-    poller.sync()
+    """Add (or replace) one polling job per enabled source; returns the jobs. The sources are mirrored
+    into the table first unless they already are (the service does that in a worker thread beforehand)."""
+    poller.ensure_synced()
     tick = tick or min(dt.timedelta(minutes=1), poller.policy.min_interval)
     if tick <= dt.timedelta(0):
         raise ValueError("the scheduler tick must be positive")

@@ -10,7 +10,7 @@ that has ``name``, ``Options`` and ``fetch`` and calling :func:`register`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
@@ -33,13 +33,19 @@ class SeenItem:
     has_reply: bool
 
 
+async def nothing_seen(_external_ids: Sequence[str]) -> Mapping[str, SeenItem]:
+    return {}
+
+
 @dataclass(frozen=True)
 class FetchContext:
+    """``seen`` looks many external ids up at once (one query in a worker thread): what the store holds."""
+
     fetcher: Fetcher
     now: dt.datetime
     etag: str | None = None
     last_modified: str | None = None
-    seen: Callable[[str], SeenItem | None] = lambda _id: None
+    seen: Callable[[Sequence[str]], Awaitable[Mapping[str, SeenItem]]] = nothing_seen
 
 
 @dataclass(frozen=True)

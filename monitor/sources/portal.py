@@ -153,6 +153,7 @@ async def _fetch_html(spec: SourceSpec, ctx: FetchContext, options: PortalOption
         if not rows and _page == 0:
             raise ParseError(f"list page has no rows matching {options.row!r}", source=spec.name, url=page_url)
         reached_seen = False
+        links: list[tuple[str, str]] = []  # (detail URL, external id) of each row
         for row in rows:
             anchor = row.select_one(options.link)
             if anchor is None or not anchor.get("href"):
@@ -160,8 +161,10 @@ async def _fetch_html(spec: SourceSpec, ctx: FetchContext, options: PortalOption
                 continue
             detail_url = urljoin(page_url, str(anchor["href"]))
             match = pattern.search(detail_url)
-            external_id = match.group(1) if match else detail_url
-            seen = ctx.seen(external_id)
+            links.append((detail_url, match.group(1) if match else detail_url))
+        held = await ctx.seen([external_id for _url, external_id in links])
+        for detail_url, external_id in links:
+            seen = held.get(external_id)
             if seen is not None:
                 reached_seen = True
                 if seen.has_reply:
@@ -213,13 +216,15 @@ async def _fetch_json(spec: SourceSpec, ctx: FetchContext, options: PortalOption
         if not isinstance(records, list):
             raise ParseError(f"no list of messages at {options.items!r}", source=spec.name, url=spec.url)
         reached_seen = False
+        page_items: list[NormalisedItem] = []
         for index, record in enumerate(records):
             try:
-                item = record_to_item(spec.name, spec.url, extract(paths, record), options)
+                page_items.append(record_to_item(spec.name, spec.url, extract(paths, record), options))
             except ValueError as exc:
                 warnings.append(f"page {page} record {index}: {exc}")
-                continue
-            seen = ctx.seen(item.external_id)
+        held = await ctx.seen([item.external_id for item in page_items])
+        for item in page_items:
+            seen = held.get(item.external_id)
             reached_seen = reached_seen or seen is not None
             if seen is None or not seen.has_reply:
                 items.append(item)
