@@ -12,10 +12,14 @@ A crash between "sending" and "sent" leaves a row in ``sending``; on start
 :meth:`OutboxSender.recover` returns such rows to ``pending``. That can repeat
 at most the one message that was in flight at the crash — repeating it is
 better than losing it. A clean shutdown never leaves such a row.
+
+Every store read and write of :meth:`OutboxSender.run_once` runs in a worker thread; only the
+send itself is awaited on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
@@ -125,12 +129,7 @@ class OutboxSender:
     async def run_once(self) -> SendReport:
         """Send every due row once; a chat that asked us to wait is skipped for this round."""
         report = SendReport()
-        now = self.clock()
-        with session_scope(self.sessions) as session:
-            due = list(session.execute(
-                select(Alert.id, Alert.chat_id)
-                .where(Alert.state == "pending", Alert.next_attempt_at <= now)
-                .order_by(Alert.id).limit(self.batch)))
+        due = await asyncio.to_thread(self._due, self.clock())
         blocked: set[str] = set()
         for alert_id, chat_id in due:
             if chat_id in blocked:
@@ -139,6 +138,13 @@ class OutboxSender:
             if outcome == "retry":
                 blocked.add(chat_id)  # keep this chat's messages in order
         return report
+
+    def _due(self, now: dt.datetime) -> list[tuple[int, str]]:
+        with session_scope(self.sessions) as session:
+            return [(row.id, row.chat_id) for row in session.execute(
+                select(Alert.id, Alert.chat_id)
+                .where(Alert.state == "pending", Alert.next_attempt_at <= now)
+                .order_by(Alert.id).limit(self.batch))]
 
     def _claim(self, alert_id: int) -> Outgoing | None:
         with session_scope(self.sessions) as session:
@@ -152,17 +158,18 @@ class OutboxSender:
             return Outgoing(alert.chat_id, alert.text, buttons_from_json(alert.buttons), alert.attachment_path)
 
     async def _deliver(self, alert_id: int, report: SendReport) -> str:
-        outgoing = self._claim(alert_id)
+        outgoing = await asyncio.to_thread(self._claim, alert_id)
         if outgoing is None:
             return "skipped"
         try:
             message_id = await self.notifier.send(outgoing)
         except DeliveryError as exc:
-            return self._failed(alert_id, exc, report)
+            return await asyncio.to_thread(self._failed, alert_id, exc, report)
         except Exception as exc:  # an unknown error must not lose the alert: retry it
             log.exception("outbox: unexpected error sending alert %d", alert_id)
-            return self._failed(alert_id, DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False), report)
-        self._sent(alert_id, message_id)
+            error = DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False)
+            return await asyncio.to_thread(self._failed, alert_id, error, report)
+        await asyncio.to_thread(self._sent, alert_id, message_id)
         report.sent += 1
         return "sent"
 

@@ -53,7 +53,7 @@ def _console(settings: Settings, desk: Desk, clock: Clock) -> ChatBackend:
     tasks: list[asyncio.Task[None]] = []
 
     async def handle(line: str) -> str:
-        return run_command(desk, actor, line).text
+        return (await asyncio.to_thread(run_command, desk, actor, line)).text
 
     async def start() -> None:
         tasks.append(asyncio.create_task(read_commands(handle, templates=desk.templates)))

@@ -176,12 +176,17 @@ class Service:
     async def run(self) -> None:
         monitor = self._build_monitor()
         sessions = monitor.sessions
-        with session_scope(sessions) as session:
-            sync_departments(session, self.playbook)
+
+        def prepare() -> None:
+            with session_scope(sessions) as session:
+                sync_departments(session, self.playbook)
+            monitor.poller.ensure_synced()
+
+        await asyncio.to_thread(prepare)
         desk = Desk(sessions, self.playbook, self.members, self.templates, self.clock)
         backend = build_backend(self.backend, self.settings, desk, self.clock)
         sender = OutboxSender(sessions, backend.notifier, self.clock)
-        sender.recover()
+        await asyncio.to_thread(sender.recover)
         scheduler = AsyncIOScheduler(timezone=dt.UTC)
         web: WebServer | None = None
         try:

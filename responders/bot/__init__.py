@@ -2,7 +2,8 @@
 
 Handlers do no business logic: they turn an update into an :class:`Actor` and
 a command string, call :mod:`responders.commands` (the same path the console
-uses) and show the :class:`~responders.desk.Reply`.
+uses) in a worker thread, since the desk reads and writes the store, and show the
+:class:`~responders.desk.Reply`.
 """
 
 from responders.bot.app import build_application

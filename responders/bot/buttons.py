@@ -5,6 +5,8 @@ A refusal or a second press is answered in a pop-up and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, ContextTypes
@@ -27,7 +29,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None or query.data is None:
         return
     actor = actor_of(update)
-    reply = press_button(desk_of(context), actor, query.data)
+    reply = await asyncio.to_thread(press_button, desk_of(context), actor, query.data)
     message = query.message
     if reply.prompt and message is not None and actor.user_id is not None:
         prompts_of(context)[(message.chat.id, actor.user_id)] = Prompt(

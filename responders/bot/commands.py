@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ContextTypes
@@ -15,7 +17,7 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     message = update.effective_message
     if message is None or not message.text:
         return
-    reply = run_command(desk_of(context), actor_of(update), message.text)
+    reply = await asyncio.to_thread(run_command, desk_of(context), actor_of(update), message.text)
     await message.reply_text(clip_html(reply.text), parse_mode=ParseMode.HTML, disable_web_page_preview=True)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes, MessageHandler, filters
@@ -20,7 +22,7 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     prompt = prompts_of(context).pop((message.chat.id, actor.user_id), None)
     if prompt is None:
         return  # ordinary chat in the group: not for us
-    reply = run_command(desk_of(context), actor, f"{prompt.command} {message.text.strip()}")
+    reply = await asyncio.to_thread(run_command, desk_of(context), actor, f"{prompt.command} {message.text.strip()}")
     await message.reply_text(clip_html(reply.text), parse_mode=ParseMode.HTML)
     if reply.changed and prompt.message_id is not None and prompt.message_chat_id is not None:
         await edit_with_note(context, prompt.message_chat_id, prompt.message_id, prompt.message_html, reply,
