@@ -52,9 +52,9 @@ from bench.harness import (
     unalerted_events,
     write_sources,
 )
-from monitor.store.database import session_factory, session_scope
-from monitor.store.models import Alert, Item
 from playbooks.loader import load_playbook
+from store.database import session_factory, session_scope
+from store.models import Alert, Item
 from yuqing.service import Cadence
 
 TARGET = 2.0
@@ -73,7 +73,7 @@ class PhaseResult:
 
 
 async def wait_stored(settings_engine_url: str, guid: str, deadline: float) -> bool:
-    from monitor.store.database import make_engine
+    from store.database import make_engine
 
     engine = make_engine(settings_engine_url)
     try:

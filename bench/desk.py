@@ -30,13 +30,13 @@ import httpx
 from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.store.database import make_engine, migrate, session_factory, session_scope, sync_departments
-from monitor.store.models import Assignment, AssignmentEvent, DigestEntry, Event, Item, Source
 from playbooks.loader import load_playbook
 from playbooks.members import Members, load_members
 from playbooks.schema import Playbook
 from responders.assignments import Actor
 from responders.messages import Templates
+from store.database import make_engine, migrate, session_factory, session_scope, sync_departments
+from store.models import Assignment, AssignmentEvent, DigestEntry, Event, Item, Source
 from yuqing.settings import Settings
 from yuqing.web import WebServer
 from yuqing.webdesk.access import set_password

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from bench.botapi import TimedBotAPI
 from bench.feedserver import FeedServer
-from monitor.store.database import make_engine
-from monitor.store.models import Alert, Event
 from playbooks.loader import load_playbook
 from playbooks.schema import Playbook
 from responders.intake import SKIPPED_STATUSES, deserves_alert, event_items, facts_for
+from store.database import make_engine
+from store.models import Alert, Event
 from yuqing.service import Cadence, Service, load_service_members
 from yuqing.settings import Settings
 

@@ -37,8 +37,8 @@ from monitor.items import NormalisedItem
 from monitor.pipeline import Annotation, Annotator, Reaction
 from monitor.service import build_monitor
 from monitor.sources.feed import parse_feed
-from monitor.store.models import Item
 from playbooks.loader import load_playbook
+from store.models import Item
 
 TARGET = 0.5
 

@@ -41,7 +41,7 @@ STAMP = "%Y-%m-%d %H:%M:%S.%f"
 def generate(path: Path, n_items: int, n_sources: int) -> None:
     """Create the schema, then bulk-insert sources and items with plain sqlite3 (fast)."""
     from bench.common import load_records
-    from monitor.store.database import make_engine, migrate
+    from store.database import make_engine, migrate
 
     tmp = path.with_suffix(".partial")
     tmp.unlink(missing_ok=True)
@@ -112,8 +112,8 @@ def child(db: Path, tmp: Path, models: Path, n_sources: int, timeout: float) -> 
     from sqlalchemy import func, select
 
     from bench.harness import RunningService
-    from monitor.store.database import make_engine, session_factory, session_scope
-    from monitor.store.models import Source
+    from store.database import make_engine, session_factory, session_scope
+    from store.models import Source
     from yuqing.service import Cadence
     from yuqing.settings import Settings
 

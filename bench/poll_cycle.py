@@ -36,8 +36,8 @@ from bench.ingest import NoAnnotation
 from monitor.config import SourcesFile, parse_sources
 from monitor.poll import PollResult
 from monitor.service import Monitor, build_monitor
-from monitor.store.models import Item
 from playbooks.loader import load_playbook
+from store.models import Item
 
 TARGET = 0.5
 

@@ -39,10 +39,10 @@ from bench.botapi import TimedBotAPI
 from bench.common import header, models_dir
 from bench.feedserver import FeedServer
 from bench.harness import RunningService, bench_settings, engine_for, unalerted_events, write_sources
-from monitor.store.database import session_factory, session_scope
-from monitor.store.models import Alert, Item
 from playbooks.loader import load_playbook
 from playbooks.schema import Playbook
+from store.database import session_factory, session_scope
+from store.models import Alert, Item
 from yuqing.service import Cadence
 
 FAULTS = {"fail": 0.10, "stall": 0.05, "garbage": 0.05, "r429": 0.05, "stall_seconds": 3.0}

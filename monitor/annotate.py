@@ -31,8 +31,8 @@ from classifiers.signals import EMERGENCY, TextSignals, burst_signal, merge, tex
 from classifiers.tokenizer import Tokenizer
 from monitor.items import NormalisedItem, host_of
 from monitor.pipeline import Annotation, Annotator, EventAssigner, Reaction
-from monitor.store.models import Clarification, Event, Item, Source
 from playbooks.schema import Playbook
+from store.models import Clarification, Event, Item, Source
 
 log = logging.getLogger(__name__)
 NO_MARKS = TextSignals()  # an item with no signal words

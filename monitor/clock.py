@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from monitor.store.types import utcnow
+from store.types import utcnow
 
 Clock = Callable[[], dt.datetime]
 

@@ -30,9 +30,9 @@ from classifiers.signatures import match_basis
 from monitor.carrying import Text, carries, host_of
 from monitor.config import DedupeSection
 from monitor.errors import ComplianceError
-from monitor.store.models import Department, Item, Source
 from playbooks.schema import ImportantPolicy, Playbook
 from playbooks.workdays import WorkClock
+from store.models import Department, Item, Source
 
 
 class ReprintStatus(str, Enum):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from classifiers.signatures import SignatureIndex, canonical, distance, jaccard, match_basis, simhash
 from monitor.config import DedupeSection
 from monitor.items import NormalisedItem, host_of
-from monitor.store.models import Item, Source
+from store.models import Item, Source
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,9 @@
     │   │   └── TransportError      DNS, refused connection, reset …
     │   └── ParseError          bytes arrived but are not the feed/JSON/HTML we expect
     ├── ImportFileError         an import file cannot be read at all (rows are reported separately)
-    ├── ComplianceError         the playbook lacks what the policy-reprint check needs (monitor.compliance)
-    └── StoreError              the store cannot be reached or is not at the expected schema
-        ├── NaiveDatetimeError  a timestamp without a timezone reached the store (monitor.store.types)
-        └── AuditRowImmutable   someone tried to change an append-only audit row (monitor.store.models)
+    └── ComplianceError         the playbook lacks what the policy-reprint check needs (monitor.compliance)
+
+The store's errors (``StoreError`` and below) are drawn in ``store/errors.py``.
 
 A duty officer reads these in ``yuqing sources health`` and in chat alerts, so the
 messages say what happened and where, not how the code got there.
@@ -28,10 +27,6 @@ from monitor.urls import redact_url
 
 class MonitorError(Exception):
     """Base of every error raised by ``monitor``."""
-
-
-class StoreError(MonitorError):
-    """The store cannot be reached or is not at the schema this code expects."""
 
 
 class ComplianceError(MonitorError):

@@ -30,8 +30,8 @@ from monitor.errors import ImportFileError
 from monitor.importer import Rejected, count_rows, parse_mapping, read_numbered
 from monitor.items import NormalisedItem
 from monitor.pipeline import Pipeline
-from monitor.store.database import session_scope
-from monitor.store.models import Source
+from store.database import session_scope
+from store.models import Source
 
 log = logging.getLogger(__name__)
 BATCH = 500

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.config import HealthSection, SourcesFile
-from monitor.store.models import Item, Source
 from monitor.urls import redact_url
+from store.models import Item, Source
 
 Problem = Literal["ok", "failing", "silent", "never_polled"]
 

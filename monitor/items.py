@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup
 
-from monitor.store.types import SHANGHAI
+from store.types import SHANGHAI
 
 _SPACES = re.compile(r"[ \t\u3000\xa0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")

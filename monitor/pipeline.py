@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from monitor.config import DedupeSection
 from monitor.dedupe import Match, ReprintFinder, content_holders, existing_items, host_for, signature_of
 from monitor.items import FieldLimits, NormalisedItem, within_limits
-from monitor.store.models import Item, ItemChange, Reprint, Source
 from playbooks.schema import Playbook
+from store.models import Item, ItemChange, Reprint, Source
 
 
 @dataclass(frozen=True)

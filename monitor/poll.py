@@ -40,8 +40,8 @@ from monitor.fetch import Fetcher
 from monitor.items import host_of
 from monitor.pipeline import Pipeline, ProcessResult
 from monitor.sources import FetchContext, FetchOutcome, SeenItem, get_kind
-from monitor.store.database import session_scope
-from monitor.store.models import Item, Source
+from store.database import session_scope
+from store.models import Item, Source
 
 log = logging.getLogger(__name__)
 

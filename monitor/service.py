@@ -19,8 +19,8 @@ from monitor.config import SourcesFile, load_sources
 from monitor.fetch import Fetcher
 from monitor.pipeline import Annotator, EventAssigner, Pipeline
 from monitor.poll import Poller
-from monitor.store.database import make_engine, migrate, session_factory
 from playbooks.schema import Playbook
+from store.database import make_engine, migrate, session_factory
 
 
 @dataclass

@@ -21,12 +21,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Assignment, AssignmentEvent, Department, Event, Item
 from playbooks.schema import Playbook
 from responders.errors import AlreadyDone, BadCommand, InvalidTransition, UnknownCase, UnknownDepartment
 from responders.messages import Templates
 from responders.routing import Profile, Role, RouteIntent, Routing
 from responders.snapshot import Rules, acknowledge_due, take_snapshot
+from store.models import Assignment, AssignmentEvent, Department, Event, Item
 
 
 class State(str, Enum):

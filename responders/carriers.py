@@ -18,8 +18,8 @@ from monitor.carrying import Text, carries, host_of
 from monitor.compliance import item_text as _item_text
 from monitor.compliance import item_time
 from monitor.config import DedupeSection
-from monitor.store.models import Item, Reprint, Source
 from playbooks.schema import Playbook
+from store.models import Item, Reprint, Source
 
 
 def record_carriers(session: Session, own: Item, original: Text, playbook: Playbook, now: dt.datetime,

@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 from monitor.carrying import Text, carries, same_url
 from monitor.compliance import item_text, item_time
 from monitor.config import DedupeSection
-from monitor.store.models import Assignment, Clarification, Event, Item, Reprint
 from playbooks.schema import Playbook
 from responders.assignments import OPEN_STATES, Actor, State, mark_first_information, transition
 from responders.carriers import record_carriers
 from responders.errors import BadCommand, InvalidTransition, ResponderError, UnknownCase, UnknownDepartment
 from responders.messages import Templates
+from store.models import Assignment, Clarification, Event, Item, Reprint
 
 REVIEW_LABELS = {"approve": "审签通过", "reject": "退回"}  # the two reviews, as a refusal names them
 

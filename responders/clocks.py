@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import ColumnElement, and_, or_
 
-from monitor.store.models import Assignment
 from responders.assignments import OPEN_STATES, State
+from store.models import Assignment
 
 if TYPE_CHECKING:
     from responders.messages import Templates

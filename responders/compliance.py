@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from monitor.compliance import STATUS_LABELS, ReprintStatus, SiteStatus, check_all
 from monitor.config import DedupeSection
-from monitor.store.models import Alert, Item
 from playbooks.schema import Playbook
 from responders.clocks import duration
 from responders.messages import Templates
 from responders.outbox import enqueue
+from store.models import Alert, Item
 
 
 @dataclass

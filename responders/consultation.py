@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Consultation, Event
 from playbooks.members import Members
 from responders.assignments import WITHDRAWN_STATES, Actor, State, assignments_of
 from responders.errors import BadCommand, UnknownCase
 from responders.messages import Templates
 from responders.outbox import enqueue
+from store.models import Consultation, Event
 
 PARTICIPANT_LABELS = {"chief": "值班长"}  # a label (the duty chief's row among the participating departments)
 

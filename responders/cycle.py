@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.config import DedupeSection
-from monitor.store.database import session_scope
 from playbooks.members import Members
 from playbooks.schema import Playbook
 from responders import clarifications, compliance, points, spread, submissions
@@ -25,6 +24,7 @@ from responders.escalation import run_escalations
 from responders.intake import process_recent
 from responders.messages import Templates
 from responders.portal import apply_portal_replies
+from store.database import session_scope
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.store.database import session_scope
-from monitor.store.models import Assignment, DigestEntry, Event
 from playbooks.members import Members
 from playbooks.schema import Playbook
 from responders import clarifications, digest, submissions
@@ -53,6 +51,8 @@ from responders.views import (
     submission_message,
     today_rows,
 )
+from store.database import session_scope
+from store.models import Assignment, DigestEntry, Event
 
 Clock = Callable[[], dt.datetime]
 

@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.store.models import DigestEntry, Event, Item, Submission
 from monitor.urls import safe_link
 from playbooks.schema import Playbook
 from responders.errors import BadCommand, UnknownCase
 from responders.messages import Templates, clip_html
 from responders.points import Reason, award
 from responders.reports import render
+from store.models import DigestEntry, Event, Item, Submission
 
 SUMMARY_CHARS = 160
 

@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Assignment
 from playbooks.members import Members
 from playbooks.schema import EscalationTarget, EscalationWhen
 from responders.assignments import STATE_LABELS, State
@@ -32,6 +31,7 @@ from responders.clocks import DEADLINE_LABELS, FIRST_INFORMATION_STATES, Deadlin
 from responders.messages import Templates
 from responders.outbox import enqueue
 from responders.snapshot import Rules, SnapshotStep
+from store.models import Assignment
 
 
 @dataclass(frozen=True)

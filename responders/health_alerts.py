@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.health import HealthFinding
-from monitor.store.models import Source
 from playbooks.members import Members
 from responders.messages import Templates
 from responders.outbox import enqueue
+from store.models import Source
 
 
 def queue_source_health(session: Session, findings: Iterable[HealthFinding], members: Members,

@@ -21,7 +21,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from classifiers.signals import kinds
-from monitor.store.models import Assignment, Event, Item
 from playbooks.members import Members
 from playbooks.schema import Playbook
 from responders.assignments import Actor, open_from_routing
@@ -31,6 +30,7 @@ from responders.messages import Templates
 from responders.outbox import enqueue
 from responders.routing import RUMOUR_LIKELY, EventFacts, Routing, route, rumour_verdict
 from responders.views import assignment_message, duty_alert_message
+from store.models import Assignment, Event, Item
 
 SKIPPED_STATUSES = frozenset({"ignored", "dismissed", "closed"})
 MAX_ITEMS = 50

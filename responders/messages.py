@@ -22,10 +22,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from monitor.store.types import shown
 from monitor.urls import safe_link
 from playbooks.schema import Playbook
 from responders.errors import ResponderError
+from store.types import shown
 
 TELEGRAM_LIMIT = 4096
 REQUIRED_TEMPLATES = (

@@ -1,4 +1,4 @@
-"""Delivery that loses nothing: the outbox of :class:`~monitor.store.models.Alert` rows.
+"""Delivery that loses nothing: the outbox of :class:`~store.models.Alert` rows.
 
 Writers call :func:`enqueue` inside their own transaction, so an alert exists
 exactly when the change that caused it was committed; ``dedupe_key`` makes
@@ -30,12 +30,12 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.store.database import session_scope
-from monitor.store.models import Alert, Assignment
 from responders.assignments import Actor, State, transition
 from responders.errors import DeliveryError
 from responders.messages import clip_html
 from responders.notifiers import Button, Notifier, Outgoing, buttons_from_json, buttons_to_json
+from store.database import session_scope
+from store.models import Alert, Assignment
 
 log = logging.getLogger(__name__)
 

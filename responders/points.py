@@ -26,11 +26,11 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Department, Item, PointsEntry, Reprint, Source, Submission
 from playbooks.schema import Playbook, UnitKind
 from responders.errors import BadCommand, ResponderError, UnknownDepartment
 from responders.messages import Templates
 from responders.periods import Period
+from store.models import Department, Item, PointsEntry, Reprint, Source, Submission
 
 
 class Reason(str, Enum):

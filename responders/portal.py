@@ -18,7 +18,6 @@ import datetime as dt
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Assignment, Item, ItemChange
 from responders.assignments import (
     OPEN_STATES,
     Actor,
@@ -28,6 +27,7 @@ from responders.assignments import (
     transition,
 )
 from responders.messages import Templates
+from store.models import Assignment, Item, ItemChange
 
 
 def _owner(item: Item, cases: list[Assignment]) -> str | None:

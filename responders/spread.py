@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from monitor.carrying import host_of
 from monitor.compliance import item_time
-from monitor.store.models import Clarification, Event, Item, Reprint, Source
 from playbooks.schema import Playbook, SpreadPolicy
 from responders.errors import ResponderError
+from store.models import Clarification, Event, Item, Reprint, Source
 
 CLOSED_STATES = frozenset({"closed", "ignored", "dismissed"})
 

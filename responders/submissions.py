@@ -21,12 +21,12 @@ from classifiers.signatures import jaccard, match_basis
 from monitor.carrying import Text, carries, host_of
 from monitor.compliance import item_text
 from monitor.config import DedupeSection
-from monitor.store.models import Department, Item, Reprint, Source, Submission, SubmissionEvent
 from playbooks.schema import Playbook
 from responders import points
 from responders.carriers import record_carriers
 from responders.errors import BadCommand, ResponderError, UnknownCase, UnknownDepartment
 from responders.messages import Templates
+from store.models import Department, Item, Reprint, Source, Submission, SubmissionEvent
 
 MAX_TITLE = 200
 MAX_TEXT = 20_000

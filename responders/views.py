@@ -9,12 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.signals import Signal
-from monitor.store.models import Alert, Assignment, Event, Submission
 from responders.assignments import OPEN_STATES, STATE_LABELS, TRANSITIONS, State, assignments_of
 from responders.clocks import is_overdue
 from responders.consultation import consultation_of
 from responders.messages import Templates
 from responders.notifiers import Button
+from store.models import Alert, Assignment, Event, Submission
 
 ROLE_LABELS = {"lead": "牵头", "co": "协办", "local": "属地", "override": "协同", "manual": "指派"}
 STATE_TEXT = {s.value: label for s, label in STATE_LABELS.items()}

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-PACKAGES = ("classifiers", "monitor", "responders", "playbooks", "yuqing")
+PACKAGES = ("classifiers", "store", "monitor", "responders", "playbooks", "yuqing")
 _LINE = re.compile(r"^(?P<indent>[ │]*)(?:[├└]── )?(?P<name>[A-Z]\w+)\b")
 
 

@@ -1,4 +1,5 @@
-"""The layout is the architecture: imports point one way (classifiers ← monitor ← responders ← yuqing)."""
+"""The layout is the architecture: imports point one way (playbooks ← classifiers ← monitor ← responders ← yuqing),
+and the store sits at the bottom: it may import only playbooks, and monitor, responders and yuqing may import it."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ALLOWED = {
     "playbooks": {"playbooks"},
+    "store": {"store", "playbooks"},
     "classifiers": {"classifiers", "playbooks"},
-    "monitor": {"monitor", "classifiers", "playbooks"},
-    "responders": {"responders", "monitor", "classifiers", "playbooks"},
+    "monitor": {"monitor", "store", "classifiers", "playbooks"},
+    "responders": {"responders", "store", "monitor", "classifiers", "playbooks"},
+    "yuqing": {"yuqing", "responders", "store", "monitor", "classifiers", "playbooks"},
 }
-OURS = {"playbooks", "classifiers", "monitor", "responders", "yuqing"}
+OURS = {"playbooks", "store", "classifiers", "monitor", "responders", "yuqing"}
 
 
 def _imports(path: Path) -> set[str]:

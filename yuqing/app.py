@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from monitor.config import SourcesFile, load_sources
-from monitor.store import make_engine, migrate, session_factory, session_scope, sync_departments
 from playbooks.schema import Playbook
+from store import make_engine, migrate, session_factory, session_scope, sync_departments
 from yuqing.settings import Settings
 
 

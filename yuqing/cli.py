@@ -55,7 +55,7 @@ class _Main(LazyGroup):
     def invoke(self, ctx: click.Context) -> object:
         from sqlalchemy.exc import OperationalError
 
-        from monitor.store.database import describe_store_fault
+        from store.database import describe_store_fault
 
         try:
             return super().invoke(ctx)

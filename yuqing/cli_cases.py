@@ -15,11 +15,11 @@ import click
 from sqlalchemy import select
 
 from classifiers.signals import Signal, kinds
-from monitor.store import make_engine, require_current, session_factory, shown, utcnow
-from monitor.store.database import StoreError
-from monitor.store.models import Assignment, Consultation, Event
 from responders.assignments import State
 from responders.clocks import overdue
+from store import make_engine, require_current, session_factory, shown, utcnow
+from store.database import StoreError
+from store.models import Assignment, Consultation, Event
 from yuqing.cli_loop import _dedupe, _session
 from yuqing.context import Context, pass_context
 

@@ -18,14 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.config import DedupeSection, SourcesFile, load_sources
-from monitor.store import make_engine, require_current, session_factory, session_scope, shown, utcnow
-from monitor.store.database import StoreError
-from monitor.store.models import Assignment, AssignmentEvent, Event
 from playbooks.loader import PolicyFileError
 from playbooks.schema import Playbook
 from responders import clarifications, digest, periods, spread
 from responders.assignments import Actor, get_assignment
 from responders.errors import ResponderError, UnknownCase
+from store import make_engine, require_current, session_factory, session_scope, shown, utcnow
+from store.database import StoreError
+from store.models import Assignment, AssignmentEvent, Event
 from yuqing.context import Context, pass_context
 
 

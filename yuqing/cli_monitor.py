@@ -17,10 +17,11 @@ from monitor.config import add_source, set_enabled
 from monitor.errors import MonitorError
 from monitor.health import health_findings
 from monitor.service import Monitor, build_monitor
-from monitor.store import session_scope, shown, utcnow
-from monitor.store.models import Item, Source
 from monitor.urls import redact_url
 from playbooks.loader import PolicyFileError
+from store import session_scope, shown, utcnow
+from store.errors import StoreError
+from store.models import Item, Source
 from yuqing.context import Context, pass_context
 
 T = TypeVar("T")
@@ -35,7 +36,7 @@ def _monitor(context: Context) -> Monitor:
         config = sources_config(settings)
         return build_monitor(settings.effective_database_url, config, context.playbook(),
                              models_dir=settings.models_dir)
-    except (PolicyFileError, MonitorError) as exc:
+    except (PolicyFileError, MonitorError, StoreError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -48,7 +49,7 @@ def _run(context: Context, body: Callable[[Monitor], Awaitable[T]]) -> T:
             await monitor.aclose()
     try:
         return asyncio.run(main())
-    except MonitorError as exc:
+    except (MonitorError, StoreError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -214,7 +215,7 @@ def sources_health(context: Context, as_json: bool) -> None:
 @pass_context
 def poll(context: Context, once: bool, names: tuple[str, ...]) -> None:
     """Poll every enabled source (or NAMES) once and print one row per source."""
-    from monitor.store.database import one_writer_at_a_time
+    from store.database import one_writer_at_a_time
 
     def waiting() -> None:
         click.echo("another yuqing poll is writing to this store; waiting for it to finish…", err=True)
@@ -251,7 +252,7 @@ def _since(value: str | None) -> dt.datetime | None:
     except ValueError:
         raise click.BadParameter(f"use a duration (6h, 2d) or an ISO time, not {value!r}",
                                  param_hint="--since") from None
-    from monitor.store import SHANGHAI
+    from store import SHANGHAI
 
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
 

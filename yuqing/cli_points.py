@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
-from monitor.store import utcnow
-from monitor.store.models import PointsEntry
 from playbooks.schema import Playbook
 from responders import periods, points, submissions
 from responders.periods import Period
+from store import utcnow
+from store.models import PointsEntry
 from yuqing.cli_loop import DefaultGroup, _session, _tz
 from yuqing.context import Context, pass_context
 

@@ -9,9 +9,9 @@ import sys
 
 import click
 
-from monitor.store import utcnow
-from monitor.store.database import make_engine, require_current, session_factory, session_scope
 from responders.messages import Templates
+from store import utcnow
+from store.database import make_engine, require_current, session_factory, session_scope
 from yuqing.context import Context, pass_context
 from yuqing.errors import DeskError
 
@@ -84,7 +84,7 @@ def list_users(context: Context) -> None:
     """Every sign-in name, the person, the roles, and whether a password is set."""
     from sqlalchemy import select
 
-    from monitor.store.models import DeskPassword
+    from store.models import DeskPassword
     from yuqing.service import load_service_members
     from yuqing.webdesk.access import person_for
 

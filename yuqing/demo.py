@@ -30,8 +30,17 @@ import yaml
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.store import make_engine, session_factory, session_scope, utcnow
-from monitor.store.models import (
+from playbooks.loader import load_playbook
+from playbooks.members import Members
+from playbooks.schema import Playbook
+from responders.assignments import Actor
+from responders.commands import run_command
+from responders.desk import Desk
+from responders.messages import Templates
+from responders.periods import month_of, week_of
+from responders.reports import monthly, weekly
+from store import make_engine, session_factory, session_scope, utcnow
+from store.models import (
     Alert,
     Assignment,
     Base,
@@ -43,15 +52,6 @@ from monitor.store.models import (
     Source,
     Submission,
 )
-from playbooks.loader import load_playbook
-from playbooks.members import Members
-from playbooks.schema import Playbook
-from responders.assignments import Actor
-from responders.commands import run_command
-from responders.desk import Desk
-from responders.messages import Templates
-from responders.periods import month_of, week_of
-from responders.reports import monthly, weekly
 from yuqing.app import initialise_store
 from yuqing.errors import YuqingError
 from yuqing.replay import ReplayServer, ReplayState, load_demo_items

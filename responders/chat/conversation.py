@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from monitor.store.database import session_scope
-from monitor.store.models import Alert
 from playbooks.members import Members
 from responders.assignments import Actor
 from responders.commands import press_button, run_command
@@ -22,6 +20,8 @@ from responders.desk import Desk, Reply
 from responders.messages import clip_html
 from responders.notifiers import Button, buttons_from_json
 from responders.views import Buttons
+from store.database import session_scope
+from store.models import Alert
 
 
 @dataclass(frozen=True)

@@ -216,8 +216,8 @@ class WeComCallback:
     def _chat_of_task(self, task_id: str) -> str | None:
         from sqlalchemy import select
 
-        from monitor.store.database import session_scope
-        from monitor.store.models import Alert
+        from store.database import session_scope
+        from store.models import Alert
 
         with session_scope(self.conversation.desk.sessions) as session:
             return session.scalar(select(Alert.chat_id).where(Alert.message_id == task_id))

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from monitor.store.types import shown
+from store.types import shown
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("responders.reports", "templates"),

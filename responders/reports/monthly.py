@@ -23,7 +23,6 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from monitor.compliance import check_policy, important_policies
 from monitor.config import DedupeSection
-from monitor.store.models import PointsEntry, Submission
 from playbooks.schema import Playbook, UnitKind
 from responders import periods
 from responders.compliance import Timeliness, timeliness
@@ -32,6 +31,7 @@ from responders.points import GROUP_LABELS, GROUP_ORDER, Reason, Standing, is_lo
 from responders.reports import _num, _pct, charts, columns, has_words, render, words
 from responders.reports.rules import RuleNote, timeliness_rules
 from responders.reports.timeliness import Overdue, Rates, opened_in, overdue, overdue_counts, rates
+from store.models import PointsEntry, Submission
 
 REPRINT_REASONS = (Reason.reprint_major.value, Reason.reprint_other.value)
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from fpdf import FPDF, FontFace
 
-from monitor.store.types import shown
 from responders.reports import _num, _pct, columns, words
 from responders.reports.fonts import find_cjk_font, quiet_font_logs
 from responders.reports.monthly import Group, MonthlyReport
 from responders.reports.weekly import WeeklyReport
+from store.types import shown
 
 FAMILY = "cjk"
 

@@ -22,12 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.config import DedupeSection
-from monitor.store.database import session_scope
-from monitor.store.models import Alert, ScheduledReport
 from playbooks.schema import Playbook, ReportPolicy
 from responders.outbox import enqueue
 from responders.periods import Period, month_of, previous_month, previous_week, week_of
 from responders.reports import monthly, weekly
+from store.database import session_scope
+from store.models import Alert, ScheduledReport
 
 
 class ReportSettings(Protocol):

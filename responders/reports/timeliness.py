@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, defer
 
-from monitor.store.models import Assignment, Event
 from responders.assignments import OPEN_STATES, STATE_LABELS, WITHDRAWN_STATES, State
 from responders.clocks import CLOCK_COLUMNS, overdue_clause
 from responders.clocks import overdue as overdue_deadlines
 from responders.periods import Period
+from store.models import Assignment, Event
 
 
 @dataclass

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from classifiers.signals import kinds
 from classifiers.verdicts import VERDICT_RUMOUR
 from monitor.config import HealthSection
-from monitor.store.models import Department, Event, Item, Source
 from playbooks.schema import Playbook, ReportPolicy
 from responders.errors import ResponderError
 from responders.periods import Period, previous_week
@@ -41,6 +40,7 @@ from responders.spread import (
     policy_of,
     rumour_events,
 )
+from store.models import Department, Event, Item, Source
 
 MAX_RUMOUR_CHARTS = 4
 MAX_HEAT_LINES = 5

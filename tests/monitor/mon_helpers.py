@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from monitor.poll import PollResult
 from monitor.service import Monitor
-from monitor.store import session_scope
-from monitor.store.models import Item, ItemChange, Reprint, Source
+from store import session_scope
+from store.models import Item, ItemChange, Reprint, Source
 
 
 def cycle(monitor: Monitor, *names: str) -> dict[str, PollResult]:

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from monitor.compliance import ReprintStatus, check_policy, deadlines, important_policies, is_important_policy
-from monitor.store.database import make_engine, migrate, session_factory, session_scope, sync_departments
-from monitor.store.models import Item, Source
+from store.database import make_engine, migrate, session_factory, session_scope, sync_departments
+from store.models import Item, Source
 
 CST = ZoneInfo("Asia/Shanghai")
 PUBLISHED = dt.datetime(2026, 11, 20, 10, 0, tzinfo=CST)  # a Friday

@@ -11,8 +11,8 @@ from monitor.config import parse_sources
 from monitor.items import NormalisedItem
 from monitor.pipeline import Annotation, Annotator, Reaction
 from monitor.service import build_monitor
-from monitor.store import session_scope
-from monitor.store.models import Event, Item, Source
+from store import session_scope
+from store.models import Event, Item, Source
 
 
 def _item(source: str, row: dict, **changes) -> NormalisedItem:

@@ -13,12 +13,12 @@ from responders_support import MEMBERS_FILE, local
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.clock import FrozenClock
-from monitor.store.database import make_engine, migrate, session_factory, session_scope, sync_departments
-from monitor.store.models import Event, Item, Source
 from playbooks.members import Members, load_members
 from playbooks.schema import Playbook
 from responders.desk import Desk
 from responders.messages import Templates
+from store.database import make_engine, migrate, session_factory, session_scope, sync_departments
+from store.models import Event, Item, Source
 
 
 @pytest.fixture

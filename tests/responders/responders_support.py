@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Assignment, Event, Item, Source
 from playbooks.schema import Playbook
 from responders.assignments import Actor, add_department, transition
 from responders.routing import Profile, Role, RouteIntent
+from store.models import Assignment, Event, Item, Source
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MEMBERS_FILE = Path(__file__).resolve().parents[2] / "playbooks" / "members.yaml"

@@ -7,8 +7,6 @@ import pytest
 from responders_support import local
 from sqlalchemy import select
 
-from monitor.store.database import session_scope
-from monitor.store.models import AssignmentEvent, AuditRowImmutable, Clarification, Event
 from responders.assignments import (
     TRANSITIONS,
     Actor,
@@ -22,6 +20,8 @@ from responders.assignments import (
 from responders.clocks import overdue
 from responders.errors import AlreadyDone, BadCommand, InvalidTransition
 from responders.routing import EventFacts, route
+from store.database import session_scope
+from store.models import AssignmentEvent, AuditRowImmutable, Clarification, Event
 
 DUTY = Actor("值班员", user_id=100002, chat_id="-1")
 DEPT = Actor("教育厅联络员", user_id=200101, chat_id="-2")

@@ -8,10 +8,10 @@ import pytest
 from responders_support import assignment, event, item, local, source
 from sqlalchemy import select
 
-from monitor.store.models import Clarification, Reprint
 from responders import clarifications
 from responders.assignments import Actor
 from responders.errors import BadCommand, InvalidTransition, UnknownDepartment
+from store.models import Clarification, Reprint
 
 NOW = local(2026, 11, 23, 10, 0)
 CLARIFICATION = (

@@ -10,13 +10,13 @@ import random
 
 from sqlalchemy import select
 
-from monitor.store.database import make_engine, migrate, session_factory, session_scope, sync_departments
-from monitor.store.models import Assignment, Event
 from playbooks.schema import Playbook
 from responders.assignments import State
 from responders.clocks import overdue, overdue_clause
 from responders.routing import Profile
 from responders.snapshot import take_snapshot
+from store.database import make_engine, migrate, session_factory, session_scope, sync_departments
+from store.models import Assignment, Event
 
 NOW = dt.datetime(2026, 12, 7, 8, 0, tzinfo=dt.UTC)
 PAST, FUTURE = NOW - dt.timedelta(hours=3), NOW + dt.timedelta(hours=3)

@@ -7,8 +7,8 @@ import datetime as dt
 from responders_support import item, local, source
 from sqlalchemy import select
 
-from monitor.store.models import Alert, PointsEntry
 from responders import compliance
+from store.models import Alert, PointsEntry
 
 PUBLISHED = local(2026, 11, 20, 10, 0)
 TITLE = "国务院关于进一步优化营商环境的实施意见"

@@ -8,9 +8,9 @@ import pytest
 from responders_support import event, item, local, source
 from sqlalchemy import select
 
-from monitor.store.models import PointsEntry
 from responders import digest, submissions
 from responders.errors import BadCommand, UnknownCase
+from store.models import PointsEntry
 
 NOW = local(2026, 11, 23, 9, 0)
 

@@ -6,13 +6,13 @@ import pytest
 from responders_support import DUTY_CHIEF, local
 from sqlalchemy import select
 
-from monitor.store.database import session_scope
-from monitor.store.models import Alert, Assignment, Event
 from playbooks.schema import EscalationStep, EscalationTarget, EscalationWhen
 from responders.assignments import Actor, get_assignment, open_from_routing, transition
 from responders.escalation import deadlines_of, decide, in_quiet_hours, run_escalations
 from responders.routing import EventFacts, route
 from responders.snapshot import Rules
+from store.database import session_scope
+from store.models import Alert, Assignment, Event
 
 
 @pytest.fixture

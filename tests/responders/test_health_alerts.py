@@ -3,9 +3,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from monitor.health import HealthFinding
-from monitor.store.database import session_scope
-from monitor.store.models import Alert
 from responders.health_alerts import queue_source_health
+from store.database import session_scope
+from store.models import Alert
 
 
 def finding(problem: str, source: str = "长春论坛") -> HealthFinding:

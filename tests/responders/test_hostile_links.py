@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from monitor.store.database import session_scope
-from monitor.store.models import Alert, Event
 from monitor.urls import is_link, redact_url, safe_link
 from responders.intake import process_event
 from responders.messages import safe_links
+from store.database import session_scope
+from store.models import Alert, Event
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(4)", "JaVaScRiPt:alert(1)", "data:text/html,<b>x</b>",

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select
 from telegram import Bot
 
-from monitor.store.database import session_scope
-from monitor.store.models import Alert
 from responders.notifiers import Button
 from responders.notifiers.telegram import TelegramNotifier
 from responders.outbox import OutboxSender, RetryPolicy, enqueue
+from store.database import session_scope
+from store.models import Alert
 
 CHAT = -1001000000001
 

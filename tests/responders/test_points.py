@@ -9,12 +9,12 @@ import pytest
 from responders_support import SHANGHAI, item, local, source
 from sqlalchemy import func, select
 
-from monitor.store.models import PointsEntry, Reprint
 from playbooks.schema import LocalPointsRule
 from responders import periods, points, submissions
 from responders.errors import BadCommand, UnknownDepartment
 from responders.points import Reason
 from responders.submissions import Bonus
+from store.models import PointsEntry, Reprint
 
 NOW = local(2026, 11, 23, 10, 0)
 TEXT = "农安县今年新建改建农村公路一百二十公里，群众出行条件明显改善，沿线特色产业同步发展。"

@@ -5,10 +5,10 @@ import datetime as dt
 from responders_support import local
 from sqlalchemy import select
 
-from monitor.store.database import session_scope
-from monitor.store.models import Alert, Assignment, Clarification, Consultation, Event, Item, ItemChange
 from responders.intake import process_event, process_recent
 from responders.portal import apply_portal_replies
+from store.database import session_scope
+from store.models import Alert, Assignment, Clarification, Consultation, Event, Item, ItemChange
 
 
 def route_event(sessions, playbook, members, templates, event_id, now):

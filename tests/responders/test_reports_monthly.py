@@ -12,14 +12,14 @@ from pypdf import PdfReader
 from responders_support import SHANGHAI, assignment, event, local
 from sqlalchemy import func, select
 
-from monitor.store.database import session_scope
-from monitor.store.models import Alert, PointsEntry, ScheduledReport
 from playbooks.schema import UnitKind
 from responders import periods, submissions
 from responders.cycle import run_cycle
 from responders.reports import monthly
 from responders.reports.schedule import next_monthly_run, post_monthly_report_if_due
 from responders.submissions import Bonus
+from store.database import session_scope
+from store.models import Alert, PointsEntry, ScheduledReport
 from yuqing.settings import Settings
 
 NOW = local(2026, 11, 20, 10, 0)

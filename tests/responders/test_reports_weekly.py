@@ -10,12 +10,12 @@ from pypdf import PdfReader
 from responders_support import SHANGHAI, event, item, local, source
 from sqlalchemy import func, select
 
-from monitor.store.database import session_scope
-from monitor.store.models import Alert, ScheduledReport
 from responders import clarifications, periods
 from responders.assignments import Actor
 from responders.reports import weekly
 from responders.reports.schedule import next_weekly_run, post_weekly_report_if_due
+from store.database import session_scope
+from store.models import Alert, ScheduledReport
 from yuqing.settings import Settings
 
 WEEK = "2026-W47"  # Monday 2026-11-16 .. Sunday 2026-11-22

@@ -8,9 +8,9 @@ import pytest
 from responders_support import item, local, source
 from sqlalchemy import select
 
-from monitor.store.models import PointsEntry
 from responders import submissions
 from responders.errors import BadCommand, UnknownDepartment
+from store.models import PointsEntry
 
 NOW = local(2026, 11, 23, 10, 0)
 TEXT = "延吉市启动冬季供暖保障专项行动，对全市二百余个供热站逐一检查，确保居民室温达标，热线二十四小时受理。"

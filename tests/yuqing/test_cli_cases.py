@@ -19,11 +19,11 @@ from click.testing import CliRunner
 from rss_server import RssServer
 from sqlalchemy import select
 
-from monitor.store.database import make_engine, session_factory, session_scope
-from monitor.store.models import Alert, Consultation
-from monitor.store.types import utcnow
 from playbooks.loader import load_playbook
 from playbooks.workdays import WorkClock
+from store.database import make_engine, session_factory, session_scope
+from store.models import Alert, Consultation
+from store.types import utcnow
 from yuqing.cli import main
 
 EXPLOSION = (
@@ -173,7 +173,7 @@ def test_a_late_import_is_due_from_the_citizens_own_time_and_one_reply_answers_e
     after = _json_lines(_run(["cases", "--json"], env))
     assert {c["state"] for c in after} == {"responded"}
     with session_scope(session_factory(engine)) as session:
-        from monitor.store.models import Clarification
+        from store.models import Clarification
 
         assert session.scalar(select(Clarification)) is None  # an official reply is not a clarification
     engine.dispose()

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor.store.database import make_engine, session_factory, session_scope
-from monitor.store.models import Event
-from monitor.store.types import utcnow
+from store.database import make_engine, session_factory, session_scope
+from store.models import Event
+from store.types import utcnow
 from yuqing.cli import main
 
 

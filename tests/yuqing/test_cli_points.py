@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 from rss_server import RssServer
 
-from monitor.store.types import utcnow
+from store.types import utcnow
 from yuqing.cli import main
 
 TITLE = "农安县农村公路建设成效明显"

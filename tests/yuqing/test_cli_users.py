@@ -8,8 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from monitor.store.database import make_engine, session_factory, session_scope
-from monitor.store.models import DeskPassword
+from store.database import make_engine, session_factory, session_scope
+from store.models import DeskPassword
 from yuqing.cli import main
 
 

@@ -6,7 +6,7 @@ import sqlite3
 
 from click.testing import CliRunner
 
-from monitor.store.database import describe_store_fault
+from store.database import describe_store_fault
 from yuqing.cli import main
 
 
@@ -56,7 +56,7 @@ def test_a_busy_sqlite_store_is_described_as_another_process(tmp_path):
 def test_a_second_poll_on_one_sqlite_store_waits_its_turn(tmp_path):
     import threading
 
-    from monitor.store.database import one_writer_at_a_time
+    from store.database import one_writer_at_a_time
 
     url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     waited = threading.Event()

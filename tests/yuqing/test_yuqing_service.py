@@ -10,10 +10,10 @@ from sqlalchemy import select
 from support.fake_bot_api import FakeBotAPI
 
 from monitor.service import Monitor
-from monitor.store.database import make_engine, migrate, session_factory, session_scope
-from monitor.store.models import Alert, Assignment, Event, Item, Source
 from playbooks.members import load_members
 from responders.outbox import OutboxSender, SendReport
+from store.database import make_engine, migrate, session_factory, session_scope
+from store.models import Alert, Assignment, Event, Item, Source
 from yuqing import service as service_module
 from yuqing.service import Cadence, Service, load_service_members
 from yuqing.settings import Settings, SettingsError

@@ -20,9 +20,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from monitor.store.models import DeskPassword
 from playbooks.members import Members
 from responders.assignments import Actor
+from store.models import DeskPassword
 from yuqing.errors import DeskError
 
 WEB_CHANNEL = "web"  # the audit trail's chat column for an action taken on the desk

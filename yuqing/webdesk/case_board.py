@@ -22,13 +22,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from monitor.store.database import session_scope
-from monitor.store.models import Assignment, AssignmentEvent, Event
 from playbooks.workdays import WorkClock
 from responders.assignments import OPEN_STATES, STATE_LABELS, TRANSITIONS, State, allowed_actions
 from responders.clocks import overdue, running
 from responders.desk import Reply
 from responders.messages import Templates
+from store.database import session_scope
+from store.models import Assignment, AssignmentEvent, Event
 from yuqing.webdesk.access import Person
 from yuqing.webdesk.site import DeskSite, Forbidden
 

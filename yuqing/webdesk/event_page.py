@@ -29,8 +29,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from monitor.carrying import host_of
-from monitor.store.database import session_scope
-from monitor.store.models import (
+from playbooks.schema import Playbook
+from responders.assignments import STATE_LABELS, TRANSITIONS, Actor
+from responders.desk import Desk, Reply
+from responders.messages import Templates
+from responders.spread import Contribution, buckets, coverage, item_reach
+from responders.views import ROLE_LABELS, breakdown_lines, signal_lines
+from store.database import session_scope
+from store.models import (
     Alert,
     Assignment,
     AssignmentEvent,
@@ -41,12 +47,6 @@ from monitor.store.models import (
     Reprint,
     Source,
 )
-from playbooks.schema import Playbook
-from responders.assignments import STATE_LABELS, TRANSITIONS, Actor
-from responders.desk import Desk, Reply
-from responders.messages import Templates
-from responders.spread import Contribution, buckets, coverage, item_reach
-from responders.views import ROLE_LABELS, breakdown_lines, signal_lines
 from yuqing.webdesk.access import WEB_CHANNEL, Person, Role
 from yuqing.webdesk.queries import hour_bucket
 from yuqing.webdesk.site import DeskSite, Forbidden

@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from monitor.store.database import session_scope
-from monitor.store.models import Assignment, Event
 from responders.messages import Templates
+from store.database import session_scope
+from store.models import Assignment, Event
 from yuqing.webdesk.access import Person
 from yuqing.webdesk.queries import items_per_hour
 from yuqing.webdesk.site import DeskSite

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from monitor.store.models import Item
+from store.models import Item
 
 
 def hour_bucket(session: Session,

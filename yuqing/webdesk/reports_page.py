@@ -23,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from monitor.store.database import session_scope
-from monitor.store.models import DigestEntry
 from responders import digest
+from store.database import session_scope
+from store.models import DigestEntry
 from yuqing.webdesk.site import DeskSite
 
 _FILE = re.compile(r"^(?P<stem>(?P<kind>weekly|monthly|digest)-(?P<label>\d{4}-W\d{2}|\d{4}-\d{2}|\d{4}-\d{2}-\d{2}))"

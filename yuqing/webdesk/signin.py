@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from monitor.store.database import session_scope
+from store.database import session_scope
 from yuqing.webdesk.access import password_matches, person_for
 from yuqing.webdesk.site import DeskSite, SignInRequired
 

@@ -23,7 +23,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from classifiers.verdicts import verdict
-from monitor.store.types import utcnow
 from playbooks.members import Members
 from playbooks.schema import Playbook
 from responders.assignments import EVENT_STATUS_LABELS
@@ -31,6 +30,7 @@ from responders.desk import Desk, Reply
 from responders.errors import AlreadyDone, ResponderError
 from responders.messages import Templates
 from responders.views import signal_lines
+from store.types import utcnow
 from yuqing.errors import DeskError
 from yuqing.settings import Settings
 from yuqing.webdesk.access import Person, SignInLimiter, csrf_matches, new_csrf_token, person_for

@@ -30,12 +30,13 @@ from monitor.config import SourcesFile, add_source, set_enabled
 from monitor.errors import MonitorError
 from monitor.health import health_findings
 from monitor.items import NormalisedItem, host_of
-from monitor.store.database import session_scope
-from monitor.store.models import Source
 from monitor.urls import redact_url
 from playbooks.loader import PolicyFileError
 from playbooks.schema import Playbook
 from responders.messages import Templates
+from store.database import session_scope
+from store.errors import StoreError
+from store.models import Source
 from yuqing.settings import Settings
 from yuqing.webdesk.access import Person
 from yuqing.webdesk.site import DeskSite, Forbidden
@@ -133,7 +134,7 @@ def run_test(settings: Settings, sessions: sessionmaker[Session], playbook: Play
                 outcome = await poller.fetch(poller.spec(name))
         except TimeoutError:
             return TestResult(name, False, templates.reply("web_source_timeout", source=name, seconds=limit))
-        except MonitorError as exc:
+        except (MonitorError, StoreError) as exc:
             return TestResult(name, False, _refusal(templates, name, exc))
         finally:
             await poller.aclose()

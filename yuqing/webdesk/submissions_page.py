@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from monitor.store.database import session_scope
-from monitor.store.models import Submission
 from responders import submissions
 from responders.points import LABELS
 from responders.submissions import Bonus, SubmissionState
+from store.database import session_scope
+from store.models import Submission
 from yuqing.webdesk.access import Person, Role
 from yuqing.webdesk.site import DeskSite, Forbidden
 from yuqing.webdesk.units_page import period_of

@@ -29,14 +29,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from monitor.store.database import session_scope
-from monitor.store.models import AssignmentEvent, Department, PointsEntry, Submission, SubmissionEvent
 from responders import periods
 from responders.errors import BadCommand
 from responders.messages import Templates
 from responders.periods import Period
 from responders.points import Standing, label_of, ledger, standings
 from responders.reports.monthly import REPRINT_REASONS, MonthlyReport, build
+from store.database import session_scope
+from store.models import AssignmentEvent, Department, PointsEntry, Submission, SubmissionEvent
 from yuqing.webdesk.site import DeskSite, Forbidden
 
 REPRINTS = "reprint"  # the ledger filter for both kinds of reprint

@@ -11,12 +11,12 @@ from responders_support import DUTY_STAFF, EDU_MEMBER, STRANGER, TRAFFIC_MEMBER
 from sqlalchemy import select
 from telegram import Update
 
-from monitor.store.database import session_scope
-from monitor.store.models import Assignment, AssignmentEvent, Event
 from responders.bot import build_application
 from responders.intake import process_event
 from responders.notifiers.telegram import TelegramNotifier
 from responders.outbox import OutboxSender
+from store.database import session_scope
+from store.models import Assignment, AssignmentEvent, Event
 
 EDU_CHAT = -1001000000101
 DUTY_CHAT = -1001000000001

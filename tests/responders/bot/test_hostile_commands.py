@@ -14,8 +14,6 @@ from responders_support import DUTY_STAFF
 from sqlalchemy import select
 from telegram import Update
 
-from monitor.store.database import session_scope
-from monitor.store.models import Assignment, AssignmentEvent, Event
 from responders.assignments import Actor
 from responders.bot import build_application
 from responders.commands import COMMANDS, MAX_ID, parse_id, press_button, run_command
@@ -24,6 +22,8 @@ from responders.intake import process_event
 from responders.notifiers.console import read_commands
 from responders.notifiers.telegram import TelegramNotifier
 from responders.outbox import OutboxSender
+from store.database import session_scope
+from store.models import Assignment, AssignmentEvent, Event
 
 DUTY_CHAT = -1001000000001
 HOSTILE_IDS = ["9223372036854775808", "¹", "٣", "-1", "0", "#", "1e3", "9" * 40, "1;DROP TABLE items", "'",

@@ -27,10 +27,10 @@ from responders_support import DUTY_STAFF, EDU_MEMBER, STRANGER, TRAFFIC_MEMBER
 from sqlalchemy import select
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from monitor.store.database import session_scope
-from monitor.store.models import Alert, Assignment, AssignmentEvent, Clarification, Event
 from responders.intake import process_event
 from responders.outbox import OutboxSender, RetryPolicy
+from store.database import session_scope
+from store.models import Alert, Assignment, AssignmentEvent, Clarification, Event
 from yuqing.chat import build_backend
 from yuqing.settings import Settings
 from yuqing.web import WebServer

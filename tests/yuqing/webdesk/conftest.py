@@ -17,13 +17,13 @@ from desk_support import MEMBERS_FILE, SECRET, RunningDesk, Seed, SignIn, csrf_o
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.store.database import make_engine, migrate, session_factory, session_scope, sync_departments
-from monitor.store.models import DeskPassword, Event, Item, Source
-from monitor.store.types import utcnow
 from playbooks.members import Members, load_members
 from playbooks.schema import Playbook
 from responders.assignments import Actor
 from responders.messages import Templates
+from store.database import make_engine, migrate, session_factory, session_scope, sync_departments
+from store.models import DeskPassword, Event, Item, Source
+from store.types import utcnow
 from yuqing.settings import Settings
 from yuqing.web import WebServer
 from yuqing.webdesk.access import set_password

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from monitor.store.database import session_scope
-from monitor.store.models import Assignment
+from store.database import session_scope
+from store.models import Assignment
 from yuqing.web import WebServer
 from yuqing.webdesk.site import DeskSite
 

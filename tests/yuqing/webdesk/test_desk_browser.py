@@ -15,8 +15,8 @@ from desk_support import RunningDesk, Seed, case_of, password_of
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from monitor.store.database import session_scope
-from monitor.store.models import AssignmentEvent
+from store.database import session_scope
+from store.models import AssignmentEvent
 
 CHROMIUM = os.environ.get("YUQING_CHROMIUM", "/usr/bin/chromium")
 SHOTS = os.environ.get("YUQING_SCREENSHOTS_DIR")

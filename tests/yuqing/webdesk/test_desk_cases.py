@@ -9,9 +9,9 @@ import httpx
 from desk_support import RunningDesk, Seed, SignIn, case_of, csrf_of
 from sqlalchemy import select
 
-from monitor.store.database import session_scope
-from monitor.store.models import Assignment, AssignmentEvent
-from monitor.store.types import utcnow
+from store.database import session_scope
+from store.models import Assignment, AssignmentEvent
+from store.types import utcnow
 
 
 def state_of(desk: RunningDesk, case_id: int) -> str:

@@ -12,10 +12,10 @@ from desk_support import RunningDesk, Seed, SignIn, csrf_of
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 
-from monitor.store.database import session_scope
-from monitor.store.models import Assignment, AssignmentEvent, Clarification, Event, Item, Reprint
 from responders.assignments import Actor
 from responders.spread import event_spread
+from store.database import session_scope
+from store.models import Assignment, AssignmentEvent, Clarification, Event, Item, Reprint
 
 
 def _case_of(desk: RunningDesk, event_id: int) -> int:

@@ -8,7 +8,7 @@ import threading
 import httpx
 from desk_support import RunningDesk, Seed, SignIn
 
-from monitor.store.types import utcnow
+from store.types import utcnow
 
 
 def test_events_of_the_last_day_hottest_first(sign_in: SignIn, seed: Seed) -> None:

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from desk_support import RunningDesk, Seed, SignIn
 
-from monitor.store.database import session_scope
-from monitor.store.types import utcnow
 from responders import digest
+from store.database import session_scope
+from store.types import utcnow
 
 PDF = b"%PDF-1.4\n% a weekly report\n%%EOF\n"
 

@@ -16,9 +16,9 @@ import pytest
 from desk_support import RunningDesk, SignIn, csrf_of
 
 from monitor.config import load_sources
-from monitor.store.database import session_scope
-from monitor.store.models import Source
-from monitor.store.types import utcnow
+from store.database import session_scope
+from store.models import Source
+from store.types import utcnow
 
 TITLES = ("长春市某小学乱收费问题回应", "吉林市城区积水已排除", "延吉市公交线路调整公告")
 

@@ -7,10 +7,10 @@ import re
 from desk_support import RunningDesk, SignIn, csrf_of
 from sqlalchemy import select
 
-from monitor.store.database import session_scope
-from monitor.store.models import Submission
 from playbooks.schema import RANKED_KINDS
 from responders.assignments import Actor
+from store.database import session_scope
+from store.models import Submission
 
 
 def submitted(desk: RunningDesk, title: str = "省教育厅部署秋季开学安全检查") -> int:

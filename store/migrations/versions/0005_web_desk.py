@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import monitor.store.types
+import store.types
 
 revision = '0005'
 down_revision = '0004'
@@ -23,7 +23,7 @@ def upgrade() -> None:
         'desk_passwords',
         sa.Column('login', sa.String(length=64), nullable=False),
         sa.Column('password_hash', sa.Text(), nullable=False),
-        sa.Column('set_at', monitor.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('set_at', store.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('login'),
     )
     op.create_index('ix_events_last_seen_at', 'events', ['last_seen_at'])

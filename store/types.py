@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
-from monitor.errors import StoreError
+from store.errors import StoreError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -26,8 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-from monitor.errors import StoreError
-from monitor.store.types import UTCDateTime, utcnow
+from store.errors import StoreError
+from store.types import UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):

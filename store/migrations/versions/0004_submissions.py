@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import monitor.store.types
+import store.types
 
 revision = '0004'
 down_revision = '0003'
@@ -28,9 +28,9 @@ def upgrade() -> None:
         sa.Column('url', sa.Text(), nullable=True),
         sa.Column('attachments', sa.JSON(), nullable=False),
         sa.Column('submitted_by', sa.String(length=128), nullable=False),
-        sa.Column('submitted_at', monitor.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('submitted_at', store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column('state', sa.String(length=16), nullable=False),
-        sa.Column('adopted_at', monitor.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('adopted_at', store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column('adopted_by', sa.String(length=128), nullable=True),
         sa.Column('bonus', sa.String(length=32), nullable=True),
         sa.Column('adopted_item_id', sa.Integer(), nullable=True),
@@ -45,7 +45,7 @@ def upgrade() -> None:
         'submission_events',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('submission_id', sa.Integer(), nullable=False),
-        sa.Column('at', monitor.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('at', store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column('actor', sa.String(length=128), nullable=False),
         sa.Column('action', sa.String(length=32), nullable=False),
         sa.Column('detail', sa.JSON(), nullable=False),

@@ -11,9 +11,10 @@ from sqlalchemy import Engine, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from monitor.store import make_engine, migrate, require_current, session_factory, shown, sync_departments
-from monitor.store.database import StoreError, current_revision, head_revision
-from monitor.store.models import (
+from playbooks.schema import Playbook
+from store import make_engine, migrate, require_current, session_factory, shown, sync_departments
+from store.database import StoreError, current_revision, head_revision
+from store.models import (
     Alert,
     Assignment,
     AssignmentEvent,
@@ -23,7 +24,6 @@ from monitor.store.models import (
     PointsEntry,
     Source,
 )
-from playbooks.schema import Playbook
 
 CST = ZoneInfo("Asia/Shanghai")
 
@@ -77,7 +77,7 @@ def test_migrate_is_idempotent_and_creates_every_table(database_url: str) -> Non
 
 def test_departments_mirror_the_playbook(session: Session, playbook: Playbook) -> None:
     assert sync_departments(session, playbook) == (0, 0)
-    from monitor.store.models import Department
+    from store.models import Department
 
     rows = {d.key: d for d in session.scalars(select(Department))}
     assert len(rows) == len(playbook.departments)

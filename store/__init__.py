@@ -1,6 +1,6 @@
 """The store: SQLAlchemy models, engines and migrations shared by every stage."""
 
-from monitor.store.database import (
+from store.database import (
     StoreError,
     make_engine,
     migrate,
@@ -9,7 +9,7 @@ from monitor.store.database import (
     session_scope,
     sync_departments,
 )
-from monitor.store.types import SHANGHAI, UTCDateTime, shown, utcnow
+from store.types import SHANGHAI, UTCDateTime, shown, utcnow
 
 __all__ = [
     "SHANGHAI",

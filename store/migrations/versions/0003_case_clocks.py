@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import monitor.store.types
+import store.types
 
 revision = '0003'
 down_revision = '0002'
@@ -21,17 +21,17 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('assignments', schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("clock_started_at", monitor.store.types.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("clock_started_at", store.types.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(
-            sa.Column("first_information_at", monitor.store.types.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("first_information_at", store.types.UTCDateTime(timezone=True), nullable=True)
         )
     with op.batch_alter_table("clarifications", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("confidentiality_reviewed", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch_op.add_column(sa.Column("signed_off_as", sa.String(length=128), nullable=True))
-        batch_op.add_column(sa.Column("published_at", monitor.store.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("published_at", store.types.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:

@@ -16,9 +16,9 @@ from sqlalchemy import Engine, create_engine, event, make_url, select
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.errors import StoreError as StoreError  # callers import it with the store
-from monitor.store.models import Department
 from playbooks.schema import Playbook
+from store.errors import StoreError as StoreError  # callers import it with the store
+from store.models import Department
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

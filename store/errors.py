@@ -1,0 +1,12 @@
+"""Exceptions of the store package.
+
+    StoreError                  the store cannot be reached or is not at the expected schema
+    ├── NaiveDatetimeError      a timestamp without a timezone reached the store (store.types)
+    └── AuditRowImmutable       someone tried to change an append-only audit row (store.models)
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """The store cannot be reached or is not at the schema this code expects."""
