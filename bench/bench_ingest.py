@@ -29,7 +29,7 @@ import feedparser
 
 from monitor.config import parse_sources
 from monitor.items import parse_time
-from monitor.service import build_monitor
+from monitor.wiring import build_monitor
 from playbooks.loader import load_playbook
 from yuqing.settings import load_settings
 

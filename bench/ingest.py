@@ -35,8 +35,8 @@ from bench.common import header, models_dir, verdict
 from monitor.config import SourcesFile, parse_sources
 from monitor.items import NormalisedItem
 from monitor.pipeline import Annotation, Annotator, Reaction
-from monitor.service import build_monitor
 from monitor.sources.feed import parse_feed
+from monitor.wiring import build_monitor
 from playbooks.loader import load_playbook
 from store.models import Item
 

@@ -35,7 +35,7 @@ from bench.feedserver import FeedServer
 from bench.ingest import NoAnnotation
 from monitor.config import SourcesFile, parse_sources
 from monitor.poll import PollResult
-from monitor.service import Monitor, build_monitor
+from monitor.wiring import Monitor, build_monitor
 from playbooks.loader import load_playbook
 from store.models import Item
 

@@ -12,7 +12,7 @@
     │   │   └── TransportError      DNS, refused connection, reset …
     │   └── ParseError          bytes arrived but are not the feed/JSON/HTML we expect
     ├── ImportFileError         an import file cannot be read at all (rows are reported separately)
-    └── ComplianceError         the playbook lacks what the policy-reprint check needs (monitor.compliance)
+    └── ComplianceError         the playbook lacks what the policy-reprint check needs (monitor.policy_carriage)
 
 The store's errors (``StoreError`` and below) are drawn in ``store/errors.py``.
 

@@ -479,7 +479,7 @@ class ReportPolicy(_Strict):
     new_topic_min_items: int = Field(ge=1, le=100_000, description="items a new event needs to count as a hot topic")
 
 
-DESK_REPLIES = (  # the answers responders give (responders/desk.py, commands.py, auth.py, errors.py)
+DESK_REPLIES = (  # the answers responders give (responders/desk.py, desk_commands.py, auth.py, errors.py)
     "usage", "bad_id", "not_a_command", "unknown_command", "too_long", "unknown_button", "not_done", "apology",
     "prompt", "duty_only", "reviewers_only", "editors_only", "not_a_member", "other_department",
     "invalid_transition", "already_done",

@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.carrying import Text, carries, host_of
-from monitor.compliance import item_text as _item_text
-from monitor.compliance import item_time
 from monitor.config import DedupeSection
+from monitor.policy_carriage import item_text as _item_text
+from monitor.policy_carriage import item_time
 from playbooks.schema import Playbook
 from store.models import Item, Reprint, Source
 

@@ -22,8 +22,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from monitor.carrying import Text, carries, same_url
-from monitor.compliance import item_text, item_time
 from monitor.config import DedupeSection
+from monitor.policy_carriage import item_text, item_time
 from playbooks.schema import Playbook
 from responders.assignments import OPEN_STATES, Actor, State, mark_first_information, transition
 from responders.carriers import record_carriers

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.config import DedupeSection
 from playbooks.members import Members
 from playbooks.schema import Playbook
-from responders import clarifications, compliance, points, spread, submissions
+from responders import clarifications, points, policy_reminders, spread, submissions
 from responders.escalation import run_escalations
 from responders.intake import process_recent
 from responders.messages import Templates
-from responders.portal import apply_portal_replies
+from responders.portal_replies import apply_portal_replies
 from store.database import session_scope
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def run_cycle(sessions: sessionmaker[Session], playbook: Playbook, members: Memb
 
     def policy_reprints(session: Session) -> None:
         chats = {key: chat for key in members.departments if (chat := members.chat_of(key)) is not None}
-        alerts = compliance.remind(
+        alerts = policy_reminders.remind(
             session,
             playbook,
             now,

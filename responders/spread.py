@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.carrying import host_of
-from monitor.compliance import item_time
+from monitor.policy_carriage import item_time
 from playbooks.schema import Playbook, SpreadPolicy
 from responders.errors import ResponderError
 from store.models import Clarification, Event, Item, Reprint, Source

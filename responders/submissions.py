@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from classifiers.signatures import jaccard, match_basis
 from monitor.carrying import Text, carries, host_of
-from monitor.compliance import item_text
 from monitor.config import DedupeSection
+from monitor.policy_carriage import item_text
 from playbooks.schema import Playbook
 from responders import points
 from responders.carriers import record_carriers

@@ -17,8 +17,8 @@ from responders.assignments import Actor
 from responders.chat.conversation import Conversation
 from responders.chat.guard import ReplayGuard
 from responders.chat.http import CallbackHandler
-from responders.commands import run_command
 from responders.desk import Desk
+from responders.desk_commands import run_command
 from responders.notifiers import Notifier, Outgoing
 from yuqing.settings import Settings, SettingsError
 

@@ -13,7 +13,7 @@ import click
 
 from playbooks.loader import PolicyFileError, load_playbook
 from playbooks.workdays import MAX_SPAN, MAX_WORKING_DAYS, ClockError, WorkClock
-from yuqing.context import Context, pass_context
+from yuqing.cli_context import Context, pass_context
 from yuqing.settings import SettingsError
 
 # Each stage's commands live in their own module, imported only when one of them runs, so a command
@@ -81,7 +81,7 @@ def main(ctx: click.Context) -> None:
 @pass_context
 def init(context: Context) -> None:
     """Create or upgrade the store and load the playbook's departments (safe to repeat)."""
-    from yuqing.app import initialise_store
+    from yuqing.store_setup import initialise_store
 
     settings = context.settings
     revision, added, updated = initialise_store(settings, context.playbook())

@@ -23,7 +23,7 @@ from classifiers.signals import emergency_signal
 from classifiers.tokenizer import Tokenizer
 from monitor.items import parse_time
 from playbooks.schema import Playbook
-from yuqing.context import Context, pass_context
+from yuqing.cli_context import Context, pass_context
 from yuqing.settings import load_settings
 
 MICROBLOG_HOST = "weibo.com"

@@ -20,8 +20,8 @@ from responders.clocks import overdue
 from store import make_engine, require_current, session_factory, shown, utcnow
 from store.database import StoreError
 from store.models import Assignment, Consultation, Event
+from yuqing.cli_context import Context, pass_context
 from yuqing.cli_loop import _dedupe, _session
-from yuqing.context import Context, pass_context
 
 
 def _parse_since(value: str | None) -> dt.datetime | None:

@@ -7,7 +7,7 @@ import datetime as dt
 
 import click
 
-from yuqing.context import Context, pass_context
+from yuqing.cli_context import Context, pass_context
 from yuqing.settings import SettingsError
 
 

@@ -26,7 +26,7 @@ from responders.errors import ResponderError, UnknownCase
 from store import make_engine, require_current, session_factory, session_scope, shown, utcnow
 from store.database import StoreError
 from store.models import Assignment, AssignmentEvent, Event
-from yuqing.context import Context, pass_context
+from yuqing.cli_context import Context, pass_context
 
 
 class DefaultGroup(click.Group):
@@ -321,7 +321,7 @@ def report_weekly(context: Context, week: str | None, out: Path | None) -> None:
 @pass_context
 def compliance(context: Context, days: int) -> None:
     """Policy-reprint status (2015 §六) of every subordinate site for recent important policies."""
-    from monitor.compliance import STATUS_LABELS, check_all
+    from monitor.policy_carriage import STATUS_LABELS, check_all
 
     book = context.playbook()
     with _session(context) as session:

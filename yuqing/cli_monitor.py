@@ -16,20 +16,20 @@ from sqlalchemy import select
 from monitor.config import add_source, set_enabled
 from monitor.errors import MonitorError
 from monitor.health import health_findings
-from monitor.service import Monitor, build_monitor
 from monitor.urls import redact_url
+from monitor.wiring import Monitor, build_monitor
 from playbooks.loader import PolicyFileError
 from store import session_scope, shown, utcnow
 from store.errors import StoreError
 from store.models import Item, Source
-from yuqing.context import Context, pass_context
+from yuqing.cli_context import Context, pass_context
 
 T = TypeVar("T")
 
 
 def _monitor(context: Context) -> Monitor:
     """The monitor for the configured store; the settings fill the fetch values the file leaves out."""
-    from yuqing.app import sources_config
+    from yuqing.store_setup import sources_config
 
     settings = context.settings
     try:
@@ -323,7 +323,7 @@ def _item_json(item: Item, source: str) -> dict[str, Any]:
 @pass_context
 def import_command(context: Context, file: Path, source: str | None, mapping: tuple[str, ...]) -> None:
     """Import a CSV, XLSX or JSONL export through the pipeline (re-importing adds nothing)."""
-    from monitor.file_import import import_file
+    from monitor.import_to_store import import_file
 
     pairs = {k: str(v) for k, v in _pairs(mapping, "--map").items()}
 

@@ -16,8 +16,8 @@ from responders import periods, points, submissions
 from responders.periods import Period
 from store import utcnow
 from store.models import PointsEntry
+from yuqing.cli_context import Context, pass_context
 from yuqing.cli_loop import DefaultGroup, _session, _tz
-from yuqing.context import Context, pass_context
 
 
 @click.command()

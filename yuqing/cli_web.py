@@ -12,7 +12,7 @@ import click
 from responders.messages import Templates
 from store import utcnow
 from store.database import make_engine, require_current, session_factory, session_scope
-from yuqing.context import Context, pass_context
+from yuqing.cli_context import Context, pass_context
 from yuqing.errors import DeskError
 
 

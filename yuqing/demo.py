@@ -34,8 +34,8 @@ from playbooks.loader import load_playbook
 from playbooks.members import Members
 from playbooks.schema import Playbook
 from responders.assignments import Actor
-from responders.commands import run_command
 from responders.desk import Desk
+from responders.desk_commands import run_command
 from responders.messages import Templates
 from responders.periods import month_of, week_of
 from responders.reports import monthly, weekly
@@ -52,11 +52,11 @@ from store.models import (
     Source,
     Submission,
 )
-from yuqing.app import initialise_store
 from yuqing.errors import YuqingError
 from yuqing.replay import ReplayServer, ReplayState, load_demo_items
 from yuqing.service import Cadence, Service, load_service_members
 from yuqing.settings import Settings
+from yuqing.store_setup import initialise_store
 from yuqing.webdesk.access import set_password
 
 DEMO_CADENCE = Cadence(outbox_every=0.5, cycle_every=2.0, health_every=3.0, report_every=3600.0)

@@ -31,7 +31,7 @@ from monitor.clock import Clock, system_clock
 from monitor.health import health_findings
 from monitor.poll import PollResult
 from monitor.scheduler import start_polling
-from monitor.service import Monitor, build_monitor
+from monitor.wiring import Monitor, build_monitor
 from playbooks.members import VENDORS, Members, load_members
 from playbooks.schema import Playbook
 from responders.chat.http import CallbackHandler
@@ -42,9 +42,9 @@ from responders.messages import Templates
 from responders.outbox import OutboxSender
 from responders.reports.schedule import post_monthly_report_if_due, post_weekly_report_if_due
 from store.database import session_scope, sync_departments
-from yuqing.app import sources_config
 from yuqing.chat import build_backend
 from yuqing.settings import Settings, SettingsError
+from yuqing.store_setup import sources_config
 from yuqing.web import WebServer
 from yuqing.webdesk.site import build_site, session_secret
 

@@ -86,7 +86,7 @@ def get_kind(name: str) -> SourceKind:
 
 
 def _load_builtin() -> None:
-    from monitor.sources import feed, imports, portal, weibo  # noqa: F401  (they register)
+    from monitor.sources import feed, polled_import, portal, weibo  # noqa: F401  (they register)
 
 
 _load_builtin()

@@ -11,9 +11,9 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
-from responders.bot.context import Prompt, actor_of, desk_of, prompts_of
-from responders.commands import press_button
+from responders.bot.handler_context import Prompt, actor_of, desk_of, prompts_of
 from responders.desk import Reply
+from responders.desk_commands import press_button
 from responders.messages import clip_html
 from responders.notifiers import Button
 

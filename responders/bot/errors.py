@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from responders.bot.context import desk_of
+from responders.bot.handler_context import desk_of
 
 log = logging.getLogger(__name__)
 

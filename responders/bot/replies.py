@@ -9,8 +9,8 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes, MessageHandler, filters
 
 from responders.bot.buttons import edit_with_note
-from responders.bot.context import actor_of, desk_of, prompts_of
-from responders.commands import run_command
+from responders.bot.handler_context import actor_of, desk_of, prompts_of
+from responders.desk_commands import run_command
 from responders.messages import clip_html
 
 

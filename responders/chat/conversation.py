@@ -1,7 +1,7 @@
 """The one conversation every vendor backend talks to: presses and text lines in, outcomes out.
 
-Button data and text commands go through :func:`responders.commands.press_button` and
-:func:`responders.commands.run_command`, exactly as on Telegram and the console. What differs per
+Button data and text commands go through :func:`responders.desk_commands.press_button` and
+:func:`responders.desk_commands.run_command`, exactly as on Telegram and the console. What differs per
 vendor is only how an :class:`Outcome` is shown: a card edited in place, a private answer, a question.
 The calls touch the store, so vendors run them in a worker thread (``asyncio.to_thread``).
 """
@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from playbooks.members import Members
 from responders.assignments import Actor
-from responders.commands import press_button, run_command
 from responders.desk import Desk, Reply
+from responders.desk_commands import press_button, run_command
 from responders.messages import clip_html
 from responders.notifiers import Button, buttons_from_json
 from responders.views import Buttons

@@ -21,13 +21,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from monitor.compliance import check_policy, important_policies
 from monitor.config import DedupeSection
+from monitor.policy_carriage import check_policy, important_policies
 from playbooks.schema import Playbook, UnitKind
 from responders import periods
-from responders.compliance import Timeliness, timeliness
 from responders.periods import Period
 from responders.points import GROUP_LABELS, GROUP_ORDER, Reason, Standing, is_local, label_of, standings
+from responders.policy_reminders import Timeliness, timeliness
 from responders.reports import _num, _pct, charts, columns, has_words, render, words
 from responders.reports.rules import RuleNote, timeliness_rules
 from responders.reports.timeliness import Overdue, Rates, opened_in, overdue, overdue_counts, rates

@@ -11,7 +11,7 @@ from mon_server import LoopbackServer
 from monitor.clock import FrozenClock
 from monitor.config import SourcesFile, parse_sources
 from monitor.fetch import Fetcher, FetchLimits
-from monitor.service import Monitor, build_monitor
+from monitor.wiring import Monitor, build_monitor
 from playbooks.schema import Playbook
 
 START = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)

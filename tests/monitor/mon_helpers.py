@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import select
 
 from monitor.poll import PollResult
-from monitor.service import Monitor
+from monitor.wiring import Monitor
 from store import session_scope
 from store.models import Item, ItemChange, Reprint, Source
 

@@ -8,9 +8,9 @@ import pytest
 from mon_helpers import Item, ItemChange, stored
 
 from monitor.config import SourcesFile
-from monitor.file_import import import_file
+from monitor.import_to_store import import_file
 from monitor.items import MAX_COUNT, to_int
-from monitor.service import build_monitor
+from monitor.wiring import build_monitor
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from mon_builders import datasets_dir, records
 from mon_helpers import Item, stored
 from openpyxl import Workbook
 
-from monitor.file_import import import_file
+from monitor.import_to_store import import_file
 from monitor.items import normalise_space
 
 

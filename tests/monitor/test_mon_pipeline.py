@@ -10,7 +10,7 @@ from mon_builders import records
 from monitor.config import parse_sources
 from monitor.items import NormalisedItem
 from monitor.pipeline import Annotation, Annotator, Reaction
-from monitor.service import build_monitor
+from monitor.wiring import build_monitor
 from store import session_scope
 from store.models import Event, Item, Source
 

@@ -6,7 +6,7 @@ from responders_support import DUTY_CHIEF, EDU_MEMBER
 from sqlalchemy import select
 
 from responders.assignments import Actor
-from responders.commands import run_command
+from responders.desk_commands import run_command
 from responders.intake import process_event
 from store.database import session_scope
 from store.models import Alert, Assignment, Clarification, Event, Submission
@@ -62,7 +62,7 @@ def test_reject_needs_a_reason_and_records_it(sessions, playbook, members, templ
 def test_digest_button_and_leader_instruction_award_points_once(sessions, playbook, members, templates, make_event,
                                                                  clock, desk) -> None:
     """An event in the digest earns its department nothing; a unit's submission earns +3 and +6, once."""
-    from responders.commands import press_button
+    from responders.desk_commands import press_button
     from store.models import DigestEntry, PointsEntry
 
     event_id = make_event("长春市某小学强制补课收费", "家长反映每月收费800元", heat=30)
@@ -91,7 +91,7 @@ def test_digest_button_and_leader_instruction_award_points_once(sessions, playbo
 
 
 def test_submission_buttons_adopt_and_decline(sessions, playbook, desk) -> None:
-    from responders.commands import press_button
+    from responders.desk_commands import press_button
     from store.models import PointsEntry
 
     liaison = Actor("陈教育", EDU_MEMBER, "-1001000000101")

@@ -6,7 +6,7 @@ from responders_support import local
 from sqlalchemy import select
 
 from responders.intake import process_event, process_recent
-from responders.portal import apply_portal_replies
+from responders.portal_replies import apply_portal_replies
 from store.database import session_scope
 from store.models import Alert, Assignment, Clarification, Consultation, Event, Item, ItemChange
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from support.fake_bot_api import FakeBotAPI
 
-from monitor.service import Monitor
+from monitor.wiring import Monitor
 from playbooks.members import load_members
 from responders.outbox import OutboxSender, SendReport
 from store.database import make_engine, migrate, session_factory, session_scope

@@ -282,7 +282,7 @@ def reach_curve(session: Session, playbook: Playbook, event: Event, now: dt.date
     approved = [c.id for c in clarifications]
     own = [c.item_id for c in clarifications if c.item_id is not None]
     reprinted = select(Reprint.reprint_id).where(Reprint.clarification_id.in_(approved))
-    at = func.coalesce(Item.published_at, Item.fetched_at)  # monitor.compliance.item_time
+    at = func.coalesce(Item.published_at, Item.fetched_at)  # monitor.policy_carriage.item_time
     bucket = hour_bucket(session, at)
 
     def per_source(query: Select[Any]) -> list[Contribution]:

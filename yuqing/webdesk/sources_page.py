@@ -103,7 +103,7 @@ def source_rows(session: Session, config: SourcesFile, now: dt.datetime) -> list
 
 
 def _config(settings: Settings) -> SourcesFile:
-    from yuqing.app import sources_config  # the CLI's reading of the file, settings filling the fetch values
+    from yuqing.store_setup import sources_config  # the CLI's reading of the file, settings filling the fetch values
 
     return sources_config(settings)
 

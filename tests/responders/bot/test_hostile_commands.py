@@ -16,7 +16,7 @@ from telegram import Update
 
 from responders.assignments import Actor
 from responders.bot import build_application
-from responders.commands import COMMANDS, MAX_ID, parse_id, press_button, run_command
+from responders.desk_commands import COMMANDS, MAX_ID, parse_id, press_button, run_command
 from responders.errors import BadCommand
 from responders.intake import process_event
 from responders.notifiers.console import read_commands

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from monitor.config import SourceSpec
 from monitor.errors import ImportFileError, ParseError
-from monitor.importer import FIELDS, Rejected, read_file
+from monitor.import_reader import FIELDS, Rejected, read_file
 from monitor.items import NormalisedItem
 from monitor.sources import FetchContext, FetchOutcome, register
 

@@ -8,8 +8,8 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ContextTypes
 
-from responders.bot.context import actor_of, desk_of
-from responders.commands import COMMANDS, TEXT_COMMANDS, VIEWS, run_command
+from responders.bot.handler_context import actor_of, desk_of
+from responders.desk_commands import COMMANDS, TEXT_COMMANDS, VIEWS, run_command
 from responders.messages import clip_html
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from telegram.ext import Application, ApplicationBuilder
 
-from responders.bot import buttons, commands, errors, replies
-from responders.bot.context import DESK_KEY
+from responders.bot import buttons, command_handlers, errors, replies
+from responders.bot.handler_context import DESK_KEY
 from responders.desk import Desk
 from responders.notifiers.telegram import TelegramNotifier
 
@@ -18,7 +18,7 @@ def build_application(token: str, base_url: str, desk: Desk) -> Application[Any,
     """An Application talking to *base_url* (``https://api.telegram.org/bot`` or a fake on loopback)."""
     app = ApplicationBuilder().token(token).base_url(base_url).build()
     app.bot_data[DESK_KEY] = desk
-    app.add_handler(commands.handler())
+    app.add_handler(command_handlers.handler())
     app.add_handler(buttons.handler())
     app.add_handler(replies.handler())
     app.add_error_handler(errors.on_error)

@@ -1,4 +1,4 @@
-"""Policy-reprint reminders and deductions (2015 §六), on top of :mod:`monitor.compliance`.
+"""Policy-reprint reminders and deductions (2015 §六), on top of :mod:`monitor.policy_carriage`.
 
 A site that has not carried an important policy once the 1-hour target has
 passed gets a reminder in its department's chat; once the latest deadline (1
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from monitor.compliance import STATUS_LABELS, ReprintStatus, SiteStatus, check_all
 from monitor.config import DedupeSection
+from monitor.policy_carriage import STATUS_LABELS, ReprintStatus, SiteStatus, check_all
 from playbooks.schema import Playbook
 from responders.clocks import duration
 from responders.messages import Templates

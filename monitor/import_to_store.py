@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
 from monitor.errors import ImportFileError
-from monitor.importer import Rejected, count_rows, parse_mapping, read_numbered
+from monitor.import_reader import Rejected, count_rows, parse_mapping, read_numbered
 from monitor.items import NormalisedItem
 from monitor.pipeline import Pipeline
 from store.database import session_scope

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session
 
-from monitor.compliance import ReprintStatus, check_policy, deadlines, important_policies, is_important_policy
+from monitor.policy_carriage import ReprintStatus, check_policy, deadlines, important_policies, is_important_policy
 from store.database import make_engine, migrate, session_factory, session_scope, sync_departments
 from store.models import Item, Source
 
