@@ -8,8 +8,10 @@ The calls touch the store, so vendors run them in a worker thread (``asyncio.to_
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -17,6 +19,7 @@ from playbooks.members import Members
 from responders.assignments import Actor
 from responders.desk import Desk, Reply
 from responders.desk_commands import press_button, run_command
+from responders.errors import DeliveryError
 from responders.messages import clip_html
 from responders.notifiers import Button, buttons_from_json
 from responders.views import Buttons
@@ -55,6 +58,28 @@ class _Prompt:
     command: str
     card: Card | None
     token: str | None
+
+
+log = logging.getLogger(__name__)
+
+
+class CardEditor(Protocol):
+    """A vendor notifier that edits a card it sent and answers one person privately (DingTalk, Feishu)."""
+
+    async def edit(self, chat_id: str, message_id: str, text: str, buttons: Buttons = ()) -> None: ...
+
+    async def tell(self, user: str, text: str) -> None: ...
+
+
+async def show_outcome(notifier: CardEditor, vendor: str, user: str, outcome: Outcome) -> None:
+    """Edit the card in place, and answer privately when nothing changed or a question is asked."""
+    try:
+        if outcome.edits and outcome.card is not None and outcome.text is not None:
+            await notifier.edit(outcome.card.chat_id, outcome.card.message_id, outcome.text, outcome.buttons)
+        if not outcome.changed or outcome.asks or not outcome.edits:
+            await notifier.tell(user, outcome.answer)
+    except DeliveryError as exc:  # the change is stored; only showing it failed
+        log.warning("%s: could not show the answer to %s: %s", vendor, user, exc)
 
 
 def actor_for(members: Members, vendor: str, vendor_user: str, chat_id: str | None) -> Actor:

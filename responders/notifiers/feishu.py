@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from playbooks.members import Members
-from responders.chat.conversation import Card, Conversation, Outcome, actor_for
+from responders.chat.conversation import Card, Conversation, Outcome, actor_for, show_outcome
 from responders.chat.guard import CallbackRefused, ReplayGuard, from_epoch, refuse
 from responders.chat.http import CallbackRequest, CallbackResponse
 from responders.chat.render import clip, fit_json, title_and_body
@@ -247,13 +247,5 @@ class FeishuCallback:
             await self._show(user, outcome)
 
     async def _show(self, user: str, outcome: Outcome) -> None:
-        """Edit the card in place, and answer privately when nothing changed or a question is asked."""
-        try:
-            if outcome.edits and outcome.card is not None and outcome.text is not None:
-                await self.notifier.edit(outcome.card.chat_id, outcome.card.message_id, outcome.text,
-                                         outcome.buttons)
-            if not outcome.changed or outcome.asks or not outcome.edits:
-                await self.notifier.tell(user, outcome.answer)
-        except DeliveryError as exc:  # the change is stored; only showing it failed
-            log.warning("feishu: could not show the answer to %s: %s", user, exc)
+        await show_outcome(self.notifier, VENDOR, user, outcome)
 

@@ -205,22 +205,13 @@ class WeComCallback:
 
     async def _press(self, user: str, message: dict[str, Any]) -> None:
         task_id = str(message.get("TaskId") or "")
-        chat = await asyncio.to_thread(self._chat_of_task, task_id)
+        chat = await asyncio.to_thread(self.conversation.chat_of, task_id)
         card_ref = Card(chat, task_id) if chat else None
         actor = actor_for(self.members, VENDOR, user, chat)
         outcome = await asyncio.to_thread(self.conversation.press, VENDOR, user, actor,
                                           str(message.get("EventKey") or ""), card_ref,
                                           str(message.get("ResponseCode") or "") or None)
         await self._show(user, outcome)
-
-    def _chat_of_task(self, task_id: str) -> str | None:
-        from sqlalchemy import select
-
-        from store.database import session_scope
-        from store.models import Alert
-
-        with session_scope(self.conversation.desk.sessions) as session:
-            return session.scalar(select(Alert.chat_id).where(Alert.message_id == task_id))
 
     async def _show(self, user: str, outcome: Outcome) -> None:
         """Edit the card with the press's response code (kept across a question), else answer privately."""
