@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -170,16 +169,14 @@ def routes(site: DeskSite) -> list[BaseRoute]:
 
     def action(name: str) -> Callable[[Request], Awaitable[Response]]:
         async def post(request: Request) -> Response:
-            person = site.person(request, acting=True)
-            form = await site.form(request)
             case_id: int = request.path_params["case_id"]
 
-            def check_and_act() -> Response:
+            def check_and_act(person: Person, form: dict[str, str]) -> Response:
                 with session_scope(site.sessions) as session:
                     visible_case(session, person, case_id, site.templates)
                 return site.act(request, lambda: _run(site, person, name, case_id, form), f"/cases/{case_id}")
 
-            return await run_in_threadpool(check_and_act)
+            return await site.post_action(request, check_and_act)
 
         return post
 

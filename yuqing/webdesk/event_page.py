@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -378,11 +377,9 @@ def routes(site: DeskSite) -> list[BaseRoute]:
 
     def event_action(name: str, run: EventAction) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
-            person = site.person(request, acting=True)
-            form = await site.form(request)
             event_id: int = request.path_params["event_id"]
 
-            def work() -> Response:
+            def work(person: Person, form: dict[str, str]) -> Response:
                 with session_scope(site.sessions) as session:
                     if visible_event(session, person, event_id) is None:
                         return missing(request, person, "event", event_id)
@@ -391,18 +388,16 @@ def routes(site: DeskSite) -> list[BaseRoute]:
                 return site.act(request, lambda: run(site.desk, person.actor(), event_id, form),
                                 f"/events/{event_id}")
 
-            return await run_in_threadpool(work)
+            return await site.post_action(request, work)
 
         endpoint.__name__ = f"event_{name}"
         return endpoint
 
     def clarification_action(name: str, run: ClarificationAction) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
-            person = site.person(request, acting=True)
-            form = await site.form(request)
             clarification_id: int = request.path_params["clarification_id"]
 
-            def work() -> Response:
+            def work(person: Person, form: dict[str, str]) -> Response:
                 with session_scope(site.sessions) as session:
                     row = session.get(Clarification, clarification_id)
                     if row is None:
@@ -414,7 +409,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
                 return site.act(request, lambda: run(site.desk, person.actor(), clarification_id, form),
                                 f"/events/{event_id}")
 
-            return await run_in_threadpool(work)
+            return await site.post_action(request, work)
 
         endpoint.__name__ = f"clarification_{name}"
         return endpoint

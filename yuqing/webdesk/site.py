@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -137,6 +138,13 @@ class DeskSite:
         notes = list(request.session.get("flash", []))
         notes.append({"text": str(text), "ok": ok})
         request.session["flash"] = notes[-5:]
+
+    async def post_action(self, request: Request, work: Callable[[Person, dict[str, str]], Response]) -> Response:
+        """Every form post that acts: the signed-in person (a read-only leader is refused), the CSRF check, then
+        *work* (its own visibility checks and the shared action) in a worker thread, where store work runs."""
+        person = self.person(request, acting=True)
+        form = await self.form(request)
+        return await run_in_threadpool(work, person, form)
 
     def act(self, request: Request, run: Callable[[], Reply], back: str) -> Response:
         """Run one shared action, flash its answer (or the refusal) and go back to *back*."""

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, select
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -87,14 +86,12 @@ def routes(site: DeskSite) -> list[BaseRoute]:
 
     def action(name: str) -> Callable[[Request], Awaitable[Response]]:
         async def post(request: Request) -> Response:
-            person = site.person(request, acting=True)
-            form = await site.form(request)
-            if not edits(person):
-                raise Forbidden("web_editors_act")
             submission_id: int = request.path_params["submission_id"]
-            actor = person.actor()
 
-            def run() -> Response:
+            def run(person: Person, form: dict[str, str]) -> Response:
+                if not edits(person):
+                    raise Forbidden("web_editors_act")
+                actor = person.actor()
                 if name == "adopt":
                     return site.act(request, lambda: site.desk.adopt(actor, submission_id, form.get("bonus", "")),
                                     "/submissions")
@@ -102,7 +99,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
                                                                    form.get("reason", "").strip()[:2000]),
                                 "/submissions")
 
-            return await run_in_threadpool(run)
+            return await site.post_action(request, run)
 
         return post
 
