@@ -11,8 +11,10 @@ import click
 
 from responders.messages import Templates
 from store import utcnow
-from store.database import make_engine, require_current, session_factory, session_scope
+from store.database import make_engine, require_current, session_factory
+from store.errors import StoreError
 from yuqing.cli_context import Context, pass_context
+from yuqing.cli_loop import _session
 from yuqing.errors import DeskError
 
 
@@ -21,16 +23,19 @@ from yuqing.errors import DeskError
 def web(context: Context) -> None:
     """Serve the web desk alone on YUQING_WEB_ADDRESS (read-mostly: the service or workers do the rest)."""
     from yuqing.service import load_service_members
-    from yuqing.web import WebServer
-    from yuqing.webdesk.site import build_site, session_secret
+    from yuqing.web import web_server
+    from yuqing.webdesk.site import build_site
 
     settings, playbook = context.settings, context.playbook()
     members = load_service_members(settings, playbook)
     engine = make_engine(settings.effective_database_url)
-    require_current(engine)
+    try:
+        require_current(engine)
+    except StoreError as exc:  # a store not yet made or migrated: say so, no traceback
+        engine.dispose()
+        raise click.ClickException(str(exc)) from None
     site = build_site(settings, playbook, members, session_factory(engine), Templates.from_playbook(playbook))
-    server = WebServer({}, *settings.web_host_port, desk=site,
-                       secret=session_secret(settings.data_dir, settings.web_secret))
+    server = web_server(settings, {}, site)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -66,15 +71,11 @@ def set_password_command(context: Context, name: str, from_stdin: bool) -> None:
     members = load_service_members(settings, playbook)
     password = sys.stdin.readline().rstrip("\n") if from_stdin else click.prompt(
         f"{name} 的新密码", hide_input=True, confirmation_prompt=True)
-    engine = make_engine(settings.effective_database_url)
     try:
-        require_current(engine)
-        with session_scope(session_factory(engine)) as session:
+        with _session(context) as session:
             set_password(session, members, name, password, utcnow())
     except DeskError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        engine.dispose()
     click.echo(f"password set for {name}")
 
 
@@ -90,13 +91,8 @@ def list_users(context: Context) -> None:
 
     settings, playbook = context.settings, context.playbook()
     members = load_service_members(settings, playbook)
-    engine = make_engine(settings.effective_database_url)
-    try:
-        require_current(engine)
-        with session_scope(session_factory(engine)) as session:
-            with_password = set(session.scalars(select(DeskPassword.login)))
-    finally:
-        engine.dispose()
+    with _session(context) as session:
+        with_password = set(session.scalars(select(DeskPassword.login)))
     for login in sorted(members.desk.logins):
         person = person_for(members, login)
         roles = "、".join(sorted(r.value for r in person.roles)) if person else "（不在任何角色中）"

@@ -45,8 +45,8 @@ from store.database import session_scope, sync_departments
 from yuqing.chat import build_backend
 from yuqing.settings import Settings, SettingsError
 from yuqing.store_setup import sources_config
-from yuqing.web import WebServer
-from yuqing.webdesk.site import build_site, session_secret
+from yuqing.web import WebServer, web_server
+from yuqing.webdesk.site import build_site
 
 log = logging.getLogger(__name__)
 
@@ -240,8 +240,7 @@ class Service:
         site = None
         if self.settings.web_desk:
             site = build_site(self.settings, self.playbook, self.members, sessions, self.templates, self.clock)
-        secret = session_secret(self.settings.data_dir, self.settings.web_secret)
-        self.web = WebServer(routes, *self.settings.web_host_port, desk=site, secret=secret)
+        self.web = web_server(self.settings, routes, site)
         return self.web
 
     def stop(self) -> None:

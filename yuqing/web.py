@@ -20,8 +20,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from responders.chat.http import CallbackHandler, CallbackRequest
+from yuqing.settings import Settings
 from yuqing.webdesk.routes import desk_exception_handlers, desk_middleware, desk_routes
-from yuqing.webdesk.site import DeskSite
+from yuqing.webdesk.site import DeskSite, session_secret
 
 log = logging.getLogger(__name__)
 
@@ -115,3 +116,10 @@ class WebServer:
         self.server.should_exit = True
         if self._task is not None:
             await self._task
+
+
+def web_server(settings: Settings, routes: Mapping[str, CallbackHandler], desk: DeskSite | None) -> WebServer:
+    """The one HTTP server on YUQING_WEB_ADDRESS, as ``yuqing run`` and ``yuqing web`` both build it: the
+    callbacks, the desk when given, and its cookies signed with YUQING_WEB_SECRET or the kept secret."""
+    return WebServer(routes, *settings.web_host_port, desk=desk,
+                     secret=session_secret(settings.data_dir, settings.web_secret))
