@@ -54,7 +54,7 @@ from bench.harness import (
 )
 from playbooks.loader import load_playbook
 from store.database import session_factory, session_scope
-from store.models import Alert, Item
+from store.models import Item, OutboxMessage
 from yuqing.service import Cadence
 
 TARGET = 2.0
@@ -92,7 +92,8 @@ def measure(session: Session, api: TimedBotAPI, served: dict[str, float], added:
     """Per duty alert: receive time − first-served time of the item that triggered it."""
     from_served: list[float] = []
     from_added: list[float] = []
-    alerts = list(session.scalars(select(Alert).where(Alert.kind == "event", Alert.chat_id == str(DUTY_CHAT))))
+    alerts = list(session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "event",
+                                                              OutboxMessage.chat_id == str(DUTY_CHAT))))
     for alert in alerts:
         if alert.message_id is None or alert.event_id is None:
             continue

@@ -33,10 +33,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from playbooks.loader import load_playbook
 from playbooks.members import Members, load_members
 from playbooks.schema import Playbook
-from responders.assignments import Actor
+from responders.cases import Actor
 from responders.messages import Templates
 from store.database import make_engine, migrate, session_factory, session_scope, sync_departments
-from store.models import Assignment, AssignmentEvent, DigestEntry, Event, Item, Source
+from store.models import Case, CaseAudit, DigestEntry, Event, Item, Source
 from yuqing.settings import Settings
 from yuqing.web import WebServer
 from yuqing.webdesk.access import set_password
@@ -146,7 +146,7 @@ def open_cases(engine: Engine, site: Any, members: Members, playbook: Playbook, 
     chief = Actor("王值班", members.duty.chief, "bench")
     site.desk.assign(chief, hot, departments[0])
     with engine.begin() as conn:
-        snapshot = conn.scalar(select(Assignment.rule_snapshot).limit(1))
+        snapshot = conn.scalar(select(Case.rule_snapshot).limit(1))
         spans = conn.execute(select(Event.id, Event.first_seen_at).order_by(Event.heat.desc())).all()
         taken = {(hot, departments[0])}
         rows: list[dict[str, Any]] = []
@@ -171,12 +171,12 @@ def open_cases(engine: Engine, site: Any, members: Members, playbook: Playbook, 
             if len(rows) >= cases - 1:
                 break
         for batch in _chunks(iter(rows)):
-            conn.execute(insert(Assignment), batch)
-        ids = list(conn.execute(select(Assignment.id, Assignment.opened_at, Assignment.state)))
-        for batch in _chunks({"assignment_id": aid, "at": opened, "actor": "王值班", "chat_id": "bench",
+            conn.execute(insert(Case), batch)
+        ids = list(conn.execute(select(Case.id, Case.opened_at, Case.state)))
+        for batch in _chunks({"case_id": aid, "at": opened, "actor": "王值班", "chat_id": "bench",
                               "action": "assign", "from_state": None, "to_state": state, "detail": {}}
                              for aid, opened, state in ids):
-            conn.execute(insert(AssignmentEvent), batch)
+            conn.execute(insert(CaseAudit), batch)
         for day in range(DAYS):
             date = (now - dt.timedelta(days=day)).date()
             conn.execute(insert(DigestEntry), [{"day": date, "event_id": spans[day * 10 + k][0], "added_by": "王值班",

@@ -17,7 +17,7 @@ from playbooks.loader import load_playbook
 from playbooks.schema import Playbook
 from responders.intake import SKIPPED_STATUSES, deserves_alert, event_items, facts_for
 from store.database import make_engine
-from store.models import Alert, Event
+from store.models import Event, OutboxMessage
 from yuqing.service import Cadence, Service, load_service_members
 from yuqing.settings import Settings
 
@@ -72,7 +72,7 @@ def engine_for(settings: Settings) -> Engine:
 
 def unalerted_events(session: Session, playbook: Playbook) -> list[int]:
     """Events that deserve a duty alert (responders.intake's own rule) but have none queued."""
-    alerted = set(session.scalars(select(Alert.event_id).where(Alert.kind == "event")))
+    alerted = set(session.scalars(select(OutboxMessage.event_id).where(OutboxMessage.kind == "event")))
     missing = []
     for event in session.scalars(select(Event).order_by(Event.id)):
         if event.id in alerted or event.status in SKIPPED_STATUSES:

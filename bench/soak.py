@@ -42,7 +42,7 @@ from bench.harness import RunningService, bench_settings, engine_for, unalerted_
 from playbooks.loader import load_playbook
 from playbooks.schema import Playbook
 from store.database import session_factory, session_scope
-from store.models import Alert, Item
+from store.models import Item, OutboxMessage
 from yuqing.service import Cadence
 
 FAULTS = {"fail": 0.10, "stall": 0.05, "garbage": 0.05, "r429": 0.05, "stall_seconds": 3.0}
@@ -65,7 +65,7 @@ def store_state(engine: Engine) -> tuple[Counter[str], Counter[str]]:
         items = Counter({row[0]: row[1] for row in session.execute(
             select(Item.external_id, func.count()).group_by(Item.external_id))})
         alerts = Counter({row[0]: row[1] for row in session.execute(
-            select(Alert.state, func.count()).group_by(Alert.state))})
+            select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state))})
     return items, alerts
 
 
@@ -100,7 +100,8 @@ def verify(engine: Engine, api: TimedBotAPI, served: dict[str, float], added: se
     checks.check(not phantom, f"stored items never offered: {len(phantom)}")
     with session_scope(session_factory(engine)) as session:
         unalerted = unalerted_events(session, playbook)
-        alerts = list(session.execute(select(Alert.id, Alert.state, Alert.message_id, Alert.attachment_path)))
+        alerts = list(session.execute(select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.message_id,
+                                             OutboxMessage.attachment_path)))
     messages = [a for a in alerts if not a.attachment_path]
     sent_ids = Counter(a.message_id for a in messages if a.state == "sent")
     received = set(api.received)

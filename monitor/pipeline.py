@@ -7,7 +7,7 @@ category and rumour verdict and an :class:`EventAssigner` for the events, then
 writes rows — each stage once per batch, each text segmented once and the
 tokens shared by the models and the clusterer. A reply that appears
 on a stored message is written as an ``ItemChange(field="reply")`` row — the
-responders close assignments from those rows.
+responders close cases from those rows.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ on a department's behalf (the audit trail names them). A refusal says why.
 from __future__ import annotations
 
 from playbooks.members import Members
-from responders.assignments import Actor, Who
+from responders.cases import Actor, Who
 from responders.errors import NotAuthorised
 
 

@@ -4,7 +4,7 @@
 information, reviewed and signed off before publishing. A clarification is
 ``submitted`` → ``approved`` (counts as published; its reach is tracked) or
 ``rejected`` (with the reason, so the department can resubmit). Submitting on
-an open assignment goes through the assignment's own ``respond`` transition,
+an open case goes through the case's own ``respond`` transition,
 so its clock and audit trail stay the single source of truth.
 
 After approval :func:`track` finds the clarification's own item (same URL,
@@ -25,11 +25,11 @@ from monitor.carrying import Text, carries, same_url
 from monitor.config import DedupeSection
 from monitor.policy_carriage import item_text, item_time
 from playbooks.schema import Playbook
-from responders.assignments import OPEN_STATES, Actor, State, mark_first_information, transition
 from responders.carriers import record_carriers
+from responders.cases import OPEN_STATES, Actor, State, mark_first_information, transition
 from responders.errors import BadCommand, InvalidTransition, ResponderError, UnknownCase, UnknownDepartment
 from responders.messages import Templates
-from store.models import Assignment, Clarification, Event, Item, Reprint
+from store.models import Case, Clarification, Event, Item, Reprint
 
 REVIEW_LABELS = {"approve": "审签通过", "reject": "退回"}  # the two reviews, as a refusal names them
 
@@ -54,8 +54,8 @@ def get(session: Session, clarification_id: int) -> Clarification:
     return row
 
 
-def _assignment_for(session: Session, event: Event, department: str | None) -> Assignment | None:
-    query = select(Assignment).where(Assignment.event_id == event.id).order_by(Assignment.id)
+def _case_for(session: Session, event: Event, department: str | None) -> Case | None:
+    query = select(Case).where(Case.event_id == event.id).order_by(Case.id)
     rows = list(session.scalars(query))
     if department is not None:
         return next((a for a in rows if a.department_key == department), None)
@@ -63,24 +63,24 @@ def _assignment_for(session: Session, event: Event, department: str | None) -> A
     return lead[0] if len(lead) == 1 else None
 
 
-def submit(session: Session, case: Event | Assignment, department: str | None, url_or_text: str, who: Actor,
+def submit(session: Session, target: Event | Case, department: str | None, url_or_text: str, who: Actor,
            now: dt.datetime) -> Clarification:
-    """Record a department's clarification for an event or assignment, pending 审签."""
+    """Record a department's clarification for an event or one of its cases, pending 审签."""
     url, text = _split(url_or_text)
-    if isinstance(case, Assignment):
-        assignment: Assignment | None = case
-        event = case.event
+    if isinstance(target, Case):
+        case: Case | None = target
+        event = target.event
     else:
-        event, assignment = case, _assignment_for(session, case, department)
-    if assignment is not None and department is not None and assignment.department_key != department:
-        raise ClarificationError(reply="case_of_other", case=assignment.id, owner=assignment.department_key,
+        event, case = target, _case_for(session, target, department)
+    if case is not None and department is not None and case.department_key != department:
+        raise ClarificationError(reply="case_of_other", case=case.id, owner=case.department_key,
                                  department=department)
-    if assignment is not None and State(assignment.state) in OPEN_STATES:
-        transition(session, assignment, "respond", who, now=now, url=url, text=text, source="clarify")
-    dept = department or (assignment.department_key if assignment else None)
+    if case is not None and State(case.state) in OPEN_STATES:
+        transition(session, case, "respond", who, now=now, url=url, text=text, source="clarify")
+    dept = department or (case.department_key if case else None)
     if dept is None:
         raise UnknownDepartment(reply="many_departments", event=event.id)
-    row = Clarification(event_id=event.id, assignment_id=assignment.id if assignment else None, department_key=dept,
+    row = Clarification(event_id=event.id, case_id=case.id if case else None, department_key=dept,
                         url=url, text=text, submitted_at=now, submitted_by=who.name)
     session.add(row)
     session.flush()
@@ -107,7 +107,7 @@ def approve(session: Session, clarification_id: int, who: Actor, now: dt.datetim
 
 
 def publish(session: Session, clarification_id: int, url: str | None, at: dt.datetime,
-            playbook: Playbook) -> list[Assignment]:
+            playbook: Playbook) -> list[Case]:
     """Mark an approved clarification published (its URL, or the time it was seen online).
 
     Stops the first-information clock of every case on the event; when the lead department
@@ -124,8 +124,8 @@ def publish(session: Session, clarification_id: int, url: str | None, at: dt.dat
     if row.published_at is None:
         row.published_at = at
     changed = []
-    cases = list(session.scalars(select(Assignment).where(Assignment.event_id == row.event_id)
-                                 .order_by(Assignment.id)))
+    cases = list(session.scalars(select(Case).where(Case.event_id == row.event_id)
+                                 .order_by(Case.id)))
     for a in cases:
         if mark_first_information(a, row.published_at):
             changed.append(a)

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import ColumnElement, and_, or_
 
-from responders.assignments import OPEN_STATES, State
-from store.models import Assignment
+from responders.cases import OPEN_STATES, State
+from store.models import Case
 
 if TYPE_CHECKING:
     from responders.messages import Templates
@@ -36,7 +36,7 @@ class Deadline:
 
 
 class Clocked(Protocol):
-    """What the clocks read of a case: an :class:`Assignment`, or a row of just these columns (reports)."""
+    """What the clocks read of a case: an :class:`Case`, or a row of just these columns (reports)."""
 
     @property
     def state(self) -> str: ...
@@ -52,8 +52,8 @@ class Clocked(Protocol):
     def respond_due_at(self) -> dt.datetime | None: ...
 
 
-CLOCK_COLUMNS = (Assignment.state, Assignment.acknowledged_at, Assignment.acknowledge_due_at,
-                 Assignment.first_information_at, Assignment.first_information_due_at, Assignment.respond_due_at)
+CLOCK_COLUMNS = (Case.state, Case.acknowledged_at, Case.acknowledge_due_at,
+                 Case.first_information_at, Case.first_information_due_at, Case.respond_due_at)
 
 
 def running(a: Clocked) -> list[Deadline]:
@@ -74,13 +74,13 @@ def overdue_clause(now: dt.datetime) -> ColumnElement[bool]:
     """The rule of :func:`running` and :func:`overdue` as a SQL condition, to count overdue cases in the
     database (a report over thousands of cases); a test keeps the two in step."""
     def state_in(states: frozenset[State]) -> ColumnElement[bool]:
-        return Assignment.state.in_([s.value for s in states])
+        return Case.state.in_([s.value for s in states])
 
     return or_(
-        and_(state_in(OPEN_STATES), Assignment.acknowledged_at.is_(None), Assignment.acknowledge_due_at < now),
-        and_(state_in(FIRST_INFORMATION_STATES), Assignment.first_information_at.is_(None),
-             Assignment.first_information_due_at < now),
-        and_(state_in(OPEN_STATES), Assignment.respond_due_at < now),
+        and_(state_in(OPEN_STATES), Case.acknowledged_at.is_(None), Case.acknowledge_due_at < now),
+        and_(state_in(FIRST_INFORMATION_STATES), Case.first_information_at.is_(None),
+             Case.first_information_due_at < now),
+        and_(state_in(OPEN_STATES), Case.respond_due_at < now),
     )
 
 
@@ -89,7 +89,7 @@ def overdue(a: Clocked, now: dt.datetime) -> list[Deadline]:
     return [d for d in running(a) if d.due < now]
 
 
-def is_overdue(a: Assignment, now: dt.datetime) -> bool:
+def is_overdue(a: Case, now: dt.datetime) -> bool:
     return bool(overdue(a, now))
 
 

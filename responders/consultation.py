@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from playbooks.members import Members
-from responders.assignments import WITHDRAWN_STATES, Actor, State, assignments_of
+from responders.cases import WITHDRAWN_STATES, Actor, State, cases_of
 from responders.errors import BadCommand, UnknownCase
 from responders.messages import Templates
 from responders.outbox import enqueue
@@ -30,7 +30,7 @@ def consultation_of(session: Session, event_id: int) -> Consultation | None:
 
 def _participants(session: Session, event: Event, members: Members) -> list[dict[str, Any]]:
     people = []
-    for a in assignments_of(session, event.id):
+    for a in cases_of(session, event.id):
         if State(a.state) in WITHDRAWN_STATES:
             continue
         dept = members.departments.get(a.department_key)

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from playbooks.members import Members
 from playbooks.schema import Playbook
 from responders import clarifications, digest, submissions
-from responders.assignments import (
+from responders.actions import ACTIONS, Target
+from responders.auth import authorise, require_duty, require_editor, require_reviewer
+from responders.cases import (
     OPEN_STATES,
     STATE_LABELS,
     TRANSITIONS,
@@ -27,23 +29,22 @@ from responders.assignments import (
     Who,
     _audit,
     add_department,
-    assignments_of,
+    cases_of,
     check,
-    get_assignment,
+    get_case,
     refresh_event_status,
     transition,
 )
-from responders.auth import authorise, require_duty, require_editor, require_reviewer
 from responders.consultation import open_consultation, record_line
 from responders.errors import AlreadyDone, BadCommand, NotAuthorised, UnknownDepartment
-from responders.intake import get_event, notify_assignment
+from responders.intake import get_event, notify_case
 from responders.messages import Templates
 from responders.outbox import enqueue
 from responders.routing import Profile, Role, RouteIntent
 from responders.views import (
     Buttons,
-    case_message,
     department_buttons,
+    event_cases_message,
     list_message,
     overdue_rows,
     status_rows,
@@ -52,23 +53,19 @@ from responders.views import (
     today_rows,
 )
 from store.database import session_scope
-from store.models import Assignment, DigestEntry, Event
+from store.models import Case, DigestEntry, Event
 
 Clock = Callable[[], dt.datetime]
 
-# Labels (not sentences): what each action is called in a refusal, and what a pressed button's message says.
-DUTY_ACTIONS = {
-    "confirm": "确认预警", "ignore": "忽略预警", "assign": "指派部门", "consult": "发起会商", "approve": "审签澄清",
-    "reject": "退回澄清", "digest": "编入摘要", "instruct": "记录领导批示", "line": "记录统一口径",
-    "adopt": "采用报送信息", "decline": "退回报送信息", "reassign": "申请转办",
-}
-DONE_LABELS = {
-    "acknowledge": "已签收", "extend": "已延期", "respond": "已提交回应", "explain": "已说明无法办理",
-    "dismiss": "已撤销", "close": "已办结", "reassign_requested": "已申请转办", "confirm": "已确认",
-    "consult": "已发起会商", "digest": "已入摘要", "decline": "已退回",
-}
-ACTION_NAMES = {"confirm": "确认"}  # as in "已经「确认」过了"
 VIEW_TITLES = {"status": "在办任务", "overdue": "超时任务", "today": "今日任务"}
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A button asked for words: the person's next message completes *action* on *number*."""
+
+    action: str
+    number: int
 
 
 @dataclass(frozen=True)
@@ -77,7 +74,7 @@ class Reply:
     changed: bool = False
     note: str | None = None  # status line for the message whose button was pressed
     buttons: Buttons | None = None  # that message's new buttons (None: leave them)
-    prompt: str | None = None  # the command the user's next message completes (e.g. "/respond 12")
+    prompt: Pending | None = None  # what the person's next message completes
 
 
 class Desk:
@@ -92,12 +89,12 @@ class Desk:
     # ------------------------------------------------------------------ department actions
 
     def _note(self, action: str, actor: Actor, at: dt.datetime | None) -> str:
-        return self.templates.reply("note", done=DONE_LABELS[action], actor=actor.name, at=at)
+        return self.templates.reply("note", done=ACTIONS[action].done, actor=actor.name, at=at)
 
-    def _case_action(self, actor: Actor, assignment_id: int, action: str, **detail: object) -> Reply:
+    def _case_action(self, actor: Actor, case_id: int, action: str, **detail: object) -> Reply:
         now = self.clock()
         with session_scope(self.sessions) as session:
-            a = get_assignment(session, assignment_id)
+            a = get_case(session, case_id)
             self._authorise_case(actor, a, action)
             if action == "respond":
                 # the department's answer is its clarification, pending 审签 (the one place one is created)
@@ -107,87 +104,94 @@ class Desk:
                 transition(session, a, action, actor, now=now, **detail)
             note = self._note(action, actor, now)
             self._after(session, a, action, now)
-            text = self.templates.reply("case_done", case=a.id, done=DONE_LABELS[action],
+            text = self.templates.reply("case_done", case=a.id, done=ACTIONS[action].done,
                                         state=STATE_LABELS[State(a.state)])
             return Reply(text, True, note, department_buttons(a))
 
-    def _authorise_case(self, actor: Actor, a: Assignment, action: str) -> None:
-        t = TRANSITIONS[action]
-        authorise(self.members, actor, t.who, what=t.label, department=a.department_key, case=a.id)
+    def _authorise_case(self, actor: Actor, a: Case, action: str) -> None:
+        authorise(self.members, actor, TRANSITIONS[action].who, what=ACTIONS[action].label,
+                  department=a.department_key, case=a.id)
 
-    def _after(self, session: Session, a: Assignment, action: str, now: dt.datetime) -> None:
+    def _after(self, session: Session, a: Case, action: str, now: dt.datetime) -> None:
         """Tell the duty chat when a case is answered, explained or extended."""
         if action in ("respond", "explain", "extend"):
             pending = clarifications.of_event(session, a.event_id)
-            submitted = [c for c in pending if c.assignment_id == a.id and c.state == "submitted"]
+            submitted = [c for c in pending if c.case_id == a.id and c.state == "submitted"]
             clarification = submitted[-1].id if action == "respond" and submitted else None
             text = self.templates.reply("case_to_duty", a=a, action=action, clarification=clarification)
-            enqueue(session, dedupe_key=f"assignment:{a.id}:{action}:{int(now.timestamp())}", kind="assignment",
+            enqueue(session, dedupe_key=f"case:{a.id}:{action}:{int(now.timestamp())}", kind="case",
                     chat_id=self.members.duty.chat_id, text=text, now=now, event_id=a.event_id)
 
-    def preflight(self, actor: Actor, assignment_id: int, action: str) -> None:
-        """Refuse a button that needs more input before asking for it (wrong department, wrong state)."""
+    def preflight(self, actor: Actor, action: str, number: int) -> None:
+        """Refuse a button that needs more words before asking for them (wrong person, wrong state)."""
+        target = ACTIONS[action].target
+        if target is Target.event:
+            require_duty(self.members, actor, ACTIONS[action].label)
+            return
+        if target is Target.submission:
+            require_editor(self.members, actor, ACTIONS[action].label)
+            return
         with session_scope(self.sessions) as session:
-            a = get_assignment(session, assignment_id)
+            a = get_case(session, number)
             if action == "reassign" and not self.members.is_duty(actor.user_id or 0):
-                authorise(self.members, actor, frozenset({Who.department}), what=DUTY_ACTIONS["reassign"],
+                authorise(self.members, actor, frozenset({Who.department}), what=ACTIONS["reassign_requested"].label,
                           department=a.department_key, case=a.id)
             else:
                 self._authorise_case(actor, a, action)
             check(a, action)
 
-    def acknowledge(self, actor: Actor, assignment_id: int) -> Reply:
-        return self._case_action(actor, assignment_id, "acknowledge")
+    def acknowledge(self, actor: Actor, case_id: int) -> Reply:
+        return self._case_action(actor, case_id, "acknowledge")
 
-    def extend(self, actor: Actor, assignment_id: int, reason: str) -> Reply:
-        return self._case_action(actor, assignment_id, "extend", reason=reason)
+    def extend(self, actor: Actor, case_id: int, reason: str) -> Reply:
+        return self._case_action(actor, case_id, "extend", reason=reason)
 
-    def respond(self, actor: Actor, assignment_id: int, response: str) -> Reply:
-        return self._case_action(actor, assignment_id, "respond", response=response.strip())
+    def respond(self, actor: Actor, case_id: int, response: str) -> Reply:
+        return self._case_action(actor, case_id, "respond", response=response.strip())
 
-    def explain(self, actor: Actor, assignment_id: int, text: str) -> Reply:
-        return self._case_action(actor, assignment_id, "explain", text=text)
+    def explain(self, actor: Actor, case_id: int, text: str) -> Reply:
+        return self._case_action(actor, case_id, "explain", text=text)
 
-    def dismiss(self, actor: Actor, assignment_id: int, reason: str) -> Reply:
-        return self._case_action(actor, assignment_id, "dismiss", reason=reason)
+    def dismiss(self, actor: Actor, case_id: int, reason: str) -> Reply:
+        return self._case_action(actor, case_id, "dismiss", reason=reason)
 
-    def close(self, actor: Actor, assignment_id: int) -> Reply:
-        return self._case_action(actor, assignment_id, "close")
+    def close(self, actor: Actor, case_id: int) -> Reply:
+        return self._case_action(actor, case_id, "close")
 
-    def reassign(self, actor: Actor, assignment_id: int, department: str, reason: str) -> Reply:
+    def reassign(self, actor: Actor, case_id: int, department: str, reason: str) -> Reply:
         """Duty staff reassign at once; the case's own department files a request for them."""
         if department and department not in self.playbook.departments:
             raise UnknownDepartment(reply="unknown_department", department=department)
         if self.members.is_duty(actor.user_id or 0):
-            return self._do_reassign(actor, assignment_id, department, reason)
-        return self._request_reassign(actor, assignment_id, department, reason)
+            return self._do_reassign(actor, case_id, department, reason)
+        return self._request_reassign(actor, case_id, department, reason)
 
-    def _do_reassign(self, actor: Actor, assignment_id: int, department: str, reason: str) -> Reply:
+    def _do_reassign(self, actor: Actor, case_id: int, department: str, reason: str) -> Reply:
         now = self.clock()
         with session_scope(self.sessions) as session:
-            a = get_assignment(session, assignment_id)
+            a = get_case(session, case_id)
             transition(session, a, "reassign", actor, now=now, department=department, reason=reason,
                        playbook=self.playbook)
-            new = session.get(Assignment, a.history[-1].detail["new_assignment"])
+            new = session.get(Case, a.history[-1].detail["new_case"])
             assert new is not None
-            notify_assignment(session, new, self.members, self.templates, [], now)
+            notify_case(session, new, self.members, self.templates, [], now)
             note = self.templates.reply("reassigned_note", department=department, new=new.id, actor=actor.name, at=now)
             return Reply(self.templates.reply("reassigned", case=a.id, department=department, new=new.id), True,
                          note, ())
 
-    def _request_reassign(self, actor: Actor, assignment_id: int, department: str, reason: str) -> Reply:
+    def _request_reassign(self, actor: Actor, case_id: int, department: str, reason: str) -> Reply:
         now = self.clock()
         if not reason.strip():
             raise BadCommand(reply="reassign_needs_reason")
         with session_scope(self.sessions) as session:
-            a = get_assignment(session, assignment_id)
-            authorise(self.members, actor, frozenset({Who.department}), what=DUTY_ACTIONS["reassign"],
+            a = get_case(session, case_id)
+            authorise(self.members, actor, frozenset({Who.department}), what=ACTIONS["reassign_requested"].label,
                       department=a.department_key, case=a.id)
             check(a, "reassign")
             _audit(session, a, actor, "reassign_requested", a.state, now, to=department or None, reason=reason)
             text = self.templates.render("reassign_request", a=a, target=department, reason=reason,
                                          requested_by=actor.name)
-            enqueue(session, dedupe_key=f"reassign-request:{a.id}:{int(now.timestamp())}", kind="assignment",
+            enqueue(session, dedupe_key=f"reassign-request:{a.id}:{int(now.timestamp())}", kind="case",
                     chat_id=self.members.duty.chat_id, text=text, now=now, event_id=a.event_id)
             return Reply(self.templates.reply("reassign_requested", case=a.id), True,
                          self._note("reassign_requested", actor, now))
@@ -195,26 +199,26 @@ class Desk:
     # ------------------------------------------------------------------ duty desk actions on events
 
     def confirm(self, actor: Actor, event_id: int) -> Reply:
-        require_duty(self.members, actor, DUTY_ACTIONS["confirm"])
+        require_duty(self.members, actor, ACTIONS["confirm"].label)
         now = self.clock()
         with session_scope(self.sessions) as session:
             event = get_event(session, event_id)
-            cases = assignments_of(session, event.id)
+            cases = cases_of(session, event.id)
             if any(e.action == "confirm" for a in cases for e in a.history):
-                raise AlreadyDone(cases[0].id, ACTION_NAMES["confirm"], cases[0].state, event=event_id)
+                raise AlreadyDone(cases[0].id, ACTIONS["confirm"].button or "", cases[0].state, event=event_id)
             for a in cases:
                 _audit(session, a, actor, "confirm", a.state, now)
             return Reply(self.templates.reply("confirmed", event=event_id), True, self._note("confirm", actor, now))
 
     def ignore(self, actor: Actor, event_id: int, reason: str = "") -> Reply:
-        require_duty(self.members, actor, DUTY_ACTIONS["ignore"])
+        require_duty(self.members, actor, ACTIONS["ignore"].label)
         reason = reason.strip() or self.templates.plain("ignore_reason")
         now = self.clock()
         with session_scope(self.sessions) as session:
             event = get_event(session, event_id)
             if event.status == "ignored":
                 return Reply(self.templates.reply("ignored_before", event=event_id))
-            for a in assignments_of(session, event.id):
+            for a in cases_of(session, event.id):
                 if State(a.state) in OPEN_STATES:
                     transition(session, a, "dismiss", actor, now=now, reason=reason)
             event.status = "ignored"
@@ -222,14 +226,14 @@ class Desk:
                          self.templates.reply("ignored_note", reason=reason, actor=actor.name, at=now), ())
 
     def assign(self, actor: Actor, event_id: int, department: str) -> Reply:
-        require_duty(self.members, actor, DUTY_ACTIONS["assign"])
+        require_duty(self.members, actor, ACTIONS["assign"].label)
         department = department.strip()
         if department not in self.playbook.departments:
             raise UnknownDepartment(reply="unknown_department", department=department)
         now = self.clock()
         with session_scope(self.sessions) as session:
             event = get_event(session, event_id)
-            cases = assignments_of(session, event.id)
+            cases = cases_of(session, event.id)
             profile = Profile(cases[0].rule_snapshot["profile"]) if cases else Profile.ordinary
             category = event.category if event.category in self.playbook.categories else self.playbook.fallback_category
             intent = RouteIntent(department, Role.manual, self.templates.plain("assign_reason", actor=actor.name))
@@ -237,13 +241,13 @@ class Desk:
             if event.status == "ignored":
                 event.status = "open"
             refresh_event_status(session, event)
-            notify_assignment(session, a, self.members, self.templates, [], now)
+            notify_case(session, a, self.members, self.templates, [], now)
             return Reply(self.templates.reply("assigned", event=event_id, department=department, case=a.id), True,
                          self.templates.reply("assigned_note", department=department, case=a.id, actor=actor.name,
                                               at=now))
 
     def consult(self, actor: Actor, event_id: int) -> Reply:
-        require_duty(self.members, actor, DUTY_ACTIONS["consult"])
+        require_duty(self.members, actor, ACTIONS["consult"].label)
         now = self.clock()
         with session_scope(self.sessions) as session:
             event = get_event(session, event_id)
@@ -255,7 +259,7 @@ class Desk:
 
     def approve(self, actor: Actor, clarification_id: int) -> Reply:
         """审签: duty staff sign off a submitted clarification; from now on its spread is tracked."""
-        require_reviewer(self.members, actor, DUTY_ACTIONS["approve"])
+        require_reviewer(self.members, actor, ACTIONS["approve"].label)
         with session_scope(self.sessions) as session:
             row = clarifications.get(session, clarification_id)
             if row.state == "approved":
@@ -264,7 +268,7 @@ class Desk:
             return Reply(self.templates.reply("approved", clarification=clarification_id, event=row.event_id), True)
 
     def reject(self, actor: Actor, clarification_id: int, reason: str) -> Reply:
-        require_reviewer(self.members, actor, DUTY_ACTIONS["reject"])
+        require_reviewer(self.members, actor, ACTIONS["reject"].label)
         with session_scope(self.sessions) as session:
             row = clarifications.reject(session, clarification_id, actor, reason, self.clock())
             return Reply(self.templates.reply("rejected", clarification=clarification_id, unit=row.department_key,
@@ -272,7 +276,7 @@ class Desk:
 
     def digest(self, actor: Actor, event_id: int) -> Reply:
         """入摘要: pick the event into today's 《网络信息摘要》 (the office's own pick: no unit earns points)."""
-        require_duty(self.members, actor, DUTY_ACTIONS["digest"])
+        require_duty(self.members, actor, ACTIONS["digest"].label)
         now = self.clock()
         with session_scope(self.sessions) as session:
             get_event(session, event_id)
@@ -286,13 +290,13 @@ class Desk:
 
     def instruct(self, actor: Actor, entry_id: int, text: str) -> Reply:
         """Record a leader's 批示 on a digest entry (+6, once, to the unit whose submission it came from)."""
-        require_duty(self.members, actor, DUTY_ACTIONS["instruct"])
+        require_duty(self.members, actor, ACTIONS["instruct"].label)
         with session_scope(self.sessions) as session:
             entry = digest.instruct(session, self.playbook, entry_id, text, who=actor.name, now=self.clock())
             return Reply(self.templates.reply("instructed", entry=entry.id), True)
 
     def line(self, actor: Actor, event_id: int, text: str) -> Reply:
-        require_duty(self.members, actor, DUTY_ACTIONS["line"])
+        require_duty(self.members, actor, ACTIONS["line"].label)
         now = self.clock()
         with session_scope(self.sessions) as session:
             record_line(session, event_id, text, self.members, self.templates, actor, now)
@@ -335,7 +339,7 @@ class Desk:
 
     def adopt(self, actor: Actor, submission_id: int, bonus: str = "") -> Reply:
         """采用: +5 to the submitting unit, plus the bonus for an interview, commentary, video or headline."""
-        require_editor(self.members, actor, DUTY_ACTIONS["adopt"])
+        require_editor(self.members, actor, ACTIONS["adopt"].label)
         kind = submissions.parse_bonus(bonus)
         with session_scope(self.sessions) as session:
             row = submissions.get(session, submission_id)
@@ -351,7 +355,7 @@ class Desk:
             )
 
     def decline(self, actor: Actor, submission_id: int, reason: str) -> Reply:
-        require_editor(self.members, actor, DUTY_ACTIONS["decline"])
+        require_editor(self.members, actor, ACTIONS["decline"].label)
         with session_scope(self.sessions) as session:
             row = submissions.decline(session, submission_id, reason=reason, who=actor.name, now=self.clock())
             chat = self.members.chat_of(row.department_key)
@@ -373,7 +377,7 @@ class Desk:
 
     def digest_submission(self, actor: Actor, submission_id: int) -> Reply:
         """入摘要 for a unit's submission: +3 to that unit (2006 §三–§四), once."""
-        require_duty(self.members, actor, DUTY_ACTIONS["digest"])
+        require_duty(self.members, actor, ACTIONS["digest_submission"].label)
         now = self.clock()
         with session_scope(self.sessions) as session:
             picked = set(session.scalars(select(DigestEntry.id).where(DigestEntry.submission_id == submission_id)))
@@ -386,9 +390,10 @@ class Desk:
 
     # ------------------------------------------------------------------ views
 
-    def case(self, event_id: int) -> Reply:
+    def cases(self, event_id: int) -> Reply:
+        """An event's cases, their states and deadlines."""
         with session_scope(self.sessions) as session:
-            return Reply(case_message(session, get_event(session, event_id), self.templates))
+            return Reply(event_cases_message(session, get_event(session, event_id), self.templates))
 
     def status(self) -> Reply:
         with session_scope(self.sessions) as session:

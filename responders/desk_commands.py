@@ -1,7 +1,8 @@
-"""Text commands (``/ack 12``) and button data (``a:ack:12``) → :class:`Desk` calls.
+"""Text commands (``/acknowledge 12``), button data (``case:acknowledge:12``) and the answers to a
+button's question → one :func:`perform` call of the :class:`Desk` method of the same name.
 
-The bot and the console both go through :func:`dispatch`, so a command typed
-in a terminal and a button pressed in Telegram do exactly the same thing.
+Telegram, the vendor chats and the console all come through here, so a command typed in a terminal
+and a button pressed in a chat do exactly the same thing; the web desk calls the same methods.
 Errors a person can fix come back as the reply text, never as a traceback; any other
 error is logged and answered with a short apology naming the command, so whoever reads
 the commands (the console reader, the bot) goes on.
@@ -14,8 +15,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from responders.assignments import Actor
-from responders.desk import DUTY_ACTIONS, Desk, Reply
+from responders.actions import ACTIONS, LEGACY_NAMES, LEGACY_TARGETS, Target
+from responders.cases import Actor
+from responders.desk import Desk, Pending, Reply
 from responders.errors import AlreadyDone, BadCommand, ResponderError
 
 log = logging.getLogger(__name__)
@@ -48,66 +50,39 @@ def refusal(desk: Desk, exc: ResponderError) -> Reply:
     return Reply(said if isinstance(exc, AlreadyDone) else desk.templates.reply("not_done", reason=said))
 
 
-@dataclass(frozen=True)
-class Spec:
-    arity: int  # words after the number; the last one takes the rest of the line
-    run: Callable[[Desk, Actor, int, list[str]], Reply]
-    optional_rest: bool = False
+def _words(rest: str, arity: int) -> list[str]:
+    """*arity* words from *rest*, the last of which keeps the rest of the line."""
+    return rest.split(maxsplit=arity - 1) if arity and rest.strip() else []
 
 
-def _rest(words: list[str], i: int) -> str:
-    return words[i] if len(words) > i else ""
+def perform(desk: Desk, actor: Actor, name: str, number: int, words: list[str]) -> Reply:
+    """Call the :class:`Desk` method *name* on *number* with its words: the one way in for a typed
+    command, a pressed button and the answer to a button's question."""
+    spec = ACTIONS[name]
+    if len(words) < spec.arity - (1 if spec.optional else 0):
+        raise BadCommand(reply="usage", command=name)
+    if any(len(word) > MAX_TEXT for word in words):
+        raise BadCommand(reply="too_long", max_text=MAX_TEXT)
+    method: Callable[..., Reply] = getattr(desk, name)
+    return method(actor, number, *words[:spec.arity])
 
 
-COMMANDS: dict[str, Spec] = {
-    "ack": Spec(0, lambda d, a, n, w: d.acknowledge(a, n)),
-    "respond": Spec(1, lambda d, a, n, w: d.respond(a, n, w[0])),
-    "extend": Spec(1, lambda d, a, n, w: d.extend(a, n, w[0])),
-    "explain": Spec(1, lambda d, a, n, w: d.explain(a, n, w[0])),
-    "reassign": Spec(2, lambda d, a, n, w: d.reassign(a, n, w[0], w[1])),
-    "dismiss": Spec(1, lambda d, a, n, w: d.dismiss(a, n, w[0])),
-    "close": Spec(0, lambda d, a, n, w: d.close(a, n)),
-    "confirm": Spec(0, lambda d, a, n, w: d.confirm(a, n)),
-    "ignore": Spec(1, lambda d, a, n, w: d.ignore(a, n, _rest(w, 0)), True),
-    "assign": Spec(1, lambda d, a, n, w: d.assign(a, n, w[0])),
-    "consult": Spec(0, lambda d, a, n, w: d.consult(a, n)),
-    "digest": Spec(0, lambda d, a, n, w: d.digest(a, n)),
-    "instruct": Spec(1, lambda d, a, n, w: d.instruct(a, n, w[0])),
-    "approve": Spec(0, lambda d, a, n, w: d.approve(a, n)),
-    "reject": Spec(1, lambda d, a, n, w: d.reject(a, n, w[0])),
-    "line": Spec(1, lambda d, a, n, w: d.line(a, n, w[0])),
-    "case": Spec(0, lambda d, a, n, w: d.case(n)),
-    "adopt": Spec(1, lambda d, a, n, w: d.adopt(a, n, _rest(w, 0)),
-                  True),
-    "decline": Spec(1, lambda d, a, n, w: d.decline(a, n, w[0])),
-    "digestsub": Spec(0, lambda d, a, n, w: d.digest_submission(a, n)),
-}
+COMMANDS = frozenset(name for name, spec in ACTIONS.items() if spec.typed and spec.numbered)
 # Commands whose first word is not a number: they take the rest of the line as it is.
 TEXT_COMMANDS: dict[str, Callable[[Desk, Actor, str], Reply]] = {"submit": Desk.submit}
 VIEWS: dict[str, Callable[[Desk], Reply]] = {
     "status": Desk.status, "today": Desk.today, "overdue": Desk.overdue, "help": Desk.help, "start": Desk.help,
 }
-# Buttons whose action needs words the button cannot carry: the bot asks for them (the playbook's
-# ``replies.prompt``) and completes this command with the answer.
-PROMPTS = {"respond": "respond", "extend": "extend", "reassign": "reassign", "assign": "assign", "decline": "decline"}
-PREFLIGHT_ACTION = {"respond": "respond", "extend": "extend", "reassign": "reassign"}
+NUMBERED_VIEWS: dict[str, Callable[[Desk, int], Reply]] = {"cases": Desk.cases}  # /cases 12: event 12's cases
 
 
-def parse(text: str) -> tuple[str, list[str]]:
-    """Split ``/cmd@bot 12 rest of line`` into ("cmd", ["12", "rest of line"])."""
+def parse(text: str) -> tuple[str, str]:
+    """Split ``/cmd@bot 12 rest of line`` into ("cmd", "12 rest of line")."""
     text = text.strip()
     if not text.startswith("/"):
         raise BadCommand(reply="not_a_command")
     head, _, rest = text[1:].partition(" ")
-    return head.split("@", 1)[0].lower(), ([rest.strip()] if rest.strip() else [])
-
-
-def _split(args: str, arity: int) -> list[str]:
-    """The number, then *arity* words, the last of which keeps the rest of the line."""
-    if arity == 0:
-        return args.split()[:1]
-    parts = args.split(maxsplit=arity)
-    return parts
+    return head.split("@", 1)[0].lower(), rest.strip()
 
 
 def run_command(desk: Desk, actor: Actor, text: str) -> Reply:
@@ -118,20 +93,16 @@ def run_command(desk: Desk, actor: Actor, text: str) -> Reply:
         if name in VIEWS:
             return VIEWS[name](desk)
         if name in TEXT_COMMANDS:
-            return TEXT_COMMANDS[name](desk, actor, rest[0] if rest else "")
-        spec = COMMANDS.get(name)
-        if spec is None:
+            return TEXT_COMMANDS[name](desk, actor, rest)
+        if name not in COMMANDS and name not in NUMBERED_VIEWS:
             raise BadCommand(reply="unknown_command", command=name[:32])
-        words = _split(rest[0] if rest else "", spec.arity)
-        if not words:
+        first, _, words = rest.partition(" ")
+        if not first:
             raise BadCommand(reply="usage", command=name)
-        number = parse_id(words[0], name)
-        args = words[1:]
-        if len(args) < spec.arity and not spec.optional_rest:
-            raise BadCommand(reply="usage", command=name)
-        if any(len(arg) > MAX_TEXT for arg in args):
-            raise BadCommand(reply="too_long", max_text=MAX_TEXT)
-        return spec.run(desk, actor, number, args)
+        number = parse_id(first, name)
+        if name in NUMBERED_VIEWS:
+            return NUMBERED_VIEWS[name](desk, number)
+        return perform(desk, actor, name, number, _words(words, ACTIONS[name].arity))
     except ResponderError as exc:
         return refusal(desk, exc)
     except Exception:
@@ -141,34 +112,44 @@ def run_command(desk: Desk, actor: Actor, text: str) -> Reply:
 
 @dataclass(frozen=True)
 class ButtonPress:
-    scope: str  # "a" assignment, "e" event, "s" submission
-    action: str
+    """A button's data, ``case:acknowledge:12``, read into the action's name and its number."""
+
+    name: str
     number: int
 
     @classmethod
     def parse(cls, data: str) -> ButtonPress:
-        scope, action, number = (data.split(":") + ["", "", ""])[:3]
-        if scope not in ("a", "e", "s") or action not in COMMANDS:
+        target, name, number = (data.split(":") + ["", "", ""])[:3]
+        name = LEGACY_NAMES.get(name, name)
+        spec = ACTIONS.get(name)
+        named = LEGACY_TARGETS.get(target) or next((t for t in Target if t.value == target), None)
+        if spec is None or not spec.typed or spec.button is None or spec.target is not named:
             raise BadCommand(reply="unknown_button", data=data[:64])
-        return cls(scope, action, parse_id(number, "button"))
+        return cls(name, parse_id(number, "button"))
 
 
 def press_button(desk: Desk, actor: Actor, data: str) -> Reply:
     """A button press: act at once, or check the actor and ask for the missing words."""
     try:
         press = ButtonPress.parse(data)
-        if press.action in PROMPTS:
-            if press.action in PREFLIGHT_ACTION:
-                desk.preflight(actor, press.number, PREFLIGHT_ACTION[press.action])
-            else:
-                from responders.auth import require_duty
-
-                require_duty(desk.members, actor, DUTY_ACTIONS[press.action])
-            question = desk.templates.reply("prompt", action=press.action, n=press.number)
-            return Reply(question, prompt=f"/{PROMPTS[press.action]} {press.number}")
-        return run_command(desk, actor, f"/{press.action} {press.number}")
+        if not ACTIONS[press.name].asks:
+            return perform(desk, actor, press.name, press.number, [])
+        desk.preflight(actor, press.name, press.number)
+        question = desk.templates.reply("prompt", action=press.name, n=press.number)
+        return Reply(question, prompt=Pending(press.name, press.number))
     except ResponderError as exc:
         return refusal(desk, exc)
     except Exception:
         log.exception("button %r by %s failed", data[:64], actor.name)
         return apology(desk, data.split(":")[1] if data.count(":") >= 2 else "?")
+
+
+def answer_prompt(desk: Desk, actor: Actor, pending: Pending, text: str) -> Reply:
+    """The words a button asked for, typed in the next message: the same call as the typed command."""
+    try:
+        return perform(desk, actor, pending.action, pending.number, _words(text.strip(), ACTIONS[pending.action].arity))
+    except ResponderError as exc:
+        return refusal(desk, exc)
+    except Exception:
+        log.exception("answer to %s %d by %s failed", pending.action, pending.number, actor.name)
+        return apology(desk, pending.action)

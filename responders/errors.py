@@ -1,9 +1,9 @@
 """Exceptions of the responders package; every message is written for a duty officer.
 
     ResponderError
-    ├── UnknownCase            no assignment / event with that number
+    ├── UnknownCase            no case / event with that number
     ├── UnknownDepartment      a department name that the playbook does not know
-    ├── InvalidTransition      the action is not allowed from the assignment's state
+    ├── InvalidTransition      the action is not allowed from the case's state
     │   └── AlreadyDone        the action was already taken (a second button press)
     ├── NotAuthorised          this person may not take this action on this case
     ├── BadCommand             a chat command is malformed (says the right form)
@@ -43,7 +43,7 @@ class ResponderError(Exception):
 
 
 class UnknownCase(ResponderError, LookupError):
-    """No assignment or event has the number given."""
+    """No case or event has the number given."""
 
 
 class UnknownDepartment(ResponderError, LookupError):
@@ -53,23 +53,23 @@ class UnknownDepartment(ResponderError, LookupError):
 class InvalidTransition(ResponderError):
     """The assignment cannot take this action in its current state."""
 
-    def __init__(self, assignment_id: int, action: str, state: str, allowed: str = "", *,
+    def __init__(self, case_id: int, action: str, state: str, allowed: str = "", *,
                  reply: str = "invalid_transition") -> None:
-        self.assignment_id = assignment_id
+        self.case_id = case_id
         self.action = action
         self.state = state
-        super().__init__(reply=reply, case=assignment_id, state=state, action=action, allowed=allowed)
+        super().__init__(reply=reply, case=case_id, state=state, action=action, allowed=allowed)
 
 
 class AlreadyDone(InvalidTransition):
     """The action was already taken; nothing changed (by whom and when, the department already holding
     the case, or the event, when given, are shown after the action)."""
 
-    def __init__(self, assignment_id: int, action: str, state: str, *, by: str | None = None,
+    def __init__(self, case_id: int, action: str, state: str, *, by: str | None = None,
                  at: dt.datetime | None = None, department: str | None = None, event: int | None = None) -> None:
-        ResponderError.__init__(self, reply="already_done", case=assignment_id, action=action, by=by, at=at,
+        ResponderError.__init__(self, reply="already_done", case=case_id, action=action, by=by, at=at,
                                 department=department, event=event)
-        self.assignment_id = assignment_id
+        self.case_id = case_id
         self.action = action
         self.state = state
 

@@ -3,7 +3,7 @@
 :func:`decide` is pure: deadlines, the snapshot's steps, what already fired,
 and ``now`` in; what to fire and when to look again out. :func:`run_escalations`
 is the shell: it loads due cases, writes one outbox row per target chat and
-stores what fired in ``Assignment.escalation_state`` and ``next_escalation_at``,
+stores what fired in ``Case.escalation_state`` and ``next_escalation_at``,
 so a restart neither repeats nor forgets a step.
 
 Rules: a ``before_due`` step fires at due − offset and is dropped once the
@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 
 from playbooks.members import Members
 from playbooks.schema import EscalationTarget, EscalationWhen
-from responders.assignments import STATE_LABELS, State
+from responders.cases import STATE_LABELS, State
 from responders.clocks import DEADLINE_LABELS, FIRST_INFORMATION_STATES, Deadline, late_by, running
 from responders.messages import Templates
 from responders.outbox import enqueue
 from responders.snapshot import Rules, SnapshotStep
-from store.models import Assignment
+from store.models import Case
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def decide(deadlines: Sequence[Deadline], rules: Rules, fired: dict[str, Any], n
     return Decision(tuple(fire), min(upcoming) if upcoming else None)
 
 
-def deadlines_of(a: Assignment) -> list[Deadline]:
+def deadlines_of(a: Case) -> list[Deadline]:
     """The deadlines still running for a case (:func:`responders.clocks.running`)."""
     return running(a)
 
@@ -125,7 +125,7 @@ def target_chats(target: EscalationTarget, department: str, members: Members) ->
     return resolve.get(target, lambda: [members.duty.chat_id])()
 
 
-def _write_firing(session: Session, a: Assignment, firing: Firing, members: Members, templates: Templates,
+def _write_firing(session: Session, a: Case, firing: Firing, members: Members, templates: Templates,
                   now: dt.datetime) -> int:
     text = templates.render(
         "escalation", a=a, event=a.event, overdue=firing.overdue, due=firing.deadline.due,
@@ -137,12 +137,12 @@ def _write_firing(session: Session, a: Assignment, firing: Firing, members: Memb
     for chat in chats:
         key = f"escalation:{a.id}:{firing.key}:{stamp}:{firing.occurrence}:{chat}"
         if enqueue(session, dedupe_key=key, kind="escalation", chat_id=chat, text=text, now=now,
-                   event_id=a.event_id, assignment_id=a.id) is not None:
+                   event_id=a.event_id, case_id=a.id) is not None:
             written += 1
     return written
 
 
-def escalate_one(session: Session, a: Assignment, members: Members, templates: Templates, now: dt.datetime) -> int:
+def escalate_one(session: Session, a: Case, members: Members, templates: Templates, now: dt.datetime) -> int:
     """Decide and record escalation for one case; returns the number of messages queued."""
     rules = Rules.of(a.rule_snapshot)
     state = dict(a.escalation_state or {})
@@ -162,9 +162,9 @@ def escalate_one(session: Session, a: Assignment, members: Members, templates: T
 def run_escalations(session: Session, members: Members, templates: Templates, now: dt.datetime) -> int:
     """Escalate every open case whose next look is due."""
     due = session.scalars(
-        select(Assignment)
-        .where(Assignment.state.in_([s.value for s in FIRST_INFORMATION_STATES]))
-        .where(or_(Assignment.next_escalation_at.is_(None), Assignment.next_escalation_at <= now))
-        .order_by(Assignment.id)
+        select(Case)
+        .where(Case.state.in_([s.value for s in FIRST_INFORMATION_STATES]))
+        .where(or_(Case.next_escalation_at.is_(None), Case.next_escalation_at <= now))
+        .order_by(Case.id)
     )
     return sum(escalate_one(session, a, members, templates, now) for a in list(due))

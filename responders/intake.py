@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 from classifiers.signals import kinds
 from playbooks.members import Members
 from playbooks.schema import Playbook
-from responders.assignments import Actor, open_from_routing
+from responders.cases import Actor, open_from_routing
 from responders.consultation import open_consultation
 from responders.errors import UnknownCase
 from responders.messages import Templates
 from responders.outbox import enqueue
 from responders.routing import RUMOUR_LIKELY, EventFacts, Routing, route, rumour_verdict
-from responders.views import assignment_message, duty_alert_message
-from store.models import Assignment, Event, Item
+from responders.views import case_notice, duty_alert_message
+from store.models import Case, Event, Item
 
 SKIPPED_STATUSES = frozenset({"ignored", "dismissed", "closed"})
 MAX_ITEMS = 50
@@ -88,13 +88,13 @@ def top_terms(items: Iterable[Item], n: int = 6) -> list[str]:
     return [w for w, _ in counts.most_common(n)]
 
 
-def notify_assignment(session: Session, a: Assignment, members: Members, templates: Templates,
+def notify_case(session: Session, a: Case, members: Members, templates: Templates,
                       playbook_links: list[str], now: dt.datetime, excerpt: str = "") -> None:
     """Queue the department's notice (to the duty chat when it has no chat of its own)."""
     chat = members.chat_of(a.department_key) or members.duty.chat_id
-    text, buttons = assignment_message(session, a, templates, links=playbook_links, excerpt=excerpt)
-    enqueue(session, dedupe_key=f"assignment:{a.id}:notice", kind="assignment", chat_id=chat, text=text,
-            buttons=buttons, now=now, event_id=a.event_id, assignment_id=a.id)
+    text, buttons = case_notice(session, a, templates, links=playbook_links, excerpt=excerpt)
+    enqueue(session, dedupe_key=f"case:{a.id}:notice", kind="case", chat_id=chat, text=text,
+            buttons=buttons, now=now, event_id=a.event_id, case_id=a.id)
 
 
 def process_event(session: Session, event: Event, playbook: Playbook, members: Members, templates: Templates,
@@ -114,7 +114,7 @@ def process_event(session: Session, event: Event, playbook: Playbook, members: M
     links = [i.url for i in items if i.url][:3]
     excerpt = next((i.text for i in items if i.text), "")
     for a in opened:
-        notify_assignment(session, a, members, templates, links, now, excerpt)
+        notify_case(session, a, members, templates, links, now, excerpt)
     if opened:
         _alert_duty(session, event, routing, items, members, templates, now, key=min(result.opened))
     if routing.consult:

@@ -29,8 +29,8 @@ from store.types import shown
 
 TELEGRAM_LIMIT = 4096
 REQUIRED_TEMPLATES = (
-    "duty_alert", "assignment", "escalation", "consultation", "agreed_line",
-    "reassign_request", "source_health", "case", "case_list", "help",
+    "duty_alert", "case_notice", "escalation", "consultation", "agreed_line",
+    "reassign_request", "source_health", "event_cases", "case_list", "help",
 )
 _ELLIPSIS = "…"
 _TAG = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>")

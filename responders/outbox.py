@@ -1,4 +1,4 @@
-"""Delivery that loses nothing: the outbox of :class:`~store.models.Alert` rows.
+"""Delivery that loses nothing: the outbox of :class:`~store.models.OutboxMessage` rows.
 
 Writers call :func:`enqueue` inside their own transaction, so an alert exists
 exactly when the change that caused it was committed; ``dedupe_key`` makes
@@ -30,17 +30,17 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from responders.assignments import Actor, State, transition
+from responders.cases import Actor, State, transition
 from responders.errors import DeliveryError
 from responders.messages import clip_html
 from responders.notifiers import Button, Notifier, Outgoing, buttons_from_json, buttons_to_json
 from store.database import session_scope
-from store.models import Alert, Assignment
+from store.models import Case, OutboxMessage
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-SentHook = Callable[[Session, Alert, dt.datetime], None]
+SentHook = Callable[[Session, OutboxMessage, dt.datetime], None]
 
 
 @dataclass(frozen=True)
@@ -64,18 +64,18 @@ class RetryPolicy:
 
 def enqueue(session: Session, *, dedupe_key: str, kind: str, chat_id: int | str, text: str, now: dt.datetime,
             buttons: Sequence[Sequence[Button]] = (), event_id: int | None = None,
-            assignment_id: int | None = None, source_id: int | None = None,
-            attachment_path: str | None = None) -> Alert | None:
+            case_id: int | None = None, source_id: int | None = None,
+            attachment_path: str | None = None) -> OutboxMessage | None:
     """Queue one message unless one with *dedupe_key* exists; returns the new row or None.
 
     The text is clipped to what a chat message can hold, so every producer
     (alerts, reminders, reports) gets the same limit.
     """
-    if session.scalar(select(Alert.id).where(Alert.dedupe_key == dedupe_key)) is not None:
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)) is not None:
         return None
-    alert = Alert(dedupe_key=dedupe_key, kind=kind, chat_id=str(chat_id), text=clip_html(text),
+    alert = OutboxMessage(dedupe_key=dedupe_key, kind=kind, chat_id=str(chat_id), text=clip_html(text),
                   buttons=buttons_to_json([tuple(r) for r in buttons]) or None, event_id=event_id,
-                  assignment_id=assignment_id, source_id=source_id, attachment_path=attachment_path,
+                  case_id=case_id, source_id=source_id, attachment_path=attachment_path,
                   state="pending", attempts=0, next_attempt_at=now, created_at=now)
     try:
         with session.begin_nested():
@@ -85,11 +85,11 @@ def enqueue(session: Session, *, dedupe_key: str, kind: str, chat_id: int | str,
     return alert
 
 
-def mark_notified(session: Session, alert: Alert, now: dt.datetime) -> None:
+def mark_notified(session: Session, alert: OutboxMessage, now: dt.datetime) -> None:
     """A delivered department notice moves its case from new to notified."""
-    if alert.kind != "assignment" or alert.assignment_id is None:
+    if alert.kind != "case" or alert.case_id is None:
         return
-    a = session.get(Assignment, alert.assignment_id)
+    a = session.get(Case, alert.case_id)
     if a is not None and a.state == State.new.value:
         transition(session, a, "notify", Actor("system", chat_id=alert.chat_id), now=now,
                    message_id=alert.message_id)
@@ -120,7 +120,7 @@ class OutboxSender:
         """Return rows left in ``sending`` by a crash to ``pending``."""
         with session_scope(self.sessions) as session:
             result = cast(CursorResult[Any], session.execute(
-                update(Alert).where(Alert.state == "sending").values(state="pending")))
+                update(OutboxMessage).where(OutboxMessage.state == "sending").values(state="pending")))
             count = result.rowcount or 0
         if count:
             log.warning("outbox: %d message(s) were being sent when the service stopped; sending again", count)
@@ -142,18 +142,18 @@ class OutboxSender:
     def _due(self, now: dt.datetime) -> list[tuple[int, str]]:
         with session_scope(self.sessions) as session:
             return [(row.id, row.chat_id) for row in session.execute(
-                select(Alert.id, Alert.chat_id)
-                .where(Alert.state == "pending", Alert.next_attempt_at <= now)
-                .order_by(Alert.id).limit(self.batch))]
+                select(OutboxMessage.id, OutboxMessage.chat_id)
+                .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.id).limit(self.batch))]
 
     def _claim(self, alert_id: int) -> Outgoing | None:
         with session_scope(self.sessions) as session:
             claimed = cast(CursorResult[Any], session.execute(
-                update(Alert).where(Alert.id == alert_id, Alert.state == "pending")
-                .values(state="sending", attempts=Alert.attempts + 1)))
+                update(OutboxMessage).where(OutboxMessage.id == alert_id, OutboxMessage.state == "pending")
+                .values(state="sending", attempts=OutboxMessage.attempts + 1)))
             if not claimed.rowcount:
                 return None
-            alert = session.get(Alert, alert_id)
+            alert = session.get(OutboxMessage, alert_id)
             assert alert is not None
             return Outgoing(alert.chat_id, alert.text, buttons_from_json(alert.buttons), alert.attachment_path)
 
@@ -176,7 +176,7 @@ class OutboxSender:
     def _sent(self, alert_id: int, message_id: str) -> None:
         now = self.clock()
         with session_scope(self.sessions) as session:
-            alert = session.get(Alert, alert_id)
+            alert = session.get(OutboxMessage, alert_id)
             assert alert is not None
             alert.state, alert.message_id, alert.sent_at, alert.last_error = "sent", message_id, now, None
             session.flush()
@@ -186,7 +186,7 @@ class OutboxSender:
     def _failed(self, alert_id: int, exc: DeliveryError, report: SendReport) -> str:
         now = self.clock()
         with session_scope(self.sessions) as session:
-            alert = session.get(Alert, alert_id)
+            alert = session.get(OutboxMessage, alert_id)
             assert alert is not None
             alert.last_error = str(exc)
             report.errors.append(f"alert {alert_id}: {exc}")

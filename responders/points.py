@@ -102,14 +102,14 @@ def _require_department(session: Session, key: str) -> None:
 
 
 def _record(session: Session, department: str, reason: str, value: float, *, dedupe_key: str, now: dt.datetime,
-            detail: str = "", item_id: int | None = None, assignment_id: int | None = None,
+            detail: str = "", item_id: int | None = None, case_id: int | None = None,
             who: str = "system") -> PointsEntry | None:
     """Write one ledger row unless its dedupe key is there already (then ``None``)."""
     _require_department(session, department)
     if session.scalar(select(PointsEntry.id).where(PointsEntry.dedupe_key == dedupe_key)) is not None:
         return None
     entry = PointsEntry(department_key=department, at=now, points=value, reason=reason, detail=detail,
-                        item_id=item_id, assignment_id=assignment_id, dedupe_key=dedupe_key, recorded_by=who)
+                        item_id=item_id, case_id=case_id, dedupe_key=dedupe_key, recorded_by=who)
     try:
         with session.begin_nested():
             session.add(entry)
@@ -119,11 +119,11 @@ def _record(session: Session, department: str, reason: str, value: float, *, ded
 
 
 def award(session: Session, playbook: Playbook, department: str, reason: Reason, *, dedupe_key: str,
-          now: dt.datetime, detail: str = "", item_id: int | None = None, assignment_id: int | None = None,
+          now: dt.datetime, detail: str = "", item_id: int | None = None, case_id: int | None = None,
           who: str = "system") -> PointsEntry | None:
     """Record one ledger row of a 2006 §四 reason; ``None`` when the same dedupe key was recorded before."""
     return _record(session, department, reason.value, amount(reason, playbook), dedupe_key=dedupe_key, now=now,
-                   detail=detail, item_id=item_id, assignment_id=assignment_id, who=who)
+                   detail=detail, item_id=item_id, case_id=case_id, who=who)
 
 
 def deduct(session: Session, playbook: Playbook, department: str, reason: Reason, *, why: str, evidence: str,

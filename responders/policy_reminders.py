@@ -22,7 +22,7 @@ from playbooks.schema import Playbook
 from responders.clocks import duration
 from responders.messages import Templates
 from responders.outbox import enqueue
-from store.models import Alert, Item
+from store.models import Item, OutboxMessage
 
 
 @dataclass
@@ -86,10 +86,10 @@ def _message(s: SiteStatus, step: str, policy_id: int, title: str | None, playbo
 
 
 def remind(session: Session, playbook: Playbook, now: dt.datetime, *, since: dt.datetime, duty_chat_id: str | int,
-           department_chats: Mapping[str, str | int], dedupe: DedupeSection | None = None) -> list[Alert]:
+           department_chats: Mapping[str, str | int], dedupe: DedupeSection | None = None) -> list[OutboxMessage]:
     """Queue reminders and breach notices (reported, never turned into points: 2006 §四). Returns new alerts."""
     statuses = check_all(session, playbook, since, now, dedupe)
-    alerts: list[Alert] = []
+    alerts: list[OutboxMessage] = []
     for policy_id, per_site in statuses.items():
         title = _title(session, policy_id)
         for s in per_site:

@@ -18,19 +18,19 @@ import datetime as dt
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from responders.assignments import (
+from responders.cases import (
     OPEN_STATES,
     Actor,
     State,
-    assignments_of,
+    cases_of,
     mark_first_information,
     transition,
 )
 from responders.messages import Templates
-from store.models import Assignment, Item, ItemChange
+from store.models import Case, Item, ItemChange
 
 
-def _owner(item: Item, cases: list[Assignment]) -> str | None:
+def _owner(item: Item, cases: list[Case]) -> str | None:
     owner = item.source.department_key if item.source is not None else None
     if owner is not None and any(a.department_key == owner for a in cases):
         return owner
@@ -44,7 +44,7 @@ def apply_portal_replies(session: Session, now: dt.datetime, templates: Template
         select(ItemChange)
         .join(Item, Item.id == ItemChange.item_id)
         .where(ItemChange.field == "reply", ItemChange.handled_at.is_(None), Item.event_id.is_not(None))
-        .where(exists().where(Assignment.event_id == Item.event_id))
+        .where(exists().where(Case.event_id == Item.event_id))
         .order_by(ItemChange.id)
     )
     changed = 0
@@ -53,7 +53,7 @@ def apply_portal_replies(session: Session, now: dt.datetime, templates: Template
         assert item is not None and item.event_id is not None
         at = item.reply_at or change.at
         text = item.reply_text or change.new_value or templates.plain("portal_replied")
-        cases = assignments_of(session, item.event_id)
+        cases = cases_of(session, item.event_id)
         owner = _owner(item, cases)
         for a in cases:
             if State(a.state) not in OPEN_STATES:

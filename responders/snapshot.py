@@ -1,4 +1,4 @@
-"""The policy a case was opened under, frozen into ``Assignment.rule_snapshot``.
+"""The policy a case was opened under, frozen into ``Case.rule_snapshot``.
 
 A later edit of the playbook (a shorter deadline, a new escalation step) must
 not change cases already in flight, so everything the clocks and the

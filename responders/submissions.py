@@ -4,7 +4,7 @@ A unit's liaison submits information under their real name (实名制); duty edi
 with an optional bonus: interview, commentary, video, headline) or decline it (退回, with a reason).
 The portal publishing a matching item — a near-duplicate of the body, or a 来源/信息来源 line naming
 the unit — marks a pending submission adopted by itself; duty staff can undo an adoption. Every
-step is an append-only :class:`SubmissionEvent`. Points follow adoption (:mod:`responders.points`).
+step is an append-only :class:`SubmissionAudit`. Points follow adoption (:mod:`responders.points`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from monitor.config import DedupeSection
 from monitor.policy_carriage import item_text
 from playbooks.schema import Playbook
 from responders import points
+from responders.actions import ACTIONS
 from responders.carriers import record_carriers
 from responders.errors import BadCommand, ResponderError, UnknownCase, UnknownDepartment
 from responders.messages import Templates
-from store.models import Department, Item, Reprint, Source, Submission, SubmissionEvent
+from store.models import Department, Item, Reprint, Source, Submission, SubmissionAudit
 
 MAX_TITLE = 200
 MAX_TEXT = 20_000
@@ -46,7 +47,6 @@ class SubmissionState(str, Enum):
 
 STATE_LABELS = {SubmissionState.submitted: "待审", SubmissionState.adopted: "已采用",
                 SubmissionState.declined: "已退回"}
-ACTION_LABELS = {"adopt": "采用", "decline": "退回", "undo": "撤销采用"}  # the steps, as a refusal names them
 
 
 class Bonus(str, Enum):
@@ -87,7 +87,7 @@ def parse_bonus(text: str | None) -> Bonus | None:
 
 
 def _audit(session: Session, row: Submission, actor: str, action: str, now: dt.datetime, **detail: object) -> None:
-    session.add(SubmissionEvent(submission_id=row.id, at=now, actor=actor, action=action, detail=dict(detail)))
+    session.add(SubmissionAudit(submission_id=row.id, at=now, actor=actor, action=action, detail=dict(detail)))
 
 
 def get(session: Session, submission_id: int) -> Submission:
@@ -115,7 +115,7 @@ def submit(session: Session, *, unit: str, title: str, text: str, by: str, now: 
                      submitted_by=by, submitted_at=now, state=SubmissionState.submitted.value)
     session.add(row)
     session.flush()
-    _audit(session, row, by, "submitted", now, unit=unit)
+    _audit(session, row, by, "submit", now, unit=unit)
     return row
 
 
@@ -123,7 +123,7 @@ def _require(row: Submission, *allowed: SubmissionState, action: str) -> None:
     state = SubmissionState(row.state)
     if state not in allowed:
         raise SubmissionError(reply="submission_state", submission=row.id, state=STATE_LABELS[state],
-                              action=ACTION_LABELS[action])
+                              action=ACTIONS[action].label)
 
 
 def adopt(session: Session, playbook: Playbook, submission_id: int, *, who: str, now: dt.datetime,
@@ -135,7 +135,7 @@ def adopt(session: Session, playbook: Playbook, submission_id: int, *, who: str,
         raise UnknownCase(reply="no_such", kind="item", n=item_id)
     row.state, row.adopted_at, row.adopted_by = SubmissionState.adopted.value, now, who
     row.bonus, row.adopted_item_id = (bonus.value if bonus else None), item_id
-    _audit(session, row, who, "adopted", now, bonus=row.bonus, item_id=item_id)
+    _audit(session, row, who, "adopt", now, bonus=row.bonus, item_id=item_id)
     points.award_adoption(session, playbook, row, now=now, who=who, bonus=bonus.reason if bonus else None)
     session.flush()
     return row
@@ -148,7 +148,7 @@ def decline(session: Session, submission_id: int, *, reason: str, who: str, now:
     row = get(session, submission_id)
     _require(row, SubmissionState.submitted, action="decline")
     row.state, row.decline_reason = SubmissionState.declined.value, reason.strip()
-    _audit(session, row, who, "declined", now, reason=reason.strip())
+    _audit(session, row, who, "decline", now, reason=reason.strip())
     session.flush()
     return row
 
@@ -158,9 +158,9 @@ def undo_adoption(session: Session, submission_id: int, *, who: str, now: dt.dat
     if not reason.strip():
         raise BadCommand(reply="undo_needs_reason")
     row = get(session, submission_id)
-    _require(row, SubmissionState.adopted, action="undo")
+    _require(row, SubmissionState.adopted, action="undo_adoption")
     removed = points.revoke_adoption(session, row)
-    _audit(session, row, who, "adoption_undone", now, reason=reason.strip(), item_id=row.adopted_item_id,
+    _audit(session, row, who, "undo_adoption", now, reason=reason.strip(), item_id=row.adopted_item_id,
            points_removed=removed)
     row.state, row.adopted_at, row.adopted_by, row.bonus, row.adopted_item_id = (
         SubmissionState.submitted.value, None, None, None, None)
@@ -168,9 +168,9 @@ def undo_adoption(session: Session, submission_id: int, *, who: str, now: dt.dat
     return row
 
 
-def trail(session: Session, submission_id: int) -> list[SubmissionEvent]:
-    return list(session.scalars(select(SubmissionEvent).where(SubmissionEvent.submission_id == submission_id)
-                                .order_by(SubmissionEvent.id)))
+def trail(session: Session, submission_id: int) -> list[SubmissionAudit]:
+    return list(session.scalars(select(SubmissionAudit).where(SubmissionAudit.submission_id == submission_id)
+                                .order_by(SubmissionAudit.id)))
 
 
 # --------------------------------------------------------------------------- adoption seen on the portal
@@ -244,7 +244,7 @@ def detect_adoptions(session: Session, playbook: Playbook, now: dt.datetime, *, 
         row, how = hit
         if row.state == SubmissionState.adopted.value:
             row.adopted_item_id = item.id
-            _audit(session, row, portal, "published", now, item_id=item.id, how=how)
+            _audit(session, row, portal, "publish", now, item_id=item.id, how=how)
         else:
             adopt(session, playbook, row.id, who=portal, now=now, item_id=item.id)
         pending.remove(row)

@@ -9,21 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.signals import Signal
-from responders.assignments import OPEN_STATES, STATE_LABELS, TRANSITIONS, State, assignments_of
+from responders.actions import ACTIONS, Target, button_data
+from responders.cases import OPEN_STATES, STATE_LABELS, TRANSITIONS, State, cases_of
 from responders.clocks import is_overdue
 from responders.consultation import consultation_of
 from responders.messages import Templates
 from responders.notifiers import Button
-from store.models import Alert, Assignment, Event, Submission
+from store.models import Case, Event, OutboxMessage, Submission
 
 ROLE_LABELS = {"lead": "牵头", "co": "协办", "local": "属地", "override": "协同", "manual": "指派"}
 STATE_TEXT = {s.value: label for s, label in STATE_LABELS.items()}
 Buttons = tuple[tuple[Button, ...], ...]
 
-_DEPARTMENT_BUTTONS = (("acknowledge", "签收", "ack"), ("extend", "申请延期", "extend"),
-                       ("respond", "提交回应", "respond"), ("reassign", "转办", "reassign"))
-BUTTON_LABELS = {"confirm": "确认", "ignore": "忽略", "assign": "指派", "consult": "会商", "digest": "入摘要",
-                 "adopt": "采用", "decline": "退回", "digestsub": "入摘要"}
 
 
 def breakdown_lines(breakdown: Any, templates: Templates) -> list[str]:
@@ -52,26 +49,30 @@ def signal_lines(stored: Any) -> list[str]:
     return out
 
 
-def department_buttons(a: Assignment) -> Buttons:
+def button(action: str, number: int) -> Button:
+    """The button for *action* on *number*: its word from the actions table, its data the action's name."""
+    return Button(ACTIONS[action].button or action, button_data(action, number))
+
+
+def department_buttons(a: Case) -> Buttons:
+    """The case's buttons its state allows (a case's actions that have a button)."""
     state = State(a.state)
-    row = tuple(Button(label, f"a:{cmd}:{a.id}") for action, label, cmd in _DEPARTMENT_BUTTONS
-                if state in TRANSITIONS[action].sources)
+    row = tuple(button(name, a.id) for name, spec in ACTIONS.items()
+                if spec.target is Target.case and spec.button and spec.typed and state in TRANSITIONS[name].sources)
     return (row,) if row else ()
 
 
 def duty_buttons(event: Event) -> Buttons:
     if event.status in ("ignored", "dismissed", "closed"):
         return ()
-    def button(action: str) -> Button:
-        return Button(BUTTON_LABELS[action], f"e:{action}:{event.id}")
-
-    return (tuple(button(a) for a in ("confirm", "ignore", "assign", "consult")), (button("digest"),))
+    first_row = tuple(button(a, event.id) for a in ("confirm", "ignore", "assign", "consult"))
+    return (first_row, (button("digest", event.id),))
 
 
-def assignment_message(session: Session, a: Assignment, templates: Templates, *, links: list[str] | None = None,
+def case_notice(session: Session, a: Case, templates: Templates, *, links: list[str] | None = None,
                        excerpt: str = "") -> tuple[str, Buttons]:
     consultation = consultation_of(session, a.event_id)
-    text = templates.render("assignment", a=a, event=a.event, roles=ROLE_LABELS, links=links or [],
+    text = templates.render("case_notice", a=a, event=a.event, roles=ROLE_LABELS, links=links or [],
                             excerpt=excerpt, state_label=STATE_TEXT[a.state],
                             agreed_line=consultation.agreed_line if consultation else None)
     return text, department_buttons(a)
@@ -83,47 +84,47 @@ def duty_alert_message(session: Session, event: Event, templates: Templates, *, 
     text = templates.render(
         "duty_alert", event=event, category=category, verdict=verdict,
         breakdown=breakdown_lines(event.heat_breakdown, templates),
-        terms=terms, links=links, excerpt=excerpt, assignments=assignments_of(session, event.id),
+        terms=terms, links=links, excerpt=excerpt, cases=cases_of(session, event.id),
         roles=ROLE_LABELS, consult_reasons=consult_reasons, signals=signal_lines(event.signals))
     return text, duty_buttons(event)
 
 
-def case_message(session: Session, event: Event, templates: Templates) -> str:
-    return templates.render("case", event=event, assignments=assignments_of(session, event.id),
+def event_cases_message(session: Session, event: Event, templates: Templates) -> str:
+    return templates.render("event_cases", event=event, cases=cases_of(session, event.id),
                             roles=ROLE_LABELS, labels=STATE_TEXT, consultation=consultation_of(session, event.id))
 
 
-def _open_cases(session: Session) -> list[Assignment]:
-    return list(session.scalars(select(Assignment).where(Assignment.state.in_([s.value for s in OPEN_STATES]))
-                                .order_by(Assignment.respond_due_at, Assignment.id)))
+def _open_cases(session: Session) -> list[Case]:
+    return list(session.scalars(select(Case).where(Case.state.in_([s.value for s in OPEN_STATES]))
+                                .order_by(Case.respond_due_at, Case.id)))
 
 
 def _failed_alerts(session: Session) -> int:
-    return len(list(session.scalars(select(Alert.id).where(Alert.state == "failed"))))
+    return len(list(session.scalars(select(OutboxMessage.id).where(OutboxMessage.state == "failed"))))
 
 
-def list_message(session: Session, templates: Templates, title: str, rows: list[Assignment]) -> str:
+def list_message(session: Session, templates: Templates, title: str, rows: list[Case]) -> str:
     return templates.render("case_list", title=title, rows=rows, labels=STATE_TEXT, failed=_failed_alerts(session))
 
 
-def status_rows(session: Session) -> list[Assignment]:
+def status_rows(session: Session) -> list[Case]:
     """Every open case, soonest deadline first."""
     return _open_cases(session)
 
 
-def overdue_rows(session: Session, now: dt.datetime) -> list[Assignment]:
+def overdue_rows(session: Session, now: dt.datetime) -> list[Case]:
     return [a for a in _open_cases(session) if is_overdue(a, now)]
 
 
-def today_rows(session: Session, now: dt.datetime, tz: dt.tzinfo) -> list[Assignment]:
+def today_rows(session: Session, now: dt.datetime, tz: dt.tzinfo) -> list[Case]:
     """Cases opened today or due by the end of today (office timezone)."""
     local = now.astimezone(tz)
     start = dt.datetime.combine(local.date(), dt.time(0), tz)
     end = start + dt.timedelta(days=1)
-    opened = session.scalars(select(Assignment).where(Assignment.opened_at >= start, Assignment.opened_at < end))
+    opened = session.scalars(select(Case).where(Case.opened_at >= start, Case.opened_at < end))
     due = [a for a in _open_cases(session) if any(
         d is not None and d < end for d in (a.respond_due_at, a.acknowledge_due_at, a.first_information_due_at))]
-    seen: dict[int, Assignment] = {a.id: a for a in opened}
+    seen: dict[int, Case] = {a.id: a for a in opened}
     for a in due:
         seen.setdefault(a.id, a)
     return sorted(seen.values(), key=lambda a: a.id)
@@ -135,4 +136,4 @@ def submission_message(row: Submission, templates: Templates) -> str:
 
 
 def submission_buttons(row: Submission) -> Buttons:
-    return (tuple(Button(BUTTON_LABELS[a], f"s:{a}:{row.id}") for a in ("adopt", "decline", "digestsub")),)
+    return (tuple(button(a, row.id) for a in ("adopt", "decline", "digest_submission")),)

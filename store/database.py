@@ -122,9 +122,14 @@ def _alembic_config(engine: Engine) -> Config:
     return config
 
 
-def migrate(engine: Engine) -> str:
-    """Bring the schema to the newest migration; safe to run any number of times."""
-    command.upgrade(_alembic_config(engine), "head")
+def migrate(engine: Engine, revision: str = "head") -> str:
+    """Bring the schema to the newest migration (or *revision*, up or down); safe to run any number of times."""
+    config = _alembic_config(engine)
+    current = current_revision(engine)
+    if revision != "head" and current is not None and int(current) > int(revision):
+        command.downgrade(config, revision)
+    else:
+        command.upgrade(config, revision)
     return current_revision(engine) or ""
 
 

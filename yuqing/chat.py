@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from playbooks.members import Members
-from responders.assignments import Actor
+from responders.cases import Actor
 from responders.chat.conversation import Conversation
 from responders.chat.guard import ReplayGuard
 from responders.chat.http import CallbackHandler

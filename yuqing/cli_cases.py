@@ -15,11 +15,11 @@ import click
 from sqlalchemy import select
 
 from classifiers.signals import Signal, kinds
-from responders.assignments import State
+from responders.cases import State
 from responders.clocks import overdue
 from store import make_engine, require_current, session_factory, shown, utcnow
 from store.database import StoreError
-from store.models import Assignment, Consultation, Event
+from store.models import Case, Consultation, Event
 from yuqing.cli_context import Context, pass_context
 from yuqing.cli_loop import _dedupe, _session
 
@@ -41,13 +41,13 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 def _profile(session: Any, event_id: int) -> str | None:
-    a = session.scalars(select(Assignment).where(Assignment.event_id == event_id).order_by(Assignment.id)).first()
+    a = session.scalars(select(Case).where(Case.event_id == event_id).order_by(Case.id)).first()
     return a.rule_snapshot.get("profile") if a is not None else None
 
 
 def event_row(session: Any, e: Event) -> dict[str, Any]:
     consultation = session.scalar(select(Consultation).where(Consultation.event_id == e.id))
-    alerted = session.scalar(select(Assignment.id).where(Assignment.event_id == e.id).limit(1)) is not None
+    alerted = session.scalar(select(Case.id).where(Case.event_id == e.id).limit(1)) is not None
     return {
         "id": e.id, "title": e.title, "category": e.category, "heat": round(e.heat or 0.0, 1),
         "signals": [Signal.from_data(s).explain() if isinstance(s, dict) else str(s) for s in e.signals or []],
@@ -80,7 +80,7 @@ def events(context: Context, since: str | None, as_json: bool) -> None:
                        f"{flags}{e.title[:60]}  {'；'.join(row['signals'])}")
 
 
-def case_row(a: Assignment, now: dt.datetime) -> dict[str, Any]:
+def case_row(a: Case, now: dt.datetime) -> dict[str, Any]:
     return {
         "id": a.id, "event": a.event_id, "department": a.department_key, "role": a.role,
         "profile": a.rule_snapshot.get("profile"), "state": a.state, "clock_started_at": _iso(a.clock_started_at),
@@ -100,11 +100,11 @@ def cases(context: Context, event_id: int | None, state: str | None, as_json: bo
     """List cases with their clocks: clock start, acknowledge / first-information / respond due, state."""
     now = utcnow()
     with _session(context) as session:
-        query = select(Assignment).order_by(Assignment.id)
+        query = select(Case).order_by(Case.id)
         if event_id is not None:
-            query = query.where(Assignment.event_id == event_id)
+            query = query.where(Case.event_id == event_id)
         if state is not None:
-            query = query.where(Assignment.state == state)
+            query = query.where(Case.state == state)
         for a in session.scalars(query):
             row = case_row(a, now)
             if as_json:

@@ -21,11 +21,11 @@ from monitor.config import DedupeSection, SourcesFile, load_sources
 from playbooks.loader import PolicyFileError
 from playbooks.schema import Playbook
 from responders import clarifications, digest, periods, spread
-from responders.assignments import Actor, get_assignment
+from responders.cases import Actor, get_case
 from responders.errors import ResponderError, UnknownCase
 from store import make_engine, require_current, session_factory, session_scope, shown, utcnow
 from store.database import StoreError
-from store.models import Assignment, AssignmentEvent, Event
+from store.models import Case, CaseAudit, Event
 from yuqing.cli_context import Context, pass_context
 
 
@@ -100,20 +100,20 @@ def clarify() -> None:
 
 
 @clarify.command("submit")
-@click.argument("case", type=int)
+@click.argument("number", type=int)
 @click.argument("url_or_text")
 @click.option("--department", help="submitting department (when the event has several)")
-@click.option("--assignment", "is_assignment", is_flag=True, help="CASE is an assignment number, not an event")
+@click.option("--case", "is_case", is_flag=True, help="NUMBER is a case number, not an event number")
 @click.option("--by", "who", default="cli", help="who submits (for the record)")
 @pass_context
-def clarify_submit(context: Context, case: int, url_or_text: str, department: str | None, is_assignment: bool,
+def clarify_submit(context: Context, number: int, url_or_text: str, department: str | None, is_case: bool,
                    who: str) -> None:
-    """Record CASE's clarification (a URL or text), pending duty staff's sign-off."""
+    """Record the clarification of event (or case) NUMBER (a URL or text), pending duty staff's sign-off."""
     with _session(context) as session:
-        target: Event | Assignment | None = (get_assignment(session, case) if is_assignment
-                                             else session.get(Event, case))
+        target: Event | Case | None = (get_case(session, number) if is_case
+                                       else session.get(Event, number))
         if target is None:
-            raise UnknownCase(reply="no_such", kind="event", n=case)
+            raise UnknownCase(reply="no_such", kind="event", n=number)
         row = clarifications.submit(session, target, department, url_or_text, Actor(who), utcnow())
         click.echo(f"澄清 {row.id} 已提交（事件 {row.event_id}，{row.department_key}），待审签："
                    f"yuqing clarify approve {row.id}")
@@ -159,9 +159,9 @@ def clarify_reject(context: Context, clarification_id: int, reason: str, who: st
 # --------------------------------------------------------------------------- case
 
 
-def _trail(session: Session, a: Assignment) -> list[str]:
+def _trail(session: Session, a: Case) -> list[str]:
     rows = session.scalars(
-        select(AssignmentEvent).where(AssignmentEvent.assignment_id == a.id).order_by(AssignmentEvent.id)
+        select(CaseAudit).where(CaseAudit.case_id == a.id).order_by(CaseAudit.id)
     )
     return [f"    {shown(e.at)} {e.actor} {e.action} {e.from_state or ''}→{e.to_state or ''}" for e in rows]
 
@@ -171,7 +171,7 @@ def _trail(session: Session, a: Assignment) -> list[str]:
 @click.option("--hours", default=48, show_default=True, help="how many of the latest buckets to show")
 @pass_context
 def case(context: Context, event_id: int, hours: int) -> None:
-    """Show an event: rumour and clarification reach per bucket, coverage, assignments and audit trail."""
+    """Show an event: rumour and clarification reach per bucket, coverage, cases and audit trail."""
     book = context.playbook()
     with _session(context) as session:
         event = session.get(Event, event_id)
@@ -197,7 +197,7 @@ def case(context: Context, event_id: int, hours: int) -> None:
                 f"澄清 {c.id} {c.department_key} {c.state} {c.url or (c.text or '')[:40]}"
                 f"{'（退回：' + c.review_note + '）' if c.review_note else ''}"
             )
-        for a in session.scalars(select(Assignment).where(Assignment.event_id == event.id).order_by(Assignment.id)):
+        for a in session.scalars(select(Case).where(Case.event_id == event.id).order_by(Case.id)):
             click.echo(
                 f"任务 #{a.id} {a.department_key}（{a.role}）{a.state} 签收时限 {shown(a.acknowledge_due_at)} "
                 f"首发时限 {shown(a.first_information_due_at)} 答复时限 {shown(a.respond_due_at)}"

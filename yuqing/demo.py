@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from playbooks.loader import load_playbook
 from playbooks.members import Members
 from playbooks.schema import Playbook
-from responders.assignments import Actor
+from responders.cases import Actor
 from responders.desk import Desk
 from responders.desk_commands import run_command
 from responders.messages import Templates
@@ -41,12 +41,12 @@ from responders.periods import month_of, week_of
 from responders.reports import monthly, weekly
 from store import make_engine, session_factory, session_scope, utcnow
 from store.models import (
-    Alert,
-    Assignment,
     Base,
+    Case,
     Clarification,
     Event,
     Item,
+    OutboxMessage,
     PointsEntry,
     Reprint,
     Source,
@@ -185,8 +185,8 @@ def _routed_rumour(session: Session) -> int | None:
 
 
 def _case_of(session: Session, event_id: int, department: str) -> int | None:
-    row = session.scalars(select(Assignment).where(Assignment.event_id == event_id,
-                                                   Assignment.department_key == department)).first()
+    row = session.scalars(select(Case).where(Case.event_id == event_id,
+                                                   Case.department_key == department)).first()
     return row.id if row is not None else None
 
 
@@ -196,8 +196,8 @@ async def play(script: Script, server: ReplayServer, base: str) -> int:
     event_id: int = await wait_for("the Weibo rumour about Changchun's tap water to be stored, clustered and routed",
                                    lambda: script.query(_routed_rumour))
     await wait_for("the first alerts to reach the chat",
-                   lambda: script.query(lambda s: s.scalar(select(func.count()).select_from(Alert)
-                                                           .where(Alert.state == "sent"))))
+                   lambda: script.query(lambda s: s.scalar(select(func.count()).select_from(OutboxMessage)
+                                                           .where(OutboxMessage.state == "sent"))))
     await asyncio.sleep(2)
 
     say(f"第2步：值班长确认谣言事件 {event_id}，发起会商并记录统一口径；长春市政府签收并提交澄清")
@@ -206,8 +206,8 @@ async def play(script: Script, server: ReplayServer, base: str) -> int:
     script.act(script.chief, f"/confirm {event_id}")
     script.act(script.chief, f"/consult {event_id}")
     script.act(script.chief, f"/line {event_id} 经检测全市供水水质合格，供水正常，请市民不信谣、不传谣。")
-    script.act(changchun, f"/ack {case}")
-    script.act(changchun, f"/ack {case}")  # a second press changes nothing and says so
+    script.act(changchun, f"/acknowledge {case}")
+    script.act(changchun, f"/acknowledge {case}")  # a second press changes nothing and says so
     script.act(changchun, f"/respond {case} {base}/gov/c1")
     clarification = script.query(lambda s: s.scalars(select(Clarification.id).order_by(Clarification.id.desc()))
                                  .first())
@@ -216,9 +216,9 @@ async def play(script: Script, server: ReplayServer, base: str) -> int:
     say("第3步：谣言继续转发；更多留言进来；某县政府网站开始出错")
     server.advance(2)
     await wait_for("the county site to be flagged to the duty chat",
-                   lambda: script.query(lambda s: s.scalar(select(func.count()).select_from(Alert)
-                                                           .where(Alert.kind == "source_health",
-                                                                  Alert.state == "sent"))))
+                   lambda: script.query(lambda s: s.scalar(select(func.count()).select_from(OutboxMessage)
+                                                           .where(OutboxMessage.kind == "source_health",
+                                                                  OutboxMessage.state == "sent"))))
 
     say("第4步：省政府网站发布澄清说明")
     server.advance(3)
@@ -231,8 +231,8 @@ async def play(script: Script, server: ReplayServer, base: str) -> int:
                    lambda: script.query(lambda s: _count(s, select(func.count()).select_from(Reprint)
                                                            .where(Reprint.clarification_id.is_not(None))) >= 2))
     await wait_for("the mailbox reply to close its case",
-                   lambda: script.query(lambda s: _count(s, select(func.count()).select_from(Assignment)
-                                                           .where(Assignment.responded_at.is_not(None))) >= 2))
+                   lambda: script.query(lambda s: _count(s, select(func.count()).select_from(Case)
+                                                           .where(Case.responded_at.is_not(None))) >= 2))
     await asyncio.sleep(3)  # one more round: points, spread, outbox
     await adoption(script, server)
     return event_id
@@ -277,16 +277,17 @@ def summary(sessions: sessionmaker[Session], event_id: int, playbook: Playbook, 
 
         event = s.get(Event, event_id)
         assert event is not None, "the demo's rumour event is gone"
-        states = s.execute(select(Assignment.state, func.count()).group_by(Assignment.state)).all()
+        states = s.execute(select(Case.state, func.count()).group_by(Case.state)).all()
         points = s.execute(select(PointsEntry.department_key, func.sum(PointsEntry.points))
                            .group_by(PointsEntry.department_key)).all()
         clarification_reprints = _count(
             s, select(func.count()).select_from(Reprint).where(Reprint.clarification_id.is_not(None)))
         lines = [
             f"items stored: {count(Item)} from {count(Source)} sources; events: {count(Event)}",
-            f"alerts delivered: {s.scalar(select(func.count()).select_from(Alert).where(Alert.state == 'sent'))}"
-            f" of {count(Alert)}",
-            "assignments: " + ", ".join(f"{state} {n}" for state, n in states),
+            "alerts delivered: "
+            f"{s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state == 'sent'))}"
+            f" of {count(OutboxMessage)}",
+            "cases: " + ", ".join(f"{state} {n}" for state, n in states),
             f"rumour event {event_id}: heat {event.heat:.1f}, status {event.status}, "
             f"clarification reprints {clarification_reprints}",
             "points: " + (", ".join(f"{d} {p:g}" for d, p in points) or "none yet"),
@@ -322,7 +323,8 @@ async def _run(settings: Settings, playbook: Playbook, members: Members, server:
         event_id = await play(script, server, server.base)
         await wait_for("the outbox to deliver every queued message",
                        lambda: script.query(lambda s: not s.scalar(
-                           select(func.count()).select_from(Alert).where(Alert.state.in_(("pending", "sending"))))))
+                           select(func.count()).select_from(OutboxMessage)
+                           .where(OutboxMessage.state.in_(("pending", "sending"))))))
         if stay:
             for line in summary(sessions, event_id, playbook, settings.effective_reports_dir):
                 click.echo("  " + line)

@@ -1,4 +1,4 @@
-"""Handler for every slash command: /ack, /respond, /status, /case … (one dispatcher, one table)."""
+"""Handler for every slash command: /acknowledge, /respond, /status, /cases … (one dispatcher, one table)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ContextTypes
 
 from responders.bot.handler_context import actor_of, desk_of
-from responders.desk_commands import COMMANDS, TEXT_COMMANDS, VIEWS, run_command
+from responders.desk_commands import COMMANDS, NUMBERED_VIEWS, TEXT_COMMANDS, VIEWS, run_command
 from responders.messages import clip_html
 
 
@@ -22,4 +22,4 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 def handler() -> CommandHandler[ContextTypes.DEFAULT_TYPE, None]:
-    return CommandHandler([*COMMANDS, *TEXT_COMMANDS, *VIEWS], on_command)
+    return CommandHandler(sorted({*COMMANDS, *TEXT_COMMANDS, *VIEWS, *NUMBERED_VIEWS}), on_command)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from responders.assignments import Actor
-from responders.desk import Desk
+from responders.cases import Actor
+from responders.desk import Desk, Pending
 
 DESK_KEY = "desk"
 PROMPTS_KEY = "prompts"
@@ -16,9 +16,9 @@ PROMPTS_KEY = "prompts"
 
 @dataclass(frozen=True)
 class Prompt:
-    """A button asked for more words; the user's next message in that chat completes *command*."""
+    """A button asked for more words; the user's next message in that chat completes *pending*."""
 
-    command: str
+    pending: Pending
     message_chat_id: int | None = None
     message_id: int | None = None
     message_html: str | None = None

@@ -1,7 +1,8 @@
 """The one conversation every vendor backend talks to: presses and text lines in, outcomes out.
 
-Button data and text commands go through :func:`responders.desk_commands.press_button` and
-:func:`responders.desk_commands.run_command`, exactly as on Telegram and the console. What differs per
+Button data, the answers to a button's question and text commands go through
+:func:`responders.desk_commands.press_button`, :func:`~responders.desk_commands.answer_prompt` and
+:func:`~responders.desk_commands.run_command`, exactly as on Telegram and the console. What differs per
 vendor is only how an :class:`Outcome` is shown: a card edited in place, a private answer, a question.
 The calls touch the store, so vendors run them in a worker thread (``asyncio.to_thread``).
 """
@@ -16,15 +17,15 @@ from typing import Protocol
 from sqlalchemy import select
 
 from playbooks.members import Members
-from responders.assignments import Actor
-from responders.desk import Desk, Reply
-from responders.desk_commands import press_button, run_command
+from responders.cases import Actor
+from responders.desk import Desk, Pending, Reply
+from responders.desk_commands import answer_prompt, press_button, run_command
 from responders.errors import DeliveryError
 from responders.messages import clip_html
 from responders.notifiers import Button, buttons_from_json
 from responders.views import Buttons
 from store.database import session_scope
-from store.models import Alert
+from store.models import OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class _Prompt:
-    command: str
+    pending: Pending
     card: Card | None
     token: str | None
 
@@ -117,7 +118,7 @@ class Conversation:
         if prompt is not None:
             if prompt.card is not None:  # the answer belongs to the card's chat, as on Telegram
                 actor = Actor(actor.name, actor.user_id, prompt.card.chat_id)
-            return self._outcome(run_command(self.desk, actor, f"{prompt.command} {text}"), prompt.card, prompt.token)
+            return self._outcome(answer_prompt(self.desk, actor, prompt.pending, text), prompt.card, prompt.token)
         if not text.startswith("/"):
             return None
         return Outcome(run_command(self.desk, actor, text).text)
@@ -129,8 +130,8 @@ class Conversation:
         if known is not None:
             return known
         with session_scope(self.desk.sessions) as session:
-            row = session.scalars(select(Alert).where(Alert.chat_id == card.chat_id,
-                                                      Alert.message_id == card.message_id)).first()
+            row = session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == card.chat_id,
+                                                      OutboxMessage.message_id == card.message_id)).first()
             if row is None:
                 return "", ()
             return row.text, buttons_from_json(row.buttons)
@@ -140,7 +141,7 @@ class Conversation:
         if not message_id:
             return None
         with session_scope(self.desk.sessions) as session:
-            return session.scalar(select(Alert.chat_id).where(Alert.message_id == message_id))
+            return session.scalar(select(OutboxMessage.chat_id).where(OutboxMessage.message_id == message_id))
 
     def _outcome(self, reply: Reply, card: Card | None, token: str | None = None) -> Outcome:
         if not (reply.changed and reply.note and card is not None):

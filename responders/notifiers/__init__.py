@@ -44,7 +44,7 @@ class Notifier(Protocol):
 
 
 def buttons_from_json(raw: list[Any] | None) -> tuple[tuple[Button, ...], ...]:
-    """Buttons as stored in ``Alert.buttons``: ``[[{"text":…, "data":…}, …], …]``."""
+    """Buttons as stored in ``OutboxMessage.buttons``: ``[[{"text":…, "data":…}, …], …]``."""
     return tuple(tuple(Button(b["text"], b["data"]) for b in row) for row in raw or [])
 
 

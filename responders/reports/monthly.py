@@ -118,7 +118,7 @@ def _reprints_by_unit(session: Session, period: Period) -> Counter[str]:
 
 
 def _overdue_by_unit(items: list[Overdue]) -> Counter[str]:
-    return Counter(o.department_key for o in {o.assignment_id: o for o in items}.values())
+    return Counter(o.department_key for o in {o.case_id: o for o in items}.values())
 
 
 def _local_rows(playbook: Playbook, stands: list[Standing]) -> list[tuple[str, str, float]]:

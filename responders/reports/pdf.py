@@ -183,7 +183,7 @@ def monthly_pdf(r: MonthlyReport, path: Path) -> Path:
     pdf.grid(
         columns("pdf.monthly.overdue_columns"),
         [
-            [f"#{o.assignment_id}", f"{o.event_id} {o.event_title}", o.department_key, o.what, shown(o.due), o.state]
+            [f"#{o.case_id}", f"{o.event_id} {o.event_title}", o.department_key, o.what, shown(o.due), o.state]
             for o in r.overdue
         ],
         (14, 62, 30, 26, 30, 18),

@@ -4,7 +4,7 @@ two services running.
 Like healthchecks' ``next_report_at``: the due time lives in a
 ``ScheduledReport`` row and is advanced by a compare-and-set UPDATE (``WHERE
 next_run_at = <the value we read>``). The CAS, the report files and the outbox
-``Alert`` share one transaction, so a failure while writing the report leaves
+``OutboxMessage`` share one transaction, so a failure while writing the report leaves
 the schedule where it was and the next tick tries again; the alert's dedupe
 key ``report:weekly:<week>`` (``report:monthly:<month>``) is a second guard.
 """
@@ -27,7 +27,7 @@ from responders.outbox import enqueue
 from responders.periods import Period, month_of, previous_month, previous_week, week_of
 from responders.reports import monthly, weekly
 from store.database import session_scope
-from store.models import Alert, ScheduledReport
+from store.models import OutboxMessage, ScheduledReport
 
 
 class ReportSettings(Protocol):
@@ -120,7 +120,8 @@ Writer = Callable[[Session, dt.datetime], tuple[str, Path, str]]
 
 
 def _post_if_due(session_factory: sessionmaker[Session], now: dt.datetime, name: str,
-                 next_run: Callable[[dt.datetime], dt.datetime], write: Writer, chat: str | int) -> Alert | None:
+                 next_run: Callable[[dt.datetime], dt.datetime], write: Writer,
+                 chat: str | int) -> OutboxMessage | None:
     """Claim the report's slot if it has come, write the report and queue it for *chat*, in one transaction."""
     _ensure_row(session_factory, name, next_run(now))
     with session_scope(session_factory) as session:
@@ -134,7 +135,7 @@ def _post_if_due(session_factory: sessionmaker[Session], now: dt.datetime, name:
 
 
 def post_weekly_report_if_due(session_factory: sessionmaker[Session], now: dt.datetime, settings: ReportSettings,
-                              playbook: Playbook, chat_id: str | int | None = None) -> Alert | None:
+                              playbook: Playbook, chat_id: str | int | None = None) -> OutboxMessage | None:
     """Write last week's report and queue it for the duty chat when the slot has come; else None."""
     policy = weekly.report_policy(playbook)
     tz = ZoneInfo(playbook.timezone)
@@ -150,7 +151,7 @@ def post_weekly_report_if_due(session_factory: sessionmaker[Session], now: dt.da
 
 def post_monthly_report_if_due(session_factory: sessionmaker[Session], now: dt.datetime, settings: ReportSettings,
                                playbook: Playbook, chat_id: str | int | None = None,
-                               dedupe: DedupeSection | None = None) -> Alert | None:
+                               dedupe: DedupeSection | None = None) -> OutboxMessage | None:
     """Write last month's 通报 and queue it for the duty chat when its slot has come; else None."""
     policy = weekly.report_policy(playbook)
     tz = ZoneInfo(playbook.timezone)

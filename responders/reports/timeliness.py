@@ -1,6 +1,6 @@
-"""Department timeliness from assignments: on-time rates for 签收 and 回应, and the overdue list.
+"""Department timeliness from cases: on-time rates for 签收 and 回应, and the overdue list.
 
-Shared by the weekly report and the monthly 通报. An assignment counts as
+Shared by the weekly report and the monthly 通报. A case counts as
 late when its on-time flag says so, or — still open — when its deadline
 passed before *now*; withdrawn cases (转办, 撤销) do not count at all.
 """
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, defer
 
-from responders.assignments import OPEN_STATES, STATE_LABELS, WITHDRAWN_STATES, State
+from responders.cases import OPEN_STATES, STATE_LABELS, WITHDRAWN_STATES, State
 from responders.clocks import CLOCK_COLUMNS, overdue_clause
 from responders.clocks import overdue as overdue_deadlines
 from responders.periods import Period
-from store.models import Assignment, Event
+from store.models import Case, Event
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Rates:
 
 @dataclass(frozen=True)
 class Overdue:
-    assignment_id: int
+    case_id: int
     event_id: int
     event_title: str
     department_key: str
@@ -61,9 +61,9 @@ def _judge(on_time: bool | None, done_at: dt.datetime | None, due: dt.datetime |
     return None
 
 
-def rates(assignments: list[Assignment], now: dt.datetime) -> dict[str, Rates]:
+def rates(cases: list[Case], now: dt.datetime) -> dict[str, Rates]:
     out: dict[str, Rates] = defaultdict(Rates)
-    for a in assignments:
+    for a in cases:
         if State(a.state) in WITHDRAWN_STATES:
             continue
         r = out[a.department_key]
@@ -80,21 +80,21 @@ def rates(assignments: list[Assignment], now: dt.datetime) -> dict[str, Rates]:
 
 # A report reads a case's clocks and state, never its policy snapshot or escalation ladder: leaving those JSON
 # columns out of the load keeps the 通报 (and the desk's Units page) fast on a store with many cases.
-_HEAVY = (defer(Assignment.rule_snapshot), defer(Assignment.escalation_state), defer(Assignment.response_text))
+_HEAVY = (defer(Case.rule_snapshot), defer(Case.escalation_state), defer(Case.response_text))
 
 
-def opened_in(session: Session, period: Period) -> list[Assignment]:
-    return list(session.scalars(select(Assignment).options(*_HEAVY)
-                                .where(Assignment.opened_at >= period.start, Assignment.opened_at < period.end)
-                                .order_by(Assignment.id)))
+def opened_in(session: Session, period: Period) -> list[Case]:
+    return list(session.scalars(select(Case).options(*_HEAVY)
+                                .where(Case.opened_at >= period.start, Case.opened_at < period.end)
+                                .order_by(Case.id)))
 
 
 def overdue_counts(session: Session, now: dt.datetime, opened_before: dt.datetime) -> Counter[str]:
     """Open cases past a deadline per unit, counted by the database (the same rule as :func:`overdue`)."""
-    rows = session.execute(select(Assignment.department_key, func.count(Assignment.id))
-                           .where(Assignment.state.in_([s.value for s in OPEN_STATES]), overdue_clause(now),
-                                  Assignment.opened_at < opened_before)
-                           .group_by(Assignment.department_key)).all()
+    rows = session.execute(select(Case.department_key, func.count(Case.id))
+                           .where(Case.state.in_([s.value for s in OPEN_STATES]), overdue_clause(now),
+                                  Case.opened_at < opened_before)
+                           .group_by(Case.department_key)).all()
     return Counter({key: int(n) for key, n in rows})
 
 
@@ -102,13 +102,13 @@ def overdue(session: Session, now: dt.datetime) -> list[Overdue]:
     """Open cases past a deadline (the one rule of :func:`responders.clocks.overdue`), most overdue first.
 
     Only cases with some deadline before *now* are loaded (a case with none cannot be overdue)."""
-    past = or_(Assignment.acknowledge_due_at < now, Assignment.first_information_due_at < now,
-               Assignment.respond_due_at < now)
-    rows = session.execute(select(Assignment.id, Assignment.department_key, Assignment.opened_at, *CLOCK_COLUMNS,
+    past = or_(Case.acknowledge_due_at < now, Case.first_information_due_at < now,
+               Case.respond_due_at < now)
+    rows = session.execute(select(Case.id, Case.department_key, Case.opened_at, *CLOCK_COLUMNS,
                                   Event.id.label("event_id"), Event.title)
-                           .join(Event, Assignment.event_id == Event.id)
-                           .where(Assignment.state.in_([s.value for s in OPEN_STATES]), past)).all()
+                           .join(Event, Case.event_id == Event.id)
+                           .where(Case.state.in_([s.value for s in OPEN_STATES]), past)).all()
     out = [Overdue(a.id, a.event_id, a.title, a.department_key, d.label, d.due, STATE_LABELS[State(a.state)],
                    a.opened_at)
            for a in rows for d in overdue_deadlines(a, now)]
-    return sorted(out, key=lambda o: (o.due, o.assignment_id))
+    return sorted(out, key=lambda o: (o.due, o.case_id))

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mon_helpers import sources_config
 from mon_server import LoopbackServer
 
 from monitor.clock import FrozenClock
-from monitor.config import SourcesFile, parse_sources
 from monitor.fetch import Fetcher, FetchLimits
 from monitor.wiring import Monitor, build_monitor
 from playbooks.schema import Playbook
@@ -31,12 +31,6 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'monitor.sqlite3'}"
-
-
-def sources_config(sources: list[dict[str, Any]], **sections: Any) -> SourcesFile:
-    data = {"fetch": {"per_host_min_delay": 0, "read_timeout": 2, "connect_timeout": 2, **sections.pop("fetch", {})},
-            "sources": sources, **sections}
-    return parse_sources(data, {}, "test-sources.yaml")
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from monitor.config import SourcesFile, parse_sources
 from monitor.poll import PollResult
 from monitor.wiring import Monitor
 from store import session_scope
@@ -27,3 +28,9 @@ def source_row(monitor: Monitor, name: str) -> Source:
 
 
 __all__ = ["Item", "ItemChange", "Reprint", "Source", "cycle", "source_row", "stored"]
+
+
+def sources_config(sources: list[dict[str, Any]], **sections: Any) -> SourcesFile:
+    data = {"fetch": {"per_host_min_delay": 0, "read_timeout": 2, "connect_timeout": 2, **sections.pop("fetch", {})},
+            "sources": sources, **sections}
+    return parse_sources(data, {}, "test-sources.yaml")

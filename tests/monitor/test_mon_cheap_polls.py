@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from conftest import sources_config
 from mon_builders import records, rss2
-from mon_helpers import cycle, source_row
+from mon_helpers import cycle, source_row, sources_config
 from mon_server import Reply, Request
 from sqlalchemy import Engine, event
 

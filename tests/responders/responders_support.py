@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from playbooks.schema import Playbook
-from responders.assignments import Actor, add_department, transition
+from responders.cases import Actor, add_department, transition
 from responders.routing import Profile, Role, RouteIntent
-from store.models import Assignment, Event, Item, Source
+from store.models import Case, Event, Item, Source
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MEMBERS_FILE = Path(__file__).resolve().parents[2] / "playbooks" / "members.yaml"
@@ -68,8 +68,8 @@ def event(session: Session, title: str, when: dt.datetime, *, heat: float = 60.0
     return row
 
 
-def assignment(session: Session, playbook: Playbook, ev: Event, department: str, opened: dt.datetime, *,
-               role: str = "lead", profile: Profile = Profile.ordinary) -> Assignment:
+def a_case(session: Session, playbook: Playbook, ev: Event, department: str, opened: dt.datetime, *,
+               role: str = "lead", profile: Profile = Profile.ordinary) -> Case:
     """A case for *department*, opened at *opened* as routing opens one (the playbook's rule snapshot and
     deadlines) and notified, waiting for its 签收."""
     assert ev.category is not None, "routing opens cases only for events with a category"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from responders_support import assignment, event, item, local, source
+from responders_support import a_case, event, item, local, source
 from sqlalchemy import select
 
 from responders import clarifications
-from responders.assignments import Actor
+from responders.cases import Actor
 from responders.errors import BadCommand, InvalidTransition, UnknownDepartment
 from store.models import Clarification, Reprint
 
@@ -22,16 +22,16 @@ DUTY = Actor("值班员张三")
 
 def test_submit_on_an_assignment_goes_through_its_respond_transition(session, playbook):
     ev = event(session, "网传某小学食堂使用过期食材", NOW)
-    case = assignment(session, playbook, ev, "省教育厅", NOW)
+    case = a_case(session, playbook, ev, "省教育厅", NOW)
     row = clarifications.submit(session, ev, None, "https://jyt.jl.gov.cn/tz/1.html", Actor("联络员"), NOW)
-    assert row.state == "submitted" and row.assignment_id == case.id and row.url.endswith("1.html")
+    assert row.state == "submitted" and row.case_id == case.id and row.url.endswith("1.html")
     assert case.state == "responded" and case.responded_on_time is True
 
 
 def test_event_with_several_departments_needs_one_named(session, playbook):
     ev = event(session, "某事件", NOW)
-    assignment(session, playbook, ev, "省教育厅", NOW)
-    assignment(session, playbook, ev, "省卫生厅", NOW)
+    a_case(session, playbook, ev, "省教育厅", NOW)
+    a_case(session, playbook, ev, "省卫生厅", NOW)
     with pytest.raises(UnknownDepartment):
         clarifications.submit(session, ev, None, "澄清文字", Actor("x"), NOW)
     with pytest.raises(BadCommand):

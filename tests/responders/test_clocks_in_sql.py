@@ -11,12 +11,12 @@ import random
 from sqlalchemy import select
 
 from playbooks.schema import Playbook
-from responders.assignments import State
+from responders.cases import State
 from responders.clocks import overdue, overdue_clause
 from responders.routing import Profile
 from responders.snapshot import take_snapshot
 from store.database import make_engine, migrate, session_factory, session_scope, sync_departments
-from store.models import Assignment, Event
+from store.models import Case, Event
 
 NOW = dt.datetime(2026, 12, 7, 8, 0, tzinfo=dt.UTC)
 PAST, FUTURE = NOW - dt.timedelta(hours=3), NOW + dt.timedelta(hours=3)
@@ -37,13 +37,13 @@ def test_the_sql_rule_and_the_python_rule_agree(database_url: str, playbook: Pla
         session.add_all(events)
         session.flush()
         for i, (state, acked, ack_due, informed, info_due, respond_due) in enumerate(combos):
-            session.add(Assignment(
+            session.add(Case(
                 event_id=events[i // 200].id, department_key=departments[i % 200], role="lead", reason="test",
                 state=state.value, rule_snapshot=snapshot, opened_at=PAST - dt.timedelta(days=1),
                 acknowledged_at=acked, acknowledge_due_at=ack_due, first_information_at=informed,
                 first_information_due_at=info_due, respond_due_at=respond_due))
     with session_scope(sessions) as session:
-        in_python = {a.id for a in session.scalars(select(Assignment)) if overdue(a, NOW)}
-        in_sql = set(session.scalars(select(Assignment.id).where(overdue_clause(NOW))))
+        in_python = {a.id for a in session.scalars(select(Case)) if overdue(a, NOW)}
+        in_sql = set(session.scalars(select(Case.id).where(overdue_clause(NOW))))
     engine.dispose()
     assert in_python and in_sql == in_python

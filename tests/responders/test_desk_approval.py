@@ -5,11 +5,12 @@ from __future__ import annotations
 from responders_support import DUTY_CHIEF, EDU_MEMBER
 from sqlalchemy import select
 
-from responders.assignments import Actor
-from responders.desk_commands import run_command
+from responders.cases import Actor
+from responders.desk import Pending
+from responders.desk_commands import answer_prompt, press_button, run_command
 from responders.intake import process_event
 from store.database import session_scope
-from store.models import Alert, Assignment, Clarification, Event, Submission
+from store.models import Case, Clarification, Event, OutboxMessage, Submission
 
 URL = "https://www.jl.gov.cn/notice/42"
 
@@ -18,13 +19,13 @@ def _responded(sessions, playbook, members, templates, make_event, clock, desk) 
     event_id = make_event("长春市某小学强制补课收费", "家长反映每月收费800元", heat=30)
     with session_scope(sessions) as session:
         process_event(session, session.get(Event, event_id), playbook, members, templates, clock())
-        case = session.scalars(select(Assignment).where(Assignment.department_key == "省教育厅")).one().id
+        case = session.scalars(select(Case).where(Case.department_key == "省教育厅")).one().id
     edu = Actor("教育厅联络员", EDU_MEMBER, "-1001000000101")
-    assert run_command(desk, edu, f"/ack {case}").text.startswith(f"任务 #{case} 已签收")
+    assert run_command(desk, edu, f"/acknowledge {case}").text.startswith(f"任务 #{case} 已签收")
     assert "已提交回应" in run_command(desk, edu, f"/respond {case} {URL}").text
     with session_scope(sessions) as session:
         clarification = session.scalars(select(Clarification)).one()
-        notice = session.scalars(select(Alert).where(Alert.text.contains("已提交回应"))).one()
+        notice = session.scalars(select(OutboxMessage).where(OutboxMessage.text.contains("已提交回应"))).one()
         assert f"/approve {clarification.id}" in notice.text
         return case, clarification.id
 
@@ -62,25 +63,25 @@ def test_reject_needs_a_reason_and_records_it(sessions, playbook, members, templ
 def test_digest_button_and_leader_instruction_award_points_once(sessions, playbook, members, templates, make_event,
                                                                  clock, desk) -> None:
     """An event in the digest earns its department nothing; a unit's submission earns +3 and +6, once."""
-    from responders.desk_commands import press_button
+
     from store.models import DigestEntry, PointsEntry
 
     event_id = make_event("长春市某小学强制补课收费", "家长反映每月收费800元", heat=30)
     with session_scope(sessions) as session:
         process_event(session, session.get(Event, event_id), playbook, members, templates, clock())
     chief = Actor("值班长", DUTY_CHIEF, "-1001000000001")
-    assert "已编入" in press_button(desk, chief, f"e:digest:{event_id}").text
-    assert "未作改动" in press_button(desk, chief, f"e:digest:{event_id}").text
-    refused = press_button(desk, Actor("教育厅联络员", EDU_MEMBER, "-1001000000101"), f"e:digest:{event_id}")
+    assert "已编入" in press_button(desk, chief, f"event:digest:{event_id}").text
+    assert "未作改动" in press_button(desk, chief, f"event:digest:{event_id}").text
+    refused = press_button(desk, Actor("教育厅联络员", EDU_MEMBER, "-1001000000101"), f"event:digest:{event_id}")
     assert refused.text.startswith("未执行")
     liaison = Actor("陈教育", EDU_MEMBER, "-1001000000101")
     submitted = run_command(desk, liaison, "/submit 全省中小学课后服务全覆盖｜省教育厅推动课后服务覆盖全部义务教育学校")
     assert "报送号" in submitted.text
     with session_scope(sessions) as session:
         sub_id = session.scalars(select(Submission.id)).one()
-        notice = session.scalars(select(Alert).where(Alert.kind == "submission")).one()
+        notice = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "submission")).one()
         assert notice.buttons and "陈教育" in notice.text and "全省中小学课后服务全覆盖" in notice.text
-    assert "已编入" in press_button(desk, chief, f"s:digestsub:{sub_id}").text
+    assert "已编入" in press_button(desk, chief, f"submission:digest_submission:{sub_id}").text
     with session_scope(sessions) as session:
         entry = session.scalars(select(DigestEntry).where(DigestEntry.submission_id == sub_id)).one()
     assert "批示已记录" in run_command(desk, chief, f"/instruct {entry.id} 经验做法值得推广").text
@@ -91,7 +92,7 @@ def test_digest_button_and_leader_instruction_award_points_once(sessions, playbo
 
 
 def test_submission_buttons_adopt_and_decline(sessions, playbook, desk) -> None:
-    from responders.desk_commands import press_button
+
     from store.models import PointsEntry
 
     liaison = Actor("陈教育", EDU_MEMBER, "-1001000000101")
@@ -101,13 +102,13 @@ def test_submission_buttons_adopt_and_decline(sessions, playbook, desk) -> None:
     assert run_command(desk, liaison, "/submit 只有标题").text.startswith("未执行")
     with session_scope(sessions) as session:
         first, second = session.scalars(select(Submission.id).order_by(Submission.id)).all()
-    assert press_button(desk, liaison, f"s:adopt:{first}").text.startswith("未执行")  # editors adopt
+    assert press_button(desk, liaison, f"submission:adopt:{first}").text.startswith("未执行")  # editors adopt
     adopted = run_command(desk, chief, f"/adopt {first} 视频")
     assert adopted.changed and "video" in adopted.text
-    assert "未作改动" in press_button(desk, chief, f"s:adopt:{first}").text
-    asked = press_button(desk, chief, f"s:decline:{second}")
-    assert asked.prompt == f"/decline {second}"
-    assert run_command(desk, chief, f"{asked.prompt} 内容与本单位职责无关").changed
+    assert "未作改动" in press_button(desk, chief, f"submission:adopt:{first}").text
+    asked = press_button(desk, chief, f"submission:decline:{second}")
+    assert asked.prompt == Pending("decline", second)
+    assert answer_prompt(desk, chief, asked.prompt, "内容与本单位职责无关").changed
     with session_scope(sessions) as session:
         assert sorted(p.points for p in session.scalars(select(PointsEntry))) == [5.0, 10.0]
         declined = session.get(Submission, second)

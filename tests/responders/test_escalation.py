@@ -7,12 +7,12 @@ from responders_support import DUTY_CHIEF, local
 from sqlalchemy import select
 
 from playbooks.schema import EscalationStep, EscalationTarget, EscalationWhen
-from responders.assignments import Actor, get_assignment, open_from_routing, transition
+from responders.cases import Actor, get_case, open_from_routing, transition
 from responders.escalation import deadlines_of, decide, in_quiet_hours, run_escalations
 from responders.routing import EventFacts, route
 from responders.snapshot import Rules
 from store.database import session_scope
-from store.models import Alert, Assignment, Event
+from store.models import Case, Event, OutboxMessage
 
 
 @pytest.fixture
@@ -30,16 +30,16 @@ def one_case(sessions, make_event, clock):
     return make
 
 
-def tick(sessions, members, templates, now) -> list[Alert]:
+def tick(sessions, members, templates, now) -> list[OutboxMessage]:
     """Run the escalation clock at *now*; return the alerts it queued."""
     with session_scope(sessions) as session:
-        before = set(session.scalars(select(Alert.id)))
+        before = set(session.scalars(select(OutboxMessage.id)))
         run_escalations(session, members, templates, now)
     with session_scope(sessions) as session:
-        return [a for a in session.scalars(select(Alert).order_by(Alert.id)) if a.id not in before]
+        return [a for a in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)) if a.id not in before]
 
 
-def steps(alerts: list[Alert]) -> list[tuple[str, str]]:
+def steps(alerts: list[OutboxMessage]) -> list[tuple[str, str]]:
     return [(a.dedupe_key.split(":")[2], a.dedupe_key.split(":")[3]) for a in alerts]
 
 
@@ -58,7 +58,7 @@ def test_national_day_holiday_escalation(sessions, playbook, members, templates,
     # same moment again: nothing repeats
     assert tick(sessions, members, templates, local(2026, 9, 30, 14, 30)) == []
     with session_scope(sessions) as session:
-        transition(session, get_assignment(session, case_id), "acknowledge", Actor("x", 100002),
+        transition(session, get_case(session, case_id), "acknowledge", Actor("x", 100002),
                    now=local(2026, 9, 30, 15, 0))
     # through the holiday the answer clock does not run out (due 10-15 17:00)
     for day in range(1, 16):
@@ -74,7 +74,7 @@ def test_national_day_holiday_escalation(sessions, playbook, members, templates,
     # after a long outage only the latest repetition is sent
     assert len(tick(sessions, members, templates, local(2026, 10, 16, 13, 30))) == 1
     with session_scope(sessions) as session:
-        a = get_assignment(session, case_id)
+        a = get_case(session, case_id)
         assert a.escalation_state["fired"]["respond:breach-repeat"] == 4  # 21:00, 01:00, …, 13:00
         assert a.next_escalation_at == local(2026, 10, 16, 17, 0)
 
@@ -84,7 +84,7 @@ def test_weekend_does_not_count_towards_working_days(sessions, playbook, members
     clock.now = local(2026, 11, 20, 15, 0)  # Friday
     case_id = one_case(playbook)
     with session_scope(sessions) as session:
-        a = get_assignment(session, case_id)
+        a = get_case(session, case_id)
         a.acknowledged_at = clock()
         assert a.respond_due_at == local(2026, 12, 1, 17, 0)
     for day in (21, 22, 23, 30):
@@ -99,10 +99,10 @@ def test_quiet_hours_delay_non_urgent_steps_only(sessions, playbook, members, te
     clock.now = local(2026, 11, 23, 10, 0)  # Monday; respond due 12-02 17:00, early reminder 05:00
     case_id = one_case(book)
     with session_scope(sessions) as session:
-        get_assignment(session, case_id).acknowledged_at = clock()
+        get_case(session, case_id).acknowledged_at = clock()
     assert tick(sessions, members, templates, local(2026, 12, 2, 5, 0)) == []
     with session_scope(sessions) as session:
-        assert get_assignment(session, case_id).next_escalation_at == local(2026, 12, 2, 7, 30)
+        assert get_case(session, case_id).next_escalation_at == local(2026, 12, 2, 7, 30)
     assert steps(tick(sessions, members, templates, local(2026, 12, 2, 7, 30))) == [("respond", "early")]
 
 
@@ -125,7 +125,7 @@ def test_reminder_dropped_once_the_deadline_passed(playbook) -> None:
 def test_closed_case_has_no_deadlines(sessions, playbook, one_case, clock) -> None:
     case_id = one_case(playbook)
     with session_scope(sessions) as session:
-        a = get_assignment(session, case_id)
+        a = get_case(session, case_id)
         assert [d.name for d in deadlines_of(a)] == ["acknowledge", "respond"]
         transition(session, a, "respond", Actor("x", 1), now=clock(), text="已答复")
         assert deadlines_of(a) == []
@@ -135,14 +135,14 @@ def test_extension_restarts_the_answer_ladder(sessions, playbook, members, templ
     clock.now = local(2026, 11, 23, 10, 0)
     case_id = one_case(playbook)
     with session_scope(sessions) as session:
-        transition(session, get_assignment(session, case_id), "acknowledge", Actor("x", 1), now=clock())
+        transition(session, get_case(session, case_id), "acknowledge", Actor("x", 1), now=clock())
     assert steps(tick(sessions, members, templates, local(2026, 12, 2, 16, 0))) == [("respond", "reminder")]
     with session_scope(sessions) as session:
-        a = get_assignment(session, case_id)
+        a = get_case(session, case_id)
         transition(session, a, "extend", Actor("x", 1), now=local(2026, 12, 2, 16, 10), reason="复杂")
         new_due = a.respond_due_at
     assert tick(sessions, members, templates, local(2026, 12, 2, 17, 0)) == []
     reminder = tick(sessions, members, templates, new_due - dt.timedelta(hours=1))
     assert steps(reminder) == [("respond", "reminder")]
     with session_scope(sessions) as session:
-        assert session.scalar(select(Assignment.escalation_step).where(Assignment.id == case_id)) == 2
+        assert session.scalar(select(Case.escalation_step).where(Case.id == case_id)) == 2

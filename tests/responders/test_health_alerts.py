@@ -5,7 +5,7 @@ from sqlalchemy import select
 from monitor.health import HealthFinding
 from responders.health_alerts import queue_source_health
 from store.database import session_scope
-from store.models import Alert
+from store.models import OutboxMessage
 
 
 def finding(problem: str, source: str = "长春论坛") -> HealthFinding:
@@ -20,6 +20,6 @@ def test_problems_go_to_the_duty_chat_once(sessions, members, templates, clock) 
                                    clock()) == 1
         assert queue_source_health(session, [finding("failing")], members, templates, clock()) == 0
     with session_scope(sessions) as session:
-        alert = session.scalar(select(Alert))
+        alert = session.scalar(select(OutboxMessage))
         assert alert.kind == "source_health" and alert.chat_id == str(members.duty.chat_id)
         assert "长春论坛" in alert.text and "&lt;x&gt;" in alert.text and "HTTP 502" in alert.text

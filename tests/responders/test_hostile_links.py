@@ -9,7 +9,7 @@ from monitor.urls import is_link, redact_url, safe_link
 from responders.intake import process_event
 from responders.messages import safe_links
 from store.database import session_scope
-from store.models import Alert, Event
+from store.models import Event, OutboxMessage
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(4)", "JaVaScRiPt:alert(1)", "data:text/html,<b>x</b>",
@@ -37,7 +37,7 @@ def test_alerts_and_notices_never_link_script_or_print_credentials(url, sessions
     event_id = make_event("长春市某小学强制补课收费", "家长反映每月收费800元", heat=30, url=url)
     with session_scope(sessions) as session:
         process_event(session, session.get(Event, event_id), playbook, members, templates, clock())
-        texts = [a.text for a in session.scalars(select(Alert))]
+        texts = [a.text for a in session.scalars(select(OutboxMessage))]
     assert texts
     if url.startswith("javascript"):
         assert any("非网页地址，未作链接：javascript:alert(4)" in text for text in texts)

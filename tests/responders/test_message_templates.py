@@ -34,7 +34,7 @@ def test_item_text_is_escaped(playbook, templates) -> None:
 
 def test_missing_template_is_named() -> None:
     with pytest.raises(TemplateMissing, match="duty_alert"):
-        Templates({"assignment": "x"})
+        Templates({"case_notice": "x"})
 
 
 def test_playbook_refuses_a_broken_template(playbook) -> None:
@@ -53,7 +53,7 @@ def test_console_backend_prints_and_reads_commands() -> None:
 
     async def scenario() -> None:
         notifier = ConsoleNotifier(out)
-        mid = await notifier.send(Outgoing("-1", "<b>预警</b> &lt;x&gt;", ((Button("签收", "a:ack:7"),),)))
+        mid = await notifier.send(Outgoing("-1", "<b>预警</b> &lt;x&gt;", ((Button("签收", "case:acknowledge:7"),),)))
         assert mid == "1"
         seen = []
 
@@ -61,12 +61,12 @@ def test_console_backend_prints_and_reads_commands() -> None:
             seen.append(line)
             return "<b>ok</b>"
 
-        await read_commands(handle, io.StringIO("/ack 7\n\n/status\n"), out)
-        assert seen == ["/ack 7", "/status"]
+        await read_commands(handle, io.StringIO("/acknowledge 7\n\n/status\n"), out)
+        assert seen == ["/acknowledge 7", "/status"]
 
     asyncio.run(scenario())
     printed = out.getvalue()
-    assert "预警 <x>" in printed and "[签收: /ack 7]" in printed and printed.count("ok") == 2
+    assert "预警 <x>" in printed and "[签收: /acknowledge 7]" in printed and printed.count("ok") == 2
 
 
 def test_console_shows_link_addresses_and_unescapes() -> None:

@@ -20,19 +20,20 @@ DESK = PROJECT / "yuqing" / "webdesk"
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 LABEL_TABLES = {
-    "assignments.py": {"STATE_LABELS", "TRANSITIONS", "ACTION_LABELS", "EVENT_STATUS_LABELS"},
+    "actions.py": {"ACTIONS"},  # every action's button word, label and status line: the one table of them
+    "cases.py": {"STATE_LABELS", "EVENT_STATUS_LABELS"},
     "clarifications.py": {"REVIEW_LABELS"},
     "clocks.py": {"DEADLINE_LABELS"},
     "consultation.py": {"PARTICIPANT_LABELS"},
-    "desk.py": {"DUTY_ACTIONS", "DONE_LABELS", "ACTION_NAMES", "VIEW_TITLES"},
+    "desk.py": {"VIEW_TITLES"},
     "points.py": {"LABELS", "GROUP_LABELS"},
     # SOURCE_LINE is no wording: the regex that finds the 来源/信息来源 line of a portal article
-    "submissions.py": {"STATE_LABELS", "ACTION_LABELS", "BONUS_WORDS", "SOURCE_LINE"},
-    "views.py": {"ROLE_LABELS", "_DEPARTMENT_BUTTONS", "BUTTON_LABELS"},
+    "submissions.py": {"STATE_LABELS", "BONUS_WORDS", "SOURCE_LINE"},
+    "views.py": {"ROLE_LABELS"},
 }
 DESK_LABEL_TABLES = {
     "access.py": {"Role"},
-    "event_page.py": {"ACTION_TEXT", "CHANNEL_TEXT", "REPRINT_TEXT", "CURVE_TEXT"},
+    "event_page.py": {"CHANNEL_TEXT", "REPRINT_TEXT", "CURVE_TEXT"},
     "reports_page.py": {"KIND_NAMES"},
     "sources_page.py": {"PROBLEMS"},
     "svg.py": {"WORDS"},

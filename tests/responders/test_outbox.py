@@ -11,7 +11,7 @@ from responders.notifiers import Button
 from responders.notifiers.telegram import TelegramNotifier
 from responders.outbox import OutboxSender, RetryPolicy, enqueue
 from store.database import session_scope
-from store.models import Alert
+from store.models import OutboxMessage
 
 CHAT = -1001000000001
 
@@ -34,9 +34,9 @@ def queue(sessions, clock, key: str, text: str = "预警", chat: int = CHAT, **k
         enqueue(session, dedupe_key=key, kind="event", chat_id=chat, text=text, now=clock(), **kw)
 
 
-def rows(sessions) -> dict[str, Alert]:
+def rows(sessions) -> dict[str, OutboxMessage]:
     with session_scope(sessions) as session:
-        return {a.dedupe_key: a for a in session.scalars(select(Alert))}
+        return {a.dedupe_key: a for a in session.scalars(select(OutboxMessage))}
 
 
 def test_enqueue_is_idempotent_per_dedupe_key(sessions, clock) -> None:
@@ -46,12 +46,12 @@ def test_enqueue_is_idempotent_per_dedupe_key(sessions, clock) -> None:
 
 
 def test_sends_with_buttons_and_records_message_id(sessions, api, clock) -> None:
-    queue(sessions, clock, "k1", text="<b>事件</b> &lt;x&gt;", buttons=[[Button("确认", "e:confirm:1")]])
+    queue(sessions, clock, "k1", text="<b>事件</b> &lt;x&gt;", buttons=[[Button("确认", "event:confirm:1")]])
     report = send_round(sessions, api, clock)
     assert report.sent == 1
     call = api.sent()[0]
     assert call.params["parse_mode"] == "HTML" and call.params["text"] == "<b>事件</b> &lt;x&gt;"
-    assert "e:confirm:1" in call.params["reply_markup"]
+    assert "event:confirm:1" in call.params["reply_markup"]
     row = rows(sessions)["k1"]
     assert row.state == "sent" and row.message_id is not None and row.sent_at == clock() and row.attempts == 1
 
@@ -62,7 +62,7 @@ def test_restart_sends_what_is_left_and_repeats_nothing(sessions, api, clock) ->
     queue(sessions, clock, "b")
     queue(sessions, clock, "c")
     with session_scope(sessions) as session:  # the service died while sending c
-        session.scalar(select(Alert).where(Alert.dedupe_key == "c")).state = "sending"
+        session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == "c")).state = "sending"
     send_round(sessions, api, clock)  # a new process: recover, then send
     send_round(sessions, api, clock)
     texts = [c.params["text"] for c in api.sent()]

@@ -85,7 +85,7 @@ def test_undoing_an_adoption_takes_its_points_back(session, playbook):
         submissions.undo_adoption(session, row.id, who="值班长", now=NOW, reason=" ")
     submissions.undo_adoption(session, row.id, who="值班长", now=NOW, reason="门户稿件不是该单位报送的")
     assert session.scalar(select(func.count()).select_from(PointsEntry)) == 0
-    assert [e.action for e in submissions.trail(session, row.id)] == ["submitted", "adopted", "adoption_undone"]
+    assert [e.action for e in submissions.trail(session, row.id)] == ["submit", "adopt", "undo_adoption"]
 
 
 def test_deductions_only_for_false_or_inaccurate_information_with_evidence(session, playbook):

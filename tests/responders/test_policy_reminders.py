@@ -8,7 +8,7 @@ from responders_support import item, local, source
 from sqlalchemy import select
 
 from responders import policy_reminders
-from store.models import Alert, PointsEntry
+from store.models import OutboxMessage, PointsEntry
 
 PUBLISHED = local(2026, 11, 20, 10, 0)
 TITLE = "国务院关于进一步优化营商环境的实施意见"
@@ -35,7 +35,7 @@ def test_reminder_then_breach_then_nothing_more(session, playbook):
     assert policy_reminders.remind(session, playbook, tuesday + dt.timedelta(hours=1), **kwargs) == []
     # a breach is reported to the duty chat, never turned into points (2006 §四 deducts only for false information)
     assert list(session.scalars(select(PointsEntry))) == []
-    assert len(list(session.scalars(select(Alert)))) == 3
+    assert len(list(session.scalars(select(OutboxMessage)))) == 3
 
 
 def test_timeliness_counts_statuses(session, playbook):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from responders.intake import process_event, process_recent
 from responders.portal_replies import apply_portal_replies
 from store.database import session_scope
-from store.models import Alert, Assignment, Clarification, Consultation, Event, Item, ItemChange
+from store.models import Case, Clarification, Consultation, Event, Item, ItemChange, OutboxMessage
 
 
 def route_event(sessions, playbook, members, templates, event_id, now):
@@ -27,7 +27,7 @@ def test_routing_is_idempotent(sessions, playbook, members, templates, make_even
     again = route_event(sessions, playbook, members, templates, event_id, clock())
     assert first.opened and again.opened == []
     with session_scope(sessions) as session:
-        assert len(list(session.scalars(select(Alert)))) == len(first.opened) + 1
+        assert len(list(session.scalars(select(OutboxMessage)))) == len(first.opened) + 1
 
 
 def test_rumour_opens_a_consultation_with_spokespersons_and_chief(sessions, playbook, members, templates,
@@ -41,12 +41,12 @@ def test_rumour_opens_a_consultation_with_spokespersons_and_chief(sessions, play
         c = session.scalar(select(Consultation).where(Consultation.event_id == event_id))
         departments = [p["department"] for p in c.participants]
         assert "省教育厅" in departments and "省公安厅" in departments and departments[-1] == "值班长"
-        chats = {a.chat_id for a in session.scalars(select(Alert).where(Alert.kind == "consultation"))}
+        chats = {a.chat_id for a in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "consultation"))}
         assert str(members.duty.chat_id) in chats and str(members.duty.chief) in chats
 
 
 def test_ignored_event_is_not_routed_again(sessions, playbook, members, templates, make_event, clock, desk) -> None:
-    from responders.assignments import Actor
+    from responders.cases import Actor
 
     event_id = make_event()
     route_event(sessions, playbook, members, templates, event_id, clock())
@@ -55,7 +55,7 @@ def test_ignored_event_is_not_routed_again(sessions, playbook, members, template
     with session_scope(sessions) as session:
         results = process_recent(session, playbook, members, templates, clock(), clock() - dt.timedelta(days=1))
         assert len(results) == 1 and not results[0].routed
-        states = set(session.scalars(select(Assignment.state)))
+        states = set(session.scalars(select(Case.state)))
         assert states == {"dismissed"} and session.get(Event, event_id).status == "ignored"
 
 
@@ -71,16 +71,16 @@ def test_portal_reply_closes_the_loop(sessions, playbook, members, templates, ma
         other = session.scalar(select(Item).where(Item.event_id.is_(None)))  # no event: left alone
         assert other is None
     with session_scope(sessions) as session:
-        opened = len(list(session.scalars(select(Assignment))))
+        opened = len(list(session.scalars(select(Case))))
         assert opened > 1  # the lead, its co departments and 长春市政府
         # one reply answers every case of the message
         assert apply_portal_replies(session, clock(), templates) == opened
     with session_scope(sessions) as session:
-        edu = session.scalar(select(Assignment).where(Assignment.department_key == "省教育厅"))
+        edu = session.scalar(select(Case).where(Case.department_key == "省教育厅"))
         assert edu.state == "responded" and edu.responded_at == reply_at and edu.responded_on_time is True
         assert edu.history[-1].actor == "portal" and edu.history[-1].detail["source"].startswith("item ")
         assert "answered_by" not in edu.history[-1].detail
-        others = list(session.scalars(select(Assignment).where(Assignment.department_key != "省教育厅")))
+        others = list(session.scalars(select(Case).where(Case.department_key != "省教育厅")))
         assert {a.state for a in others} == {"responded"} and {a.responded_on_time for a in others} == {True}
         assert {a.history[-1].detail["answered_by"] for a in others} == {"省教育厅"}
         assert session.scalar(select(ItemChange)).handled_at == clock()
@@ -99,7 +99,7 @@ def test_late_portal_reply_is_recorded_late(sessions, playbook, members, templat
         session.add(ItemChange(item_id=item.id, field="reply", new_value="答复", at=item.reply_at))
     with session_scope(sessions) as session:
         apply_portal_replies(session, clock(), templates)
-        a = session.scalar(select(Assignment))
+        a = session.scalar(select(Case))
         assert a.state == "responded" and a.responded_on_time is False
 
 
@@ -109,7 +109,7 @@ def test_every_citizen_message_gets_a_case_however_cold(sessions, playbook, memb
     event_id = make_event("咨询灵活就业人员社保缴费基数", category="社保", heat=1.0, rumour=0.05, kind="portal")
     route_event(sessions, playbook, members, templates, event_id, clock())
     with session_scope(sessions) as session:
-        lead = session.scalar(select(Assignment).where(Assignment.role == "lead"))
+        lead = session.scalar(select(Case).where(Case.role == "lead"))
         assert lead is not None and lead.department_key == "省劳动保障厅"
         assert lead.respond_due_at == local(2026, 12, 2, 17, 0)  # Mon Nov 23 + 7 working days
 
@@ -127,4 +127,4 @@ def test_an_old_message_fetched_now_is_routed(sessions, playbook, members, templ
     with session_scope(sessions) as session:
         results = process_recent(session, playbook, members, templates, clock(), clock() - dt.timedelta(minutes=1))
         assert [r.routed for r in results] == [True]
-        assert session.scalar(select(Assignment).where(Assignment.event_id == event_id)) is not None
+        assert session.scalar(select(Case).where(Case.event_id == event_id)) is not None

@@ -9,7 +9,7 @@ import datetime as dt
 from pathlib import Path
 
 from pypdf import PdfReader
-from responders_support import SHANGHAI, assignment, event, local
+from responders_support import SHANGHAI, a_case, event, local
 from sqlalchemy import func, select
 
 from playbooks.schema import UnitKind
@@ -19,7 +19,7 @@ from responders.reports import monthly
 from responders.reports.schedule import next_monthly_run, post_monthly_report_if_due
 from responders.submissions import Bonus
 from store.database import session_scope
-from store.models import Alert, PointsEntry, ScheduledReport
+from store.models import OutboxMessage, PointsEntry, ScheduledReport
 from yuqing.settings import Settings
 
 NOW = local(2026, 11, 20, 10, 0)
@@ -37,9 +37,9 @@ def test_every_ranked_unit_appears_in_its_group_with_zeros(session, playbook, tm
     _adopt(session, playbook, "省新闻办", Bonus.interview)  # 附件3: counted, not ranked
     submissions.submit(session, unit="省地震局", title="地震局动态", text="正文", by="联络员", now=NOW)
     ev = event(session, "某校乱收费<i>", NOW)
-    ok = assignment(session, playbook, ev, "长春市政府", NOW)
+    ok = a_case(session, playbook, ev, "长春市政府", NOW)
     ok.acknowledged_at, ok.acknowledged_on_time = NOW + dt.timedelta(minutes=10), True
-    assignment(session, playbook, ev, "省教育厅", NOW, role="co")  # never acknowledged: overdue
+    a_case(session, playbook, ev, "省教育厅", NOW, role="co")  # never acknowledged: overdue
     report = monthly.build(session, playbook, periods.month("2026-11", SHANGHAI), local(2026, 11, 30, 12, 0))
     groups = {g.kind: g for g in report.groups}
     ranked = {k.value: [key for key, d in playbook.departments.items() if d.kind is k] for k in RANKED}
@@ -73,8 +73,8 @@ def test_every_ranked_unit_appears_in_its_group_with_zeros(session, playbook, tm
 def test_overdue_cases_are_reported_never_deducted(sessions, playbook, members, templates):
     with session_scope(sessions) as s:
         ev = event(s, "某校食堂问题", NOW)
-        assignment(s, playbook, ev, "省教育厅", NOW)
-        assignment(s, playbook, ev, "长春市政府", NOW, role="co")
+        a_case(s, playbook, ev, "省教育厅", NOW)
+        a_case(s, playbook, ev, "长春市政府", NOW, role="co")
     later = NOW + dt.timedelta(days=20)
     run_cycle(sessions, playbook, members, templates, later, later - dt.timedelta(days=30))
     with session_scope(sessions) as s:
@@ -118,7 +118,7 @@ def test_posted_exactly_once_per_month_across_restarts(sessions, playbook, tmp_p
     # a restart later the same day (a new process reads the same sessions) posts nothing more
     assert post_monthly_report_if_due(sessions, due + dt.timedelta(hours=3), settings, playbook, chat_id="-100") is None
     with session_scope(sessions) as s:
-        assert s.scalar(select(func.count()).select_from(Alert)) == 1
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 1
         assert s.get(ScheduledReport, "monthly").next_run_at.astimezone(SHANGHAI).month == 1
     january = local(2027, 1, 1, 10, 0)
     assert post_monthly_report_if_due(sessions, january, settings, playbook, chat_id="-100") is not None

@@ -11,11 +11,11 @@ from responders_support import SHANGHAI, event, item, local, source
 from sqlalchemy import func, select
 
 from responders import clarifications, periods
-from responders.assignments import Actor
+from responders.cases import Actor
 from responders.reports import weekly
 from responders.reports.schedule import next_weekly_run, post_weekly_report_if_due
 from store.database import session_scope
-from store.models import Alert, ScheduledReport
+from store.models import OutboxMessage, ScheduledReport
 from yuqing.settings import Settings
 
 WEEK = "2026-W47"  # Monday 2026-11-16 .. Sunday 2026-11-22
@@ -110,7 +110,7 @@ def test_posted_exactly_once_per_week(sessions, playbook, tmp_path: Path):
     start = local(2026, 11, 20, 12, 0)
     assert post_weekly_report_if_due(sessions, start, settings, playbook, chat_id="-100") is None  # schedules only
     due = local(2026, 11, 23, 9, 30)
-    results: list[Alert | None] = []
+    results: list[OutboxMessage | None] = []
     threads = [threading.Thread(target=lambda: results.append(
         post_weekly_report_if_due(sessions, due, settings, playbook, chat_id="-100"))) for _ in range(2)]
     for t in threads:
@@ -124,5 +124,5 @@ def test_posted_exactly_once_per_week(sessions, playbook, tmp_path: Path):
     assert Path(alert.attachment_path).is_file() and alert.attachment_path.endswith(f"weekly-{WEEK}.pdf")
     assert post_weekly_report_if_due(sessions, due + dt.timedelta(hours=1), settings, playbook, chat_id="-100") is None
     with session_scope(sessions) as s:
-        assert s.scalar(select(func.count()).select_from(Alert)) == 1
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 1
         assert s.get(ScheduledReport, "weekly").next_run_at > due

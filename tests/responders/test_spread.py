@@ -7,7 +7,7 @@ import datetime as dt
 from responders_support import event, item, local, source
 
 from responders import clarifications, spread
-from responders.assignments import Actor
+from responders.cases import Actor
 from responders.spread import Contribution
 
 NOW = local(2026, 11, 23, 10, 0)

@@ -26,8 +26,8 @@ def test_submission_needs_a_unit_a_title_and_a_real_name(session):
     row = submissions.submit(session, unit="延吉市", title="延吉供暖", text=TEXT, by="周延吉", now=NOW)
     declined = submissions.decline(session, row.id, reason="请补充具体数据", who="编辑", now=NOW)
     assert declined.state == "declined"
-    assert [(e.action, e.actor) for e in submissions.trail(session, row.id)] == [("submitted", "周延吉"),
-                                                                                ("declined", "编辑")]
+    assert [(e.action, e.actor) for e in submissions.trail(session, row.id)] == [("submit", "周延吉"),
+                                                                                ("decline", "编辑")]
 
 
 def test_the_portal_publishing_a_near_duplicate_adopts_the_submission(session, playbook):

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, inspect, select
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
@@ -15,17 +17,19 @@ from playbooks.schema import Playbook
 from store import make_engine, migrate, require_current, session_factory, shown, sync_departments
 from store.database import StoreError, current_revision, head_revision
 from store.models import (
-    Alert,
-    Assignment,
-    AssignmentEvent,
     AuditRowImmutable,
+    Base,
+    Case,
+    CaseAudit,
     Event,
     Item,
+    OutboxMessage,
     PointsEntry,
     Source,
 )
 
 CST = ZoneInfo("Asia/Shanghai")
+NOW_UTC = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -67,11 +71,49 @@ def test_migrate_is_idempotent_and_creates_every_table(database_url: str) -> Non
     require_current(engine)
     tables = set(inspect(engine).get_table_names())
     assert {
-        "sources", "items", "item_changes", "events", "reprints", "alerts", "assignments",
-        "assignment_events", "consultations", "clarifications", "points_ledger", "departments",
+        "sources", "items", "item_changes", "events", "reprints", "outbox", "cases", "submission_audit",
+        "case_audit", "consultations", "clarifications", "points_ledger", "departments",
         "digest_entries", "scheduled_reports", "alembic_version",
     } <= tables
     assert current_revision(engine) == head_revision()
+    engine.dispose()
+
+
+def test_the_migrations_build_exactly_the_tables_the_models_declare(engine: Engine) -> None:
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_the_cases_and_outbox_rename_keeps_every_row_and_goes_back(database_url: str) -> None:
+    """0007 renames assignments → cases, alerts → outbox (and their audit tables and columns)."""
+    engine = make_engine(database_url)
+    migrate(engine, "0006")
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO departments (key, kind, ranked, active) "
+                       "VALUES ('省建设厅', 'department', true, true)"))
+        c.execute(text("INSERT INTO events (id, title, status, first_seen_at, last_seen_at, item_count, heat, "
+                       "is_emergency) VALUES (1, 't', 'open', :t, :t, 0, 0, false)"), {"t": NOW_UTC})
+        c.execute(text("INSERT INTO assignments (id, event_id, department_key, role, reason, state, rule_snapshot, "
+                       "opened_at, extended, escalation_step, escalation_state) VALUES "
+                       "(7, 1, '省建设厅', 'lead', '', 'notified', '{}', :t, false, 0, '{}')"), {"t": NOW_UTC})
+        c.execute(text("INSERT INTO assignment_events (assignment_id, at, actor, action, detail) "
+                       "VALUES (7, :t, 'u:1', 'notify', '{}')"), {"t": NOW_UTC})
+        c.execute(text("INSERT INTO alerts (dedupe_key, kind, chat_id, text, assignment_id, state, attempts, "
+                       "next_attempt_at, created_at) VALUES ('assignment:7:notice', 'assignment', '-1', 'x', 7, "
+                       "'sent', 1, :t, :t)"), {"t": NOW_UTC})
+    migrate(engine)
+    with session_factory(engine)() as session:
+        case = session.get(Case, 7)
+        assert case is not None and [h.action for h in case.history] == ["notify"]
+        message = session.scalars(select(OutboxMessage)).one()
+        assert (message.kind, message.dedupe_key, message.case_id) == ("case", "case:7:notice", 7)
+    migrate(engine, "0006")
+    with engine.connect() as c:
+        assert c.execute(text("SELECT kind, dedupe_key, assignment_id FROM alerts")).one() == (
+            "assignment", "assignment:7:notice", 7)
+        assert c.execute(text("SELECT assignment_id FROM assignment_events")).scalar() == 7
+    assert migrate(engine) == head_revision()
     engine.dispose()
 
 
@@ -114,26 +156,26 @@ def test_item_is_unique_per_source_and_external_id(session: Session) -> None:
 
 
 def test_alert_dedupe_key_makes_the_outbox_idempotent(session: Session) -> None:
-    session.add(Alert(dedupe_key="event:1:duty", kind="event", chat_id="-100", text="x"))
+    session.add(OutboxMessage(dedupe_key="event:1:duty", kind="event", chat_id="-100", text="x"))
     session.flush()
-    session.add(Alert(dedupe_key="event:1:duty", kind="event", chat_id="-100", text="x"))
+    session.add(OutboxMessage(dedupe_key="event:1:duty", kind="event", chat_id="-100", text="x"))
     with pytest.raises(IntegrityError):
         session.flush()
 
 
-def _assignment(session: Session) -> Assignment:
+def _case(session: Session) -> Case:
     event = Event(title="某小区供暖不热")
     session.add(event)
     session.flush()
-    assignment = Assignment(event_id=event.id, department_key="省建设厅", role="lead", rule_snapshot={"respond": 7})
-    session.add(assignment)
+    case = Case(event_id=event.id, department_key="省建设厅", role="lead", rule_snapshot={"respond": 7})
+    session.add(case)
     session.flush()
-    return assignment
+    return case
 
 
 def test_audit_trail_is_append_only(session: Session) -> None:
-    assignment = _assignment(session)
-    row = AssignmentEvent(assignment_id=assignment.id, actor="u:42", chat_id="-100", action="acknowledge",
+    case = _case(session)
+    row = CaseAudit(case_id=case.id, actor="u:42", chat_id="-100", action="acknowledge",
                           from_state="notified", to_state="acknowledged")
     session.add(row)
     session.commit()
@@ -141,17 +183,17 @@ def test_audit_trail_is_append_only(session: Session) -> None:
     with pytest.raises(AuditRowImmutable):
         session.flush()
     session.rollback()
-    session.delete(session.get(AssignmentEvent, row.id))
+    session.delete(session.get(CaseAudit, row.id))
     with pytest.raises(AuditRowImmutable):
         session.flush()
     session.rollback()
-    assert session.get(AssignmentEvent, row.id).action == "acknowledge"
-    assert [h.action for h in session.get(Assignment, assignment.id).history] == ["acknowledge"]
+    assert session.get(CaseAudit, row.id).action == "acknowledge"
+    assert [h.action for h in session.get(Case, case.id).history] == ["acknowledge"]
 
 
 def test_one_assignment_per_department_per_event(session: Session) -> None:
-    assignment = _assignment(session)
-    session.add(Assignment(event_id=assignment.event_id, department_key="省建设厅", role="co", rule_snapshot={}))
+    case = _case(session)
+    session.add(Case(event_id=case.event_id, department_key="省建设厅", role="co", rule_snapshot={}))
     with pytest.raises(IntegrityError):
         session.flush()
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from playbooks.loader import load_playbook
 from playbooks.workdays import WorkClock
 from store.database import make_engine, session_factory, session_scope
-from store.models import Alert, Consultation
+from store.models import Consultation, OutboxMessage
 from store.types import utcnow
 from yuqing.cli import main
 
@@ -116,7 +116,7 @@ def test_an_explosion_report_on_a_news_feed_opens_emergency_cases(feed, tmp_path
 
     engine = make_engine(database_url)
     with session_scope(session_factory(engine)) as session:
-        duty = [a.text for a in session.scalars(select(Alert).where(Alert.kind == "event"))]
+        duty = [a.text for a in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "event"))]
         assert len(duty) == 1 and "突发事件" in duty[0] and "爆炸" in duty[0] and "死亡" in duty[0]
     engine.dispose()
 
@@ -164,7 +164,7 @@ def test_a_late_import_is_due_from_the_citizens_own_time_and_one_reply_answers_e
     engine = make_engine(database_url)
     with session_scope(session_factory(engine)) as session:
         assert session.scalar(select(Consultation)) is None  # a county message is no 会商
-        chased = [a.text for a in session.scalars(select(Alert).where(Alert.kind == "escalation"))]
+        chased = [a.text for a in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "escalation"))]
         assert chased and all("已超时" in t for t in chased) and any("天" in t for t in chased)
 
     export.write_text(_mailbox_record(written, reply="经核查，学校已停止统一征订并退还费用。"), encoding="utf-8")

@@ -13,7 +13,7 @@ from monitor.wiring import Monitor
 from playbooks.members import load_members
 from responders.outbox import OutboxSender, SendReport
 from store.database import make_engine, migrate, session_factory, session_scope
-from store.models import Alert, Assignment, Event, Item, Source
+from store.models import Case, Event, Item, OutboxMessage, Source
 from yuqing import service as service_module
 from yuqing.service import Cadence, Service, load_service_members
 from yuqing.settings import Settings, SettingsError
@@ -112,8 +112,8 @@ def test_service_delivers_stops_and_resumes_without_repeats(settings, api, playb
     asyncio.run(run_until(Service(settings, playbook, members, cadence=FAST), api, 5))
     engine = make_engine(settings.effective_database_url)
     with session_scope(session_factory(engine)) as session:
-        alerts = list(session.scalars(select(Alert)))
-        cases = list(session.scalars(select(Assignment)))
+        alerts = list(session.scalars(select(OutboxMessage)))
+        cases = list(session.scalars(select(Case)))
         assert len(cases) == 4 and {a.state for a in alerts} == {"sent"}
         assert {c.state for c in cases} == {"notified"}
         assert any(a.chat_id == "-777" and a.kind == "event" for a in alerts)

@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from playbooks.members import Members
-from responders.assignments import Actor
+from responders.cases import Actor
 from store.models import DeskPassword
 from yuqing.errors import DeskError
 

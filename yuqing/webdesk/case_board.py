@@ -22,12 +22,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from playbooks.workdays import WorkClock
-from responders.assignments import OPEN_STATES, STATE_LABELS, TRANSITIONS, State, allowed_actions
+from responders.actions import ACTIONS
+from responders.cases import OPEN_STATES, STATE_LABELS, State, allowed_actions
 from responders.clocks import overdue, running
 from responders.desk import Reply
 from responders.messages import Templates
 from store.database import session_scope
-from store.models import Assignment, AssignmentEvent, Event
+from store.models import Case, CaseAudit, Event
 from yuqing.webdesk.access import Person
 from yuqing.webdesk.site import DeskSite, Forbidden
 
@@ -49,7 +50,7 @@ class Clock:
     workdays_left: int | None  # working days left otherwise
 
 
-def clocks_of(a: Assignment, now: dt.datetime, clock: WorkClock) -> list[Clock]:
+def clocks_of(a: Case, now: dt.datetime, clock: WorkClock) -> list[Clock]:
     """The case's running deadlines with the time left, counted on the playbook's working-day calendar."""
     past = {d.name for d in overdue(a, now)}
     out = []
@@ -96,7 +97,7 @@ class Filters:
 
 @dataclass(frozen=True)
 class Row:
-    case: Assignment
+    case: Case
     title: str
     clocks: list[Clock]
 
@@ -117,22 +118,22 @@ def scope_of(person: Person, department: str) -> list[str] | None:
 def case_rows(session: Session, person: Person, filters: Filters, now: dt.datetime,
               clock: WorkClock) -> tuple[list[Row], bool]:
     """One page of cases by department, oldest first within each, and whether another page follows."""
-    query = select(Assignment, Event.title).join(Event, Assignment.event_id == Event.id)
+    query = select(Case, Event.title).join(Event, Case.event_id == Event.id)
     scope = scope_of(person, filters.department)
     if scope is not None:
-        query = query.where(Assignment.department_key.in_(scope))
+        query = query.where(Case.department_key.in_(scope))
     states = filters.states()
     if states is not None:
-        query = query.where(Assignment.state.in_(states))
-    found = session.execute(query.order_by(Assignment.department_key, Assignment.id)
+        query = query.where(Case.state.in_(states))
+    found = session.execute(query.order_by(Case.department_key, Case.id)
                             .offset((filters.page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
     rows = [Row(a, title, clocks_of(a, now, clock)) for a, title in found[:PER_PAGE]]
     return rows, len(found) > PER_PAGE
 
 
-def visible_case(session: Session, person: Person, case_id: int, templates: Templates) -> Assignment:
+def visible_case(session: Session, person: Person, case_id: int, templates: Templates) -> Case:
     """The case, when *person* may see it: 404 when there is none, 403 when it is another department's."""
-    a = session.get(Assignment, case_id)
+    a = session.get(Case, case_id)
     if a is None:
         raise HTTPException(404, templates.plain("web_no_such_case", n=case_id))
     if not person.sees_department(a.department_key):
@@ -159,12 +160,12 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         with session_scope(site.sessions) as session:
             a = visible_case(session, person, case_id, site.templates)
             event = session.get(Event, a.event_id)
-            trail = list(session.scalars(select(AssignmentEvent).where(AssignmentEvent.assignment_id == a.id)
-                                         .order_by(AssignmentEvent.id)))
+            trail = list(session.scalars(select(CaseAudit).where(CaseAudit.case_id == a.id)
+                                         .order_by(CaseAudit.id)))
             actions = [] if person.read_only else [x for x in allowed_actions(a.state) if x in DEPARTMENT_ACTIONS]
             return site.page(request, "case.html.j2", person, case=a, event=event, trail=trail,
                              clocks=clocks_of(a, site.clock(), clock), labels=labels, actions=actions,
-                             action_labels={k: t.label for k, t in TRANSITIONS.items()},
+                             action_labels={k: a.label for k, a in ACTIONS.items()},
                              departments=[d for d in site.playbook.departments if d != a.department_key])
 
     def action(name: str) -> Callable[[Request], Awaitable[Response]]:

@@ -29,20 +29,21 @@ from starlette.routing import BaseRoute, Route
 
 from monitor.carrying import host_of
 from playbooks.schema import Playbook
-from responders.assignments import STATE_LABELS, TRANSITIONS, Actor
+from responders.actions import ACTIONS
+from responders.cases import STATE_LABELS, Actor
 from responders.desk import Desk, Reply
 from responders.messages import Templates
 from responders.spread import Contribution, buckets, coverage, item_reach
 from responders.views import ROLE_LABELS, breakdown_lines, signal_lines
 from store.database import session_scope
 from store.models import (
-    Alert,
-    Assignment,
-    AssignmentEvent,
+    Case,
+    CaseAudit,
     Clarification,
     Consultation,
     Event,
     Item,
+    OutboxMessage,
     Reprint,
     Source,
 )
@@ -55,12 +56,11 @@ ITEMS_PER_PAGE = 200
 CURVE_HOURS = 168  # a week of hourly points at most; older reach counts in the first point
 HOUR = dt.timedelta(hours=1)
 STATE_TEXT = {s.value: label for s, label in STATE_LABELS.items()}
-ACTION_TEXT = {name: t.label for name, t in TRANSITIONS.items()} | {
-    "open": "立案", "confirm": "确认", "reassign_requested": "申请转办"}
+ACTION_TEXT = {name: a.label for name, a in ACTIONS.items()}
 CHANNEL_TEXT = {WEB_CHANNEL: "网页", "": "系统"}  # "": an action with no chat (the system's own)
 REPRINT_TEXT = {"link": "转载（链接）", "similar": "转载（近似重复）", "reprint": "转载", "repost": "转发"}
 CURVE_TEXT = {"hour": "%d日%H时", "rumour": "谣言传播量", "clarification": "澄清传播量"}
-DETAIL_KEYS = ("reason", "text", "url", "to", "department", "new_assignment")
+DETAIL_KEYS = ("reason", "text", "url", "to", "department", "new_case")
 _TAG = re.compile(r"<[^>]+>")
 SVG_NS = "http://www.w3.org/2000/svg"  # a standalone image needs it; the inline charts of svg.py do not
 SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff",
@@ -96,8 +96,8 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Case:
-    case: Assignment
+class CaseView:
+    case: Case
     role: str
     state: str
     trail: list[Step]
@@ -120,7 +120,7 @@ class EventView:
     more: bool
     breakdown: list[str]
     signals: list[str]
-    cases: list[Case]
+    cases: list[CaseView]
     consultation: Consultation | None
     thread: list[tuple[dt.datetime, str]]
     clarifications: list[Clarification]
@@ -137,8 +137,8 @@ def visible_event(session: Session, person: Person, event_id: int) -> Event | No
     event = session.get(Event, event_id)
     if event is None or person.sees_everything:
         return event
-    mine = session.scalar(select(Assignment.id).where(Assignment.event_id == event_id,
-                                                      Assignment.department_key.in_(person.departments)).limit(1))
+    mine = session.scalar(select(Case.id).where(Case.event_id == event_id,
+                                                      Case.department_key.in_(person.departments)).limit(1))
     if mine is None:
         raise Forbidden("web_event_not_yours", n=event_id, departments=list(person.departments))
     return event
@@ -163,7 +163,8 @@ def event_view(session: Session, playbook: Playbook, event: Event, page: int, te
     consultation = session.scalar(select(Consultation).where(Consultation.event_id == event.id))
     return EventView(event, rows, total, page, more, breakdown_lines(event.heat_breakdown, templates),
                      signal_lines(event.signals),
-                     cases_of(session, event.id), consultation, thread_of(session, event.id) if consultation else [],
+                     case_views_of(session, event.id), consultation,
+                     thread_of(session, event.id) if consultation else [],
                      clarifications, playbook.spread is not None, list(playbook.departments))
 
 
@@ -228,19 +229,19 @@ def repost_tree(found: Sequence[tuple[Item, str]], parents: dict[int, tuple[int,
     return out
 
 
-def cases_of(session: Session, event_id: int) -> list[Case]:
+def case_views_of(session: Session, event_id: int) -> list[CaseView]:
     """The event's cases, each with its audit trail (two queries for all of them)."""
-    cases = list(session.scalars(select(Assignment).where(Assignment.event_id == event_id).order_by(Assignment.id)))
+    cases = list(session.scalars(select(Case).where(Case.event_id == event_id).order_by(Case.id)))
     trails: dict[int, list[Step]] = defaultdict(list)
     if cases:
-        for row in session.scalars(select(AssignmentEvent)
-                                   .where(AssignmentEvent.assignment_id.in_([a.id for a in cases]))
-                                   .order_by(AssignmentEvent.at, AssignmentEvent.id)):
-            trails[row.assignment_id].append(_step(row))
-    return [Case(a, ROLE_LABELS.get(a.role, a.role), STATE_TEXT.get(a.state, a.state), trails[a.id]) for a in cases]
+        for row in session.scalars(select(CaseAudit)
+                                   .where(CaseAudit.case_id.in_([a.id for a in cases]))
+                                   .order_by(CaseAudit.at, CaseAudit.id)):
+            trails[row.case_id].append(_step(row))
+    return [CaseView(a, ROLE_LABELS.get(a.role, a.role), STATE_TEXT.get(a.state, a.state), trails[a.id]) for a in cases]
 
 
-def _step(row: AssignmentEvent) -> Step:
+def _step(row: CaseAudit) -> Step:
     detail = "；".join(str(row.detail[k]) for k in DETAIL_KEYS if row.detail.get(k) not in (None, ""))
     channel = CHANNEL_TEXT.get(row.chat_id or "", row.chat_id or "")
     return Step(row.at, row.actor, channel, ACTION_TEXT.get(row.action, row.action),
@@ -251,9 +252,9 @@ def _step(row: AssignmentEvent) -> Step:
 def thread_of(session: Session, event_id: int) -> list[tuple[dt.datetime, str]]:
     """The 会商 messages sent for the event (each once, though it went to several chats), as plain text."""
     out: dict[str, dt.datetime] = {}
-    for at, text in session.execute(select(Alert.created_at, Alert.text)
-                                    .where(Alert.event_id == event_id, Alert.kind == "consultation")
-                                    .order_by(Alert.created_at, Alert.id)):
+    for at, text in session.execute(select(OutboxMessage.created_at, OutboxMessage.text)
+                                    .where(OutboxMessage.event_id == event_id, OutboxMessage.kind == "consultation")
+                                    .order_by(OutboxMessage.created_at, OutboxMessage.id)):
         out.setdefault(html.unescape(_TAG.sub("", text)).strip(), at)
     return [(at, text) for text, at in out.items()]
 

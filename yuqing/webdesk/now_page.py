@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from responders.messages import Templates
 from store.database import session_scope
-from store.models import Assignment, Event
+from store.models import Case, Event
 from yuqing.webdesk.access import Person
 from yuqing.webdesk.queries import items_per_hour
 from yuqing.webdesk.site import DeskSite
@@ -63,15 +63,15 @@ def hot_events(session: Session, person: Person, filters: Filters, now: dt.datet
         if not scope:
             return []
     if scope:
-        query = query.where(Event.id.in_(select(Assignment.event_id).where(Assignment.department_key.in_(scope))))
+        query = query.where(Event.id.in_(select(Case.event_id).where(Case.department_key.in_(scope))))
     events = list(session.scalars(query.order_by(Event.heat.desc(), Event.id.desc())
                                   .limit(LIMIT * 5 if filters.place else LIMIT)))
     if filters.place:
         events = [e for e in events if filters.place in (e.places or [])][:LIMIT]
     ids = [e.id for e in events]
     departments: dict[int, list[str]] = {i: [] for i in ids}
-    for event_id, key in session.execute(select(Assignment.event_id, Assignment.department_key)
-                                         .where(Assignment.event_id.in_(ids)).order_by(Assignment.id)):
+    for event_id, key in session.execute(select(Case.event_id, Case.department_key)
+                                         .where(Case.event_id.in_(ids)).order_by(Case.id)):
         departments[event_id].append(key)
     curves = items_per_hour(session, ids, since)
     return [Row(e, departments[e.id],

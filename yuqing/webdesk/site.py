@@ -26,7 +26,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from classifiers.verdicts import verdict
 from playbooks.members import Members
 from playbooks.schema import Playbook
-from responders.assignments import EVENT_STATUS_LABELS
+from responders.cases import EVENT_STATUS_LABELS
 from responders.desk import Desk, Reply
 from responders.errors import AlreadyDone, ResponderError
 from responders.messages import Templates

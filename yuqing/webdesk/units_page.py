@@ -36,7 +36,7 @@ from responders.periods import Period
 from responders.points import Standing, label_of, ledger, standings
 from responders.reports.monthly import REPRINT_REASONS, MonthlyReport, build
 from store.database import session_scope
-from store.models import AssignmentEvent, Department, PointsEntry, Submission, SubmissionEvent
+from store.models import CaseAudit, Department, PointsEntry, Submission, SubmissionAudit
 from yuqing.webdesk.site import DeskSite, Forbidden
 
 REPRINTS = "reprint"  # the ledger filter for both kinds of reprint
@@ -61,7 +61,7 @@ REUSE_FOR = 60.0  # seconds a period's tables are reused while nothing they coun
 def _stamp(session: Session) -> tuple[object, ...]:
     """Changes whenever a ledger row, a case's audit row (every transition and every opening) or a
     submission's audit row is written: what the 通报's tables are counted from."""
-    parts = (func.max(PointsEntry.id), func.max(AssignmentEvent.id), func.max(SubmissionEvent.id),
+    parts = (func.max(PointsEntry.id), func.max(CaseAudit.id), func.max(SubmissionAudit.id),
              func.count(Submission.id))
     return tuple(session.execute(select(*(select(part).scalar_subquery() for part in parts))).one())
 

@@ -14,8 +14,8 @@ from responders_support import DUTY_STAFF
 from sqlalchemy import select
 from telegram import Update
 
-from responders.assignments import Actor
 from responders.bot import build_application
+from responders.cases import Actor
 from responders.desk_commands import COMMANDS, MAX_ID, parse_id, press_button, run_command
 from responders.errors import BadCommand
 from responders.intake import process_event
@@ -23,7 +23,7 @@ from responders.notifiers.console import read_commands
 from responders.notifiers.telegram import TelegramNotifier
 from responders.outbox import OutboxSender
 from store.database import session_scope
-from store.models import Assignment, AssignmentEvent, Event
+from store.models import Case, CaseAudit, Event
 
 DUTY_CHAT = -1001000000001
 HOSTILE_IDS = ["9223372036854775808", "¹", "٣", "-1", "0", "#", "1e3", "9" * 40, "1;DROP TABLE items", "'",
@@ -33,7 +33,7 @@ HOSTILE_IDS = ["9223372036854775808", "¹", "٣", "-1", "0", "#", "1e3", "9" * 4
 @pytest.mark.parametrize("word", HOSTILE_IDS)
 def test_ids_are_ascii_positive_and_fit_the_store(word):
     with pytest.raises(BadCommand):
-        parse_id(word, "/case 事件号")
+        parse_id(word, "/cases 事件号")
 
 
 def test_good_ids_parse():
@@ -42,7 +42,8 @@ def test_good_ids_parse():
 
 def _hostile_lines() -> list[str]:
     lines = [f"/{name} {word} 理由" for name in COMMANDS for word in HOSTILE_IDS]
-    lines += ["/case", "/", "/ack\x00", "/nosuch 1", "/line 1 " + "长" * 5000, "/respond 1 javascript:alert(1)"]
+    lines += ["/cases", "/", "/acknowledge\x00", "/nosuch 1", "/line 1 " + "长" * 5000,
+              "/respond 1 javascript:alert(1)"]
     return lines
 
 
@@ -68,9 +69,9 @@ def test_console_reader_answers_every_hostile_line_and_goes_on(desk, members):
 def test_an_unexpected_handler_error_is_an_apology_naming_the_command(desk):
     actor = Actor("duty", DUTY_STAFF, str(DUTY_CHAT))
     desk.sessions = None  # a fault nobody foresaw: every store call now fails with a TypeError
-    reply = run_command(desk, actor, "/case 1")
-    assert "抱歉，/case 执行时出错" in reply.text
-    assert "抱歉，/ack 执行时出错" in press_button(desk, actor, "a:ack:1").text
+    reply = run_command(desk, actor, "/cases 1")
+    assert "抱歉，/cases 执行时出错" in reply.text
+    assert "抱歉，/acknowledge 执行时出错" in press_button(desk, actor, "case:acknowledge:1").text
 
 
 @pytest.fixture
@@ -101,11 +102,13 @@ def test_bot_answers_every_hostile_command_and_button(api, sessions, desk, clock
             for line in _hostile_lines():
                 before = len(api.sent())
                 await feed(api.message_update(DUTY_STAFF, DUTY_CHAT, line))
-                if line.split()[0].split("\x00")[0] in ("/", "/nosuch") or line.startswith("/ack\x00"):
+                if line.split()[0].split("\x00")[0] in ("/", "/nosuch") or line.startswith("/acknowledge\x00"):
                     continue  # not a command this bot registered: nothing to answer
                 assert len(api.sent()) == before + 1, line
                 assert "内部错误" not in api.sent()[-1].params["text"], line
-            for data in [f"e:confirm:{w}" for w in HOSTILE_IDS] + ["a:ack:", "x", "e:nosuch:1", "a:ack:1:2", ""]:
+            for data in [f"event:confirm:{w}" for w in HOSTILE_IDS] + [
+                    "case:acknowledge:", "x", "event:nosuch:1", "case:acknowledge:1:2", "a:ack:1:2",
+                    "event:acknowledge:1", ""]:
                 before = len(api.sent("answerCallbackQuery"))
                 await feed(api.button_update(DUTY_STAFF, DUTY_CHAT, mid, data))
                 if data:
@@ -115,9 +118,9 @@ def test_bot_answers_every_hostile_command_and_button(api, sessions, desk, clock
         finally:
             await app.shutdown()
         with session_scope(sessions) as session:  # only the one well-formed /respond changed a case
-            actions = [e.action for e in session.scalars(select(AssignmentEvent))]
+            actions = [e.action for e in session.scalars(select(CaseAudit))]
             assert actions.count("respond") == 1 and set(actions) <= {"open", "notify", "respond"}
-            answered = session.scalars(select(Assignment).where(Assignment.responded_at.is_not(None))).one()
+            answered = session.scalars(select(Case).where(Case.responded_at.is_not(None))).one()
             assert answered.response_url is None and answered.response_text == "javascript:alert(1)"
 
     asyncio.run(scenario())

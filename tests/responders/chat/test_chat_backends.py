@@ -31,7 +31,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from responders.intake import process_event
 from responders.outbox import OutboxSender, RetryPolicy
 from store.database import session_scope
-from store.models import Alert, Assignment, AssignmentEvent, Clarification, Event
+from store.models import Case, CaseAudit, Clarification, Event, OutboxMessage
 from yuqing.chat import build_backend
 from yuqing.settings import Settings
 from yuqing.web import WebServer
@@ -260,11 +260,11 @@ def driver(request, members):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def routed(sessions, playbook, members, templates, make_event, clock):  # type: ignore[no-untyped-def]
-    """An education event in 长春 routed into cases; returns {department: assignment id}."""
+    """An education event in 长春 routed into cases; returns {department: case id}."""
     event_id = make_event("长春市某小学强制补课收费", "家长反映 <script>alert(1)</script> 每月收费800元", heat=30)
     with session_scope(sessions) as session:
         process_event(session, session.get(Event, event_id), playbook, members, templates, clock())
-        return {a.department_key: a.id for a in session.scalars(select(Assignment))}
+        return {a.department_key: a.id for a in session.scalars(select(Case))}
 
 
 def run_world(driver, desk, sessions, clock, scenario) -> None:  # type: ignore[no-untyped-def]
@@ -284,10 +284,10 @@ def run_world(driver, desk, sessions, clock, scenario) -> None:  # type: ignore[
     asyncio.run(main())
 
 
-def history(sessions, assignment_id: int) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
+def history(sessions, case_id: int) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
     with session_scope(sessions) as session:
-        rows = session.scalars(select(AssignmentEvent).where(AssignmentEvent.assignment_id == assignment_id)
-                               .order_by(AssignmentEvent.id))
+        rows = session.scalars(select(CaseAudit).where(CaseAudit.case_id == case_id)
+                               .order_by(CaseAudit.id))
         return [(e.action, e.chat_id) for e in rows]
 
 
@@ -304,7 +304,7 @@ def test_shared_scenario(driver, desk, sessions, clock, routed) -> None:  # type
         report = await w.sender.run_once()
         assert report.sent == len(routed) + 1 and report.failed == 0, report.errors
         alert = w.card(DUTY_CHAT, "舆情预警")
-        assert alert.buttons[:4] == [f"e:{a}:1" for a in ("confirm", "ignore", "assign", "consult")]
+        assert alert.buttons[:4] == [f"event:{a}:1" for a in ("confirm", "ignore", "assign", "consult")]
         assert "家长反映 <script>alert(1)</script>" in alert.text  # plain text on the card: shown, never markup
         notice = w.card(EDU_CHAT, f"任务 #{edu}")
         assert notice.labels == ["签收", "提交回应", "转办"]
@@ -312,13 +312,13 @@ def test_shared_scenario(driver, desk, sessions, clock, routed) -> None:  # type
         now = clock()
         steps: list[tuple[str, int, str, str, bool]] = [
             # (what, who, button or line, the answer or card says, changes the case)
-            ("press", EDU_MEMBER, f"a:ack:{edu}", "已签收", True),
-            ("press", EDU_MEMBER, f"a:ack:{edu}", "已经「签收」过了", False),
-            ("press", TRAFFIC_MEMBER, f"a:extend:{edu}", "属于省教育厅", False),
-            ("press", STRANGER, f"a:respond:{edu}", "不在 members.yaml", False),
-            ("press", EDU_MEMBER, f"a:extend:{edu}", "请回复延期理由", False),
+            ("press", EDU_MEMBER, f"case:acknowledge:{edu}", "已签收", True),
+            ("press", EDU_MEMBER, f"case:acknowledge:{edu}", "已经「签收」过了", False),
+            ("press", TRAFFIC_MEMBER, f"case:extend:{edu}", "属于省教育厅", False),
+            ("press", STRANGER, f"case:respond:{edu}", "不在 members.yaml", False),
+            ("press", EDU_MEMBER, f"case:extend:{edu}", "请回复延期理由", False),
             ("say", EDU_MEMBER, "情况复杂，需多部门核实", "已延期", True),
-            ("press", EDU_MEMBER, f"a:respond:{edu}", "回应的链接或文字", False),
+            ("press", EDU_MEMBER, f"case:respond:{edu}", "回应的链接或文字", False),
             ("say", EDU_MEMBER, "https://jyt.jl.gov.cn/reply/88", "已提交回应", True),
         ]
         for what, who, data, says, changes in steps:
@@ -339,7 +339,7 @@ def test_shared_scenario(driver, desk, sessions, clock, routed) -> None:  # type
                 assert says in w.answers(who)[-1], (data, w.answers(who))
         assert after[-1][1] == EDU_CHAT  # the audit trail names the chat the card was in
         with session_scope(sessions) as session:
-            clarification = session.scalars(select(Clarification).where(Clarification.assignment_id == edu)).one()
+            clarification = session.scalars(select(Clarification).where(Clarification.case_id == edu)).one()
             clarification_id = clarification.id
         await w.sender.run_once()
         assert any(f"/approve {clarification_id}" in s.text for s in w.fake.sent if s.to == w.driver.target(DUTY_CHAT))
@@ -359,13 +359,14 @@ def test_forged_stale_and_replayed_callbacks_change_nothing(driver, desk, sessio
         await w.sender.run_once()
         notice = w.card(EDU_CHAT, f"任务 #{edu}")
         now = clock()
-        forged = await call(w.driver.forged, w.base, now, EDU_MEMBER, notice, f"a:ack:{edu}")
-        stale = await call(w.driver.press, w.base, now - dt.timedelta(hours=1), EDU_MEMBER, notice, f"a:ack:{edu}")
+        forged = await call(w.driver.forged, w.base, now, EDU_MEMBER, notice, f"case:acknowledge:{edu}")
+        stale = await call(w.driver.press, w.base, now - dt.timedelta(hours=1), EDU_MEMBER, notice,
+                           f"case:acknowledge:{edu}")
         assert (forged.status_code, stale.status_code) == (403, 403)
         assert [a for a, _ in history(sessions, edu)] == ["open", "notify"] and w.edits(notice) == []
         sent = len(w.fake.sent)
         # a fresh, genuine press goes through; the very same request again is a replay
-        request = await call(w.driver.press, w.base, now, EDU_MEMBER, notice, f"a:ack:{edu}")
+        request = await call(w.driver.press, w.base, now, EDU_MEMBER, notice, f"case:acknowledge:{edu}")
         assert request.status_code == 200 and len(w.fake.sent) == sent + 1
         replay = await asyncio.to_thread(lambda: httpx.post(str(request.request.url), content=request.request.content,
                                                             headers=dict(request.request.headers)))
@@ -382,13 +383,13 @@ def test_vendor_errors_retried_and_permanent_ones_recorded(driver, desk, session
         report = await w.sender.run_once()
         assert (report.retried, report.failed) == (1, 1), report.errors
         with session_scope(sessions) as session:
-            rows = {a.state: a for a in session.scalars(select(Alert))}
+            rows = {a.state: a for a in session.scalars(select(OutboxMessage))}
             assert rows["failed"].last_error and rows["pending"].last_error
             pending_id = rows["pending"].id
         clock.advance(dt.timedelta(minutes=5))
         report = await w.sender.run_once()
         assert report.sent >= 1
         with session_scope(sessions) as session:
-            assert session.get(Alert, pending_id).state == "sent"
+            assert session.get(OutboxMessage, pending_id).state == "sent"
 
     run_world(driver, desk, sessions, clock, scenario)

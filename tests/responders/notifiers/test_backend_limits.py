@@ -17,7 +17,7 @@ from responders.notifiers import Button, Outgoing, dingtalk, feishu, telegram, w
 
 LINE = '<b>【舆情预警】事件 7</b> <a href="https://x.cn/1?a=1&amp;b=2">原文</a> 网传 &lt;某校&gt; 😀 情况\n'
 LONG = LINE * 400  # ~25 000 characters: over every backend's limit
-BUTTONS = ((Button("签收" * 20, "a:ack:7"), Button("转办", "a:reassign:7")),)
+BUTTONS = ((Button("签收" * 20, "case:acknowledge:7"), Button("转办", "case:reassign:7")),)
 
 
 class _Tags(HTMLParser):
@@ -146,7 +146,7 @@ def test_feishu_text_and_card_stay_within_its_request_limits() -> None:
     assert len(raw.encode("utf-8")) <= feishu.CARD_BYTES and json.loads(raw) == card
     body = card["elements"][0]["text"]["content"]
     assert body.endswith("…") and len(body) > 1000  # the body was clipped, the card kept whole
-    assert [b["value"]["data"] for b in card["elements"][1]["actions"]] == ["a:ack:7", "a:reassign:7"]
+    assert [b["value"]["data"] for b in card["elements"][1]["actions"]] == ["case:acknowledge:7", "case:reassign:7"]
 
 
 def test_dingtalk_text_and_card_are_clipped_and_the_card_is_json() -> None:

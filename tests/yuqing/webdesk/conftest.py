@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from playbooks.members import Members, load_members
 from playbooks.schema import Playbook
-from responders.assignments import Actor
+from responders.cases import Actor
 from responders.messages import Templates
 from store.database import make_engine, migrate, session_factory, session_scope, sync_departments
 from store.models import DeskPassword, Event, Item, Source

@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy import select
 
 from store.database import session_scope
-from store.models import Assignment
+from store.models import Case
 from yuqing.web import WebServer
 from yuqing.webdesk.site import DeskSite
 
@@ -85,7 +85,7 @@ def csrf_of(client: httpx.Client, path: str = "/now") -> str:
 def case_of(desk: RunningDesk, event_id: int, department: str) -> int:
     """The id of *department*'s case on *event_id* (the test seeded it)."""
     with session_scope(desk.site.sessions) as session:
-        found = session.scalar(select(Assignment.id).where(Assignment.event_id == event_id,
-                                                           Assignment.department_key == department))
+        found = session.scalar(select(Case.id).where(Case.event_id == event_id,
+                                                           Case.department_key == department))
     assert found is not None, f"no case of {department} on event {event_id}"
     return found

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
 from store.database import session_scope
-from store.models import AssignmentEvent
+from store.models import CaseAudit
 
 CHROMIUM = os.environ.get("YUQING_CHROMIUM", "/usr/bin/chromium")
 SHOTS = os.environ.get("YUQING_SCREENSHOTS_DIR")
@@ -98,8 +98,8 @@ def test_a_liaison_sees_only_its_cases_acknowledges_one_and_is_refused_another(
     expect(acknowledge_clock).to_have_count(0)  # the 签收 clock stopped; the answer's clock runs on
     expect(open_page.locator('#clocks [data-clock="respond"]')).to_have_count(1)
     with session_scope(desk_server.site.sessions) as session:
-        trail = session.scalars(select(AssignmentEvent).where(AssignmentEvent.assignment_id == mine,
-                                                              AssignmentEvent.action == "acknowledge")).all()
+        trail = session.scalars(select(CaseAudit).where(CaseAudit.case_id == mine,
+                                                              CaseAudit.action == "acknowledge")).all()
     assert [(row.actor, row.chat_id) for row in trail] == [("陈教育", "web")]
 
     answer = open_page.goto(f"{desk_server.base}/cases/{theirs}")

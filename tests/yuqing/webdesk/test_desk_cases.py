@@ -10,13 +10,13 @@ from desk_support import RunningDesk, Seed, SignIn, case_of, csrf_of
 from sqlalchemy import select
 
 from store.database import session_scope
-from store.models import Assignment, AssignmentEvent
+from store.models import Case, CaseAudit
 from store.types import utcnow
 
 
 def state_of(desk: RunningDesk, case_id: int) -> str:
     with session_scope(desk.site.sessions) as session:
-        a = session.get(Assignment, case_id)
+        a = session.get(Case, case_id)
         assert a is not None
         return a.state
 
@@ -52,15 +52,15 @@ def test_acknowledge_on_the_desk_changes_the_clock_and_says_web(desk_server: Run
     assert 'data-clock="acknowledge"' not in after and 'data-clock="respond"' in after
     assert '<td class="chat">web</td>' in after
     with session_scope(desk_server.site.sessions) as session:
-        row = session.scalars(select(AssignmentEvent).where(AssignmentEvent.assignment_id == case,
-                                                            AssignmentEvent.action == "acknowledge")).one()
+        row = session.scalars(select(CaseAudit).where(CaseAudit.case_id == case,
+                                                            CaseAudit.action == "acknowledge")).one()
         assert row.chat_id == "web" and row.actor == "陈教育"
     liaison.post(f"/cases/{case}/acknowledge", data={"csrf": csrf_of(liaison, f"/cases/{case}")})
     again = liaison.get(f"/cases/{case}").text
     assert "本次未作改动" in again and shown_state(again) == "已签收"
     with session_scope(desk_server.site.sessions) as session:
-        assert len(session.scalars(select(AssignmentEvent).where(AssignmentEvent.assignment_id == case,
-                                                                 AssignmentEvent.action == "acknowledge")).all()) == 1
+        assert len(session.scalars(select(CaseAudit).where(CaseAudit.case_id == case,
+                                                                 CaseAudit.action == "acknowledge")).all()) == 1
 
 
 def test_extend_and_respond_through_the_shared_actions(desk_server: RunningDesk, sign_in: SignIn, seed: Seed) -> None:
@@ -128,7 +128,7 @@ def test_an_overdue_clock_shows_in_red(desk_server: RunningDesk, sign_in: SignIn
     late = case_of(desk_server, seed("逾期未签收的事件", departments=("省教育厅",)), "省教育厅")
     on_time = case_of(desk_server, seed("刚刚交办的事件", departments=("省交通厅",)), "省交通厅")
     with session_scope(desk_server.site.sessions) as session:
-        a = session.get(Assignment, late)
+        a = session.get(Case, late)
         assert a is not None
         a.acknowledge_due_at = utcnow() - dt.timedelta(hours=3)
     duty = sign_in("wangzhiban")

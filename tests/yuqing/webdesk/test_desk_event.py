@@ -12,23 +12,23 @@ from desk_support import RunningDesk, Seed, SignIn, csrf_of
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 
-from responders.assignments import Actor
+from responders.cases import Actor
 from responders.spread import event_spread
 from store.database import session_scope
-from store.models import Assignment, AssignmentEvent, Clarification, Event, Item, Reprint
+from store.models import Case, CaseAudit, Clarification, Event, Item, Reprint
 
 
 def _case_of(desk: RunningDesk, event_id: int) -> int:
     with session_scope(desk.site.sessions) as session:
-        case = session.scalar(select(Assignment.id).where(Assignment.event_id == event_id).order_by(Assignment.id))
+        case = session.scalar(select(Case.id).where(Case.event_id == event_id).order_by(Case.id))
         assert case is not None
         return case
 
 
-def _trail(desk: RunningDesk, event_id: int, action: str) -> list[AssignmentEvent]:
+def _trail(desk: RunningDesk, event_id: int, action: str) -> list[CaseAudit]:
     with session_scope(desk.site.sessions) as session:
-        return list(session.scalars(select(AssignmentEvent).join(Assignment)
-                                    .where(Assignment.event_id == event_id, AssignmentEvent.action == action)))
+        return list(session.scalars(select(CaseAudit).join(Case)
+                                    .where(Case.event_id == event_id, CaseAudit.action == action)))
 
 
 def _post(client: httpx.Client, path: str, page: str, **data: str) -> httpx.Response:
@@ -76,7 +76,7 @@ def test_duty_chief_confirms_from_the_web_once(desk_server: RunningDesk, sign_in
     assert f"事件 {event_id} 已确认" in page
     rows = _trail(desk_server, event_id, "confirm")
     assert [(r.actor, r.chat_id) for r in rows] == [("王值班", "web")]
-    assert "<td>网页</td><td>确认</td>" in page
+    assert "<td>网页</td><td>确认预警</td>" in page
     again = _flash(client, _post(client, f"/events/{event_id}/confirm", f"/events/{event_id}"))
     assert "本次未作改动" in again
     assert len(_trail(desk_server, event_id, "confirm")) == 1
@@ -98,7 +98,7 @@ def test_duty_assigns_ignores_and_consults_from_the_web(desk_server: RunningDesk
     with session_scope(desk_server.site.sessions) as session:
         ev = session.get(Event, event_id)
         assert ev is not None and ev.status == "ignored"
-        keys = set(session.scalars(select(Assignment.department_key).where(Assignment.event_id == event_id)))
+        keys = set(session.scalars(select(Case.department_key).where(Case.event_id == event_id)))
     assert keys == {"省教育厅", "省交通厅"}
 
 

@@ -8,7 +8,7 @@ from desk_support import RunningDesk, SignIn, csrf_of
 from sqlalchemy import select
 
 from playbooks.schema import RANKED_KINDS
-from responders.assignments import Actor
+from responders.cases import Actor
 from store.database import session_scope
 from store.models import Submission
 

@@ -1,4 +1,4 @@
-"""Assignments: one department's duty on one event, its state machine and its audit trail.
+"""Cases: one department's duty on one event, its state machine and its audit trail.
 
 States: new → notified → acknowledged (签收) → responded → closed, plus
 extended (延期, 15 working days, with a reason), reassigned (转办, duty staff
@@ -6,7 +6,7 @@ approve), explained (无法办理, with the explanation) and dismissed (duty sta
 with a reason). The allowed moves are the ``TRANSITIONS`` table; anything
 else raises :class:`InvalidTransition` naming the state and what is allowed.
 
-Every change appends an :class:`AssignmentEvent` (who, which chat, when,
+Every change appends an :class:`CaseAudit` (who, which chat, when,
 what). Deadlines come from the case's rule snapshot, never from the live
 playbook. ``now`` is always passed in.
 """
@@ -22,11 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from playbooks.schema import Playbook
+from responders.actions import ACTIONS
 from responders.errors import AlreadyDone, BadCommand, InvalidTransition, UnknownCase, UnknownDepartment
 from responders.messages import Templates
 from responders.routing import Profile, Role, RouteIntent, Routing
 from responders.snapshot import Rules, acknowledge_due, take_snapshot
-from store.models import Assignment, AssignmentEvent, Department, Event, Item
+from store.models import Case, CaseAudit, Department, Event, Item
 
 
 class State(str, Enum):
@@ -66,7 +67,8 @@ class Who(str, Enum):
 
 @dataclass(frozen=True)
 class Transition:
-    label: str
+    """Where an action may start, where it leaves the case, and who may take it (its words: ``ACTIONS``)."""
+
     sources: frozenset[State]
     target: State
     who: frozenset[Who]
@@ -74,16 +76,15 @@ class Transition:
 
 _DEPT = frozenset({Who.department, Who.duty})
 TRANSITIONS: dict[str, Transition] = {
-    "notify": Transition("通知", frozenset({State.new}), State.notified, frozenset({Who.system})),
-    "acknowledge": Transition("签收", frozenset({State.new, State.notified}), State.acknowledged, _DEPT),
-    "extend": Transition("延期", frozenset({State.acknowledged}), State.extended, _DEPT),
-    "respond": Transition("回应", OPEN_STATES, State.responded, _DEPT | {Who.system}),
-    "explain": Transition("说明无法办理", OPEN_STATES, State.explained, _DEPT),
-    "reassign": Transition("转办", OPEN_STATES, State.reassigned, frozenset({Who.duty})),
-    "dismiss": Transition("撤销", OPEN_STATES, State.dismissed, frozenset({Who.duty})),
-    "close": Transition("办结", DONE_STATES - {State.closed}, State.closed, frozenset({Who.duty, Who.system})),
+    "notify": Transition(frozenset({State.new}), State.notified, frozenset({Who.system})),
+    "acknowledge": Transition(frozenset({State.new, State.notified}), State.acknowledged, _DEPT),
+    "extend": Transition(frozenset({State.acknowledged}), State.extended, _DEPT),
+    "respond": Transition(OPEN_STATES, State.responded, _DEPT | {Who.system}),
+    "explain": Transition(OPEN_STATES, State.explained, _DEPT),
+    "reassign": Transition(OPEN_STATES, State.reassigned, frozenset({Who.duty})),
+    "dismiss": Transition(OPEN_STATES, State.dismissed, frozenset({Who.duty})),
+    "close": Transition(DONE_STATES - {State.closed}, State.closed, frozenset({Who.duty, Who.system})),
 }
-ACTION_LABELS = {"assign": "指派"}  # actions that are no transition of a case (opening one for a department)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def allowed_actions(state: State | str) -> list[str]:
 
 
 def _labels(actions: list[str]) -> str:
-    return "、".join(TRANSITIONS[a].label for a in actions if TRANSITIONS[a].who != {Who.system})
+    return "、".join(ACTIONS[a].label for a in actions if TRANSITIONS[a].who != {Who.system})
 
 
 # --------------------------------------------------------------------------- opening
@@ -121,17 +122,17 @@ def _ensure_department(session: Session, key: str, playbook: Playbook) -> None:
         session.flush()
 
 
-def _audit(session: Session, a: Assignment, actor: Actor, action: str, from_state: str | None,
+def _audit(session: Session, a: Case, actor: Actor, action: str, from_state: str | None,
            now: dt.datetime, **detail: Any) -> None:
-    session.add(AssignmentEvent(
-        assignment_id=a.id, at=now, actor=actor.name, chat_id=actor.chat_id, action=action,
+    session.add(CaseAudit(
+        case_id=a.id, at=now, actor=actor.name, chat_id=actor.chat_id, action=action,
         from_state=from_state, to_state=a.state, detail={k: v for k, v in detail.items() if v is not None},
     ))
 
 
-def open_assignment(session: Session, event: Event, snapshot: dict[str, Any], *, role: str, reason: str,
+def open_case(session: Session, event: Event, snapshot: dict[str, Any], *, role: str, reason: str,
                     department: str, actor: Actor, now: dt.datetime,
-                    received_at: dt.datetime | None = None) -> Assignment:
+                    received_at: dt.datetime | None = None) -> Case:
     """Open one case for *department* under *snapshot*, with its deadlines.
 
     The 签收 clock runs from the notice (now); the first-information and respond clocks from
@@ -140,7 +141,7 @@ def open_assignment(session: Session, event: Event, snapshot: dict[str, Any], *,
     """
     rules = Rules.of(snapshot)
     start = min(received_at, now) if received_at is not None else now
-    a = Assignment(
+    a = Case(
         event_id=event.id, department_key=department, role=role, reason=reason, state=State.new.value,
         rule_snapshot=snapshot, opened_at=now, clock_started_at=start,
         acknowledge_due_at=acknowledge_due(rules, now),
@@ -159,10 +160,10 @@ def open_assignment(session: Session, event: Event, snapshot: dict[str, Any], *,
 
 def open_from_routing(session: Session, event: Event, routing: Routing, playbook: Playbook, *,
                       now: dt.datetime, actor: Actor | None = None,
-                      received_at: dt.datetime | None = None) -> list[Assignment]:
+                      received_at: dt.datetime | None = None) -> list[Case]:
     """Open a case for every routed department the event does not have yet."""
     actor = actor or Actor.system()
-    existing = set(session.scalars(select(Assignment.department_key).where(Assignment.event_id == event.id)))
+    existing = set(session.scalars(select(Case.department_key).where(Case.event_id == event.id)))
     opened = []
     for intent in routing.intents:
         if intent.department in existing:
@@ -176,15 +177,15 @@ def open_from_routing(session: Session, event: Event, routing: Routing, playbook
 
 def add_department(session: Session, event: Event, intent: RouteIntent, profile: Profile, category: str,
                    playbook: Playbook, *, now: dt.datetime, actor: Actor,
-                   received_at: dt.datetime | None = None) -> Assignment:
+                   received_at: dt.datetime | None = None) -> Case:
     """Open a case for one department under the current playbook (routing or 指派)."""
     _ensure_department(session, intent.department, playbook)
-    taken = session.scalar(select(Assignment).where(
-        Assignment.event_id == event.id, Assignment.department_key == intent.department))
+    taken = session.scalar(select(Case).where(
+        Case.event_id == event.id, Case.department_key == intent.department))
     if taken is not None:
-        raise AlreadyDone(taken.id, ACTION_LABELS["assign"], taken.state, department=intent.department)
+        raise AlreadyDone(taken.id, ACTIONS["assign"].label, taken.state, department=intent.department)
     snapshot = take_snapshot(playbook, profile, role=intent.role.value, reason=intent.reason, category=category)
-    return open_assignment(session, event, snapshot, role=intent.role.value, reason=intent.reason,
+    return open_case(session, event, snapshot, role=intent.role.value, reason=intent.reason,
                            department=intent.department, actor=actor, now=now,
                            received_at=received_at or event_received_at(session, event))
 
@@ -199,14 +200,14 @@ def event_received_at(session: Session, event: Event) -> dt.datetime | None:
 # --------------------------------------------------------------------------- transitions
 
 
-def get_assignment(session: Session, assignment_id: int) -> Assignment:
-    a = session.get(Assignment, assignment_id)
+def get_case(session: Session, case_id: int) -> Case:
+    a = session.get(Case, case_id)
     if a is None:
-        raise UnknownCase(reply="no_such", kind="case", n=assignment_id)
+        raise UnknownCase(reply="no_such", kind="case", n=case_id)
     return a
 
 
-def check(a: Assignment, action: str) -> Transition:
+def check(a: Case, action: str) -> Transition:
     """The transition for *action*, or the typed error saying why it cannot happen now."""
     try:
         t = TRANSITIONS[action]
@@ -217,12 +218,13 @@ def check(a: Assignment, action: str) -> Transition:
         return t
     if state == t.target or (action == "acknowledge" and a.acknowledged_at is not None):
         last = next((e for e in reversed(a.history) if e.action == action), None)
-        raise AlreadyDone(a.id, t.label, a.state, by=last.actor if last else None, at=last.at if last else None)
-    raise InvalidTransition(a.id, t.label, STATE_LABELS[state], _labels(allowed_actions(state)))
+        raise AlreadyDone(a.id, ACTIONS[action].label, a.state, by=last.actor if last else None,
+                          at=last.at if last else None)
+    raise InvalidTransition(a.id, ACTIONS[action].label, STATE_LABELS[state], _labels(allowed_actions(state)))
 
 
-def transition(session: Session, a: Assignment, action: str, actor: Actor, *, now: dt.datetime,
-               **detail: Any) -> Assignment:
+def transition(session: Session, a: Case, action: str, actor: Actor, *, now: dt.datetime,
+               **detail: Any) -> Case:
     """Apply *action* to *a*; validates, updates fields, appends the audit row."""
     t = check(a, action)
     before = a.state
@@ -243,13 +245,13 @@ def _require(detail: dict[str, Any], key: str, what: str) -> str:
 
 
 def _apply_notify(
-    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+    session: Session, a: Case, now: dt.datetime, actor: Actor, d: dict[str, Any]
 ) -> dict[str, Any]:
     return {"message_id": d.get("message_id")}
 
 
 def _apply_acknowledge(
-    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+    session: Session, a: Case, now: dt.datetime, actor: Actor, d: dict[str, Any]
 ) -> dict[str, Any]:
     a.acknowledged_at = now
     a.acknowledged_on_time = a.acknowledge_due_at is None or now <= a.acknowledge_due_at
@@ -257,7 +259,7 @@ def _apply_acknowledge(
 
 
 def _apply_extend(
-    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+    session: Session, a: Case, now: dt.datetime, actor: Actor, d: dict[str, Any]
 ) -> dict[str, Any]:
     reason = _require(d, "reason", "extend_reason")
     rules = Rules.of(a.rule_snapshot)
@@ -275,7 +277,7 @@ def _apply_extend(
 
 
 def _apply_respond(
-    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+    session: Session, a: Case, now: dt.datetime, actor: Actor, d: dict[str, Any]
 ) -> dict[str, Any]:
     """The department's answer is in. It records the answer only: a clarification for 审签 is
     created by :func:`responders.clarifications.submit`, and the first-information clock stops
@@ -302,7 +304,7 @@ def _apply_respond(
     }
 
 
-def mark_first_information(a: Assignment, at: dt.datetime) -> bool:
+def mark_first_information(a: Case, at: dt.datetime) -> bool:
     """Stop the first-information clock at the publication time; True when this call stopped it."""
     if a.first_information_due_at is None or a.first_information_at is not None:
         return False
@@ -311,14 +313,14 @@ def mark_first_information(a: Assignment, at: dt.datetime) -> bool:
 
 
 def _apply_explain(
-    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+    session: Session, a: Case, now: dt.datetime, actor: Actor, d: dict[str, Any]
 ) -> dict[str, Any]:
     a.explanation = _require(d, "text", "explanation")
     return {"text": a.explanation}
 
 
 def _apply_reassign(
-    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+    session: Session, a: Case, now: dt.datetime, actor: Actor, d: dict[str, Any]
 ) -> dict[str, Any]:
     target = _require(d, "department", "reassign_target")
     reason = _require(d, "reason", "reassign_reason")
@@ -329,11 +331,11 @@ def _apply_reassign(
     moved = Templates.of(playbook).plain("reassigned_from", department=a.department_key, reason=reason)
     snapshot = dict(a.rule_snapshot, role=Role.manual.value, reason=moved)
     taken = session.scalar(
-        select(Assignment).where(Assignment.event_id == a.event_id, Assignment.department_key == target)
+        select(Case).where(Case.event_id == a.event_id, Case.department_key == target)
     )
     if taken is not None:
         raise BadCommand(reply="target_has_case", department=target, case=taken.id)
-    new = open_assignment(
+    new = open_case(
         session,
         a.event,
         snapshot,
@@ -345,11 +347,11 @@ def _apply_reassign(
         received_at=a.clock_started_at,
     )
     a.closed_at = now
-    return {"to": target, "reason": reason, "new_assignment": new.id}
+    return {"to": target, "reason": reason, "new_case": new.id}
 
 
 def _apply_dismiss(
-    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+    session: Session, a: Case, now: dt.datetime, actor: Actor, d: dict[str, Any]
 ) -> dict[str, Any]:
     reason = _require(d, "reason", "dismiss_reason")
     a.closed_at = now
@@ -357,7 +359,7 @@ def _apply_dismiss(
 
 
 def _apply_close(
-    session: Session, a: Assignment, now: dt.datetime, actor: Actor, d: dict[str, Any]
+    session: Session, a: Case, now: dt.datetime, actor: Actor, d: dict[str, Any]
 ) -> dict[str, Any]:
     a.closed_at = now
     return {"note": d.get("note")}
@@ -404,10 +406,10 @@ def refresh_event_status(session: Session, event: Event) -> str:
     """Recompute the event's status from its cases (an ignored event stays ignored)."""
     if event.status == "ignored":
         return event.status
-    states = list(session.scalars(select(Assignment.state).where(Assignment.event_id == event.id)))
+    states = list(session.scalars(select(Case.state).where(Case.event_id == event.id)))
     event.status = combined_status(states)
     return event.status
 
 
-def assignments_of(session: Session, event_id: int) -> list[Assignment]:
-    return list(session.scalars(select(Assignment).where(Assignment.event_id == event_id).order_by(Assignment.id)))
+def cases_of(session: Session, event_id: int) -> list[Case]:
+    return list(session.scalars(select(Case).where(Case.event_id == event_id).order_by(Case.id)))

@@ -7,13 +7,13 @@ import pytest
 from responders_support import local
 from sqlalchemy import select
 
-from responders.assignments import (
+from responders.cases import (
     TRANSITIONS,
     Actor,
     State,
     allowed_actions,
     combined_status,
-    get_assignment,
+    get_case,
     open_from_routing,
     transition,
 )
@@ -21,7 +21,7 @@ from responders.clocks import overdue
 from responders.errors import AlreadyDone, BadCommand, InvalidTransition
 from responders.routing import EventFacts, route
 from store.database import session_scope
-from store.models import AssignmentEvent, AuditRowImmutable, Clarification, Event
+from store.models import AuditRowImmutable, CaseAudit, Clarification, Event
 
 DUTY = Actor("值班员", user_id=100002, chat_id="-1")
 DEPT = Actor("教育厅联络员", user_id=200101, chat_id="-2")
@@ -40,7 +40,7 @@ DETAIL = {
 
 @pytest.fixture
 def open_case(sessions, playbook, make_event, clock):
-    """Open the routed cases of a 教育 event; returns the lead's assignment id."""
+    """Open the routed cases of a 教育 event; returns the lead's case id."""
 
     def make(title: str = "学校补课收费", **kw) -> int:
         event_id = make_event(title, **kw)
@@ -84,7 +84,7 @@ def test_every_transition_follows_the_table(sessions, playbook, templates, open_
                                            action) -> None:
     case_id = open_case()
     with session_scope(sessions) as session:
-        a = get_assignment(session, case_id)
+        a = get_case(session, case_id)
         _drive(session, a, PATHS[start], playbook, clock())
         assert a.state == start.value
         detail = dict(DETAIL[action], playbook=playbook) if action == "reassign" else DETAIL[action]
@@ -108,7 +108,7 @@ def test_every_transition_follows_the_table(sessions, playbook, templates, open_
 def test_second_acknowledge_is_already_done(sessions, playbook, templates, open_case, clock) -> None:
     case_id = open_case()
     with session_scope(sessions) as session:
-        a = get_assignment(session, case_id)
+        a = get_case(session, case_id)
         transition(session, a, "acknowledge", DEPT, now=clock())
         with pytest.raises(AlreadyDone) as err:
             transition(session, a, "acknowledge", DEPT, now=clock())
@@ -120,7 +120,7 @@ def test_second_acknowledge_is_already_done(sessions, playbook, templates, open_
 def test_invalid_transition_says_what_is_allowed(sessions, playbook, templates, open_case, clock) -> None:
     case_id = open_case()
     with session_scope(sessions) as session:
-        a = get_assignment(session, case_id)
+        a = get_case(session, case_id)
         with pytest.raises(InvalidTransition) as err:
             transition(session, a, "extend", DEPT, now=clock(), reason="复杂")
         assert re.search("不能执行「延期」.*签收", templates.said(err.value))
@@ -130,7 +130,7 @@ def test_invalid_transition_says_what_is_allowed(sessions, playbook, templates, 
 def test_reasons_are_required(sessions, playbook, open_case, clock) -> None:
     case_id = open_case()
     with session_scope(sessions) as session:
-        a = get_assignment(session, case_id)
+        a = get_case(session, case_id)
         transition(session, a, "acknowledge", DEPT, now=clock())
         for action in ("extend", "explain", "dismiss"):
             with pytest.raises(BadCommand):
@@ -144,7 +144,7 @@ def test_ordinary_clocks_from_the_snapshot(sessions, playbook, open_case, clock)
     clock.now = local(2026, 9, 30, 10, 0)  # the day before National Day
     case_id = open_case()
     with session_scope(sessions) as session:
-        a = get_assignment(session, case_id)
+        a = get_case(session, case_id)
         assert a.acknowledge_due_at == local(2026, 9, 30, 14, 0)
         # 7 working days: 10-08, 10-09, 10-10 (make-up Saturday), 10-12, 13, 14, 15
         assert a.respond_due_at == local(2026, 10, 15, 17, 0)
@@ -161,7 +161,7 @@ def test_ordinary_clocks_from_the_snapshot(sessions, playbook, open_case, clock)
 def test_snapshot_outlives_a_playbook_edit(sessions, playbook, open_case, clock) -> None:
     case_id = open_case()
     with session_scope(sessions) as session:
-        a = get_assignment(session, case_id)
+        a = get_case(session, case_id)
         snapshot = a.rule_snapshot
     assert snapshot["clocks"]["acknowledge_seconds"] == playbook.clocks.acknowledge.total_seconds()
     assert [s["name"] for s in snapshot["escalation"]] == [s.name for s in playbook.escalation]
@@ -170,7 +170,7 @@ def test_snapshot_outlives_a_playbook_edit(sessions, playbook, open_case, clock)
 def test_rumour_clock_and_on_time_response(sessions, playbook, open_case, clock) -> None:
     case_id = open_case("网传学校停课", rumour=0.9)
     with session_scope(sessions) as session:
-        a = get_assignment(session, case_id)
+        a = get_case(session, case_id)
         assert a.acknowledge_due_at == clock() + playbook.clocks.rumour.acknowledge
         assert a.first_information_due_at == clock() + playbook.clocks.rumour.first_information
         transition(session, a, "respond", DEPT, now=clock() + dt.timedelta(hours=6), text="经核实，系谣言")
@@ -179,7 +179,7 @@ def test_rumour_clock_and_on_time_response(sessions, playbook, open_case, clock)
         assert [d.name for d in overdue(a, clock() + dt.timedelta(hours=6))] == ["first_information"]
         assert a.acknowledged_at is not None  # a response implies receipt
         # respond alone creates no clarification: only a department's submission does
-        assert session.scalar(select(Clarification).where(Clarification.assignment_id == a.id)) is None
+        assert session.scalar(select(Clarification).where(Clarification.case_id == a.id)) is None
 
 
 def test_emergency_and_policy_reprint_clocks(sessions, playbook, open_case, clock) -> None:
@@ -187,9 +187,9 @@ def test_emergency_and_policy_reprint_clocks(sessions, playbook, open_case, cloc
     e = open_case("化工厂泄漏", emergency=True)
     p = open_case("国务院关于进一步优化政务服务的意见", signals=["policy"])
     with session_scope(sessions) as session:
-        emergency = get_assignment(session, e)
+        emergency = get_case(session, e)
         assert emergency.acknowledge_due_at == clock() + playbook.clocks.emergency.acknowledge
-        reprint = get_assignment(session, p)
+        reprint = get_case(session, p)
         assert reprint.first_information_due_at == clock() + playbook.clocks.policy_reprint.target
         assert reprint.respond_due_at == local(2026, 11, 23, 17, 0)  # at the latest one working day
 
@@ -197,11 +197,11 @@ def test_emergency_and_policy_reprint_clocks(sessions, playbook, open_case, cloc
 def test_reassign_opens_a_case_for_the_target(sessions, playbook, open_case, clock) -> None:
     case_id = open_case()
     with session_scope(sessions) as session:
-        a = get_assignment(session, case_id)
+        a = get_case(session, case_id)
         transition(session, a, "reassign", DUTY, now=clock(), department="省交通厅", reason="校车线路",
                    playbook=playbook)
-        new_id = a.history[-1].detail["new_assignment"]
-        new = get_assignment(session, new_id)
+        new_id = a.history[-1].detail["new_case"]
+        new = get_case(session, new_id)
         assert new.department_key == "省交通厅" and new.role == "manual" and new.state == "new"
         assert "省教育厅" in new.reason and new.rule_snapshot["profile"] == a.rule_snapshot["profile"]
 
@@ -209,7 +209,7 @@ def test_reassign_opens_a_case_for_the_target(sessions, playbook, open_case, clo
 def test_audit_rows_are_append_only(sessions, open_case) -> None:
     open_case()
     with pytest.raises(AuditRowImmutable), session_scope(sessions) as session:
-        row = session.scalars(select(AssignmentEvent)).first()
+        row = session.scalars(select(CaseAudit)).first()
         row.actor = "someone else"
 
 
@@ -225,7 +225,7 @@ def test_event_status_combines_its_cases() -> None:
 def test_event_status_follows_transitions(sessions, playbook, open_case, clock) -> None:
     case_id = open_case()
     with session_scope(sessions) as session:
-        a = get_assignment(session, case_id)
+        a = get_case(session, case_id)
         assert a.event.status == "assigned"
         for other in session.scalars(select(type(a)).where(type(a).event_id == a.event_id)):
             transition(session, other, "respond", DUTY, now=clock(), text="已答复")
