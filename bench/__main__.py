@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ("startup", "bench_classify", "ingest", "poll_cycle", "alert_latency", "memory", "soak", "desk")
+BENCHMARKS = ("startup", "bench_classify", "ingest", "poll_cycle", "alert_latency", "memory", "soak", "desk_pages")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,9 +43,9 @@ def test_imports_point_one_way(package: str) -> None:
 
 def test_no_two_modules_share_a_file_name() -> None:
     """A file name says which module it is: no two packages hold a module of the same name
-    (each package's ``errors.py`` and every ``__init__.py`` aside)."""
+    (each package's ``errors.py`` and every ``__init__.py`` aside); the benchmarks too."""
     homes: dict[str, list[str]] = {}
-    for package in sorted(OURS):
+    for package in sorted(OURS | {"bench"}):
         for path in (ROOT / package).rglob("*.py"):
             if path.name not in {"errors.py", "__init__.py"}:
                 homes.setdefault(path.name, []).append(str(path.relative_to(ROOT)))

@@ -6,7 +6,7 @@ state, with times over the last 30 days (bulk inserts through SQLAlchemy core); 
 (``yuqing.web.WebServer`` with ``build_site``, as the desk tests do), signs in as the duty chief and
 times each page: the median of ``--requests`` requests after one warm-up, printed in ms and as a
 RATIO to ``/static/desk.css`` from the same server in the same run. A page that answers 404 is
-"not built" (other pages are still being written). Run alone: ``python -m bench.desk [--items 100000]``.
+"not built" (other pages are still being written). Run alone: ``python -m bench.desk_pages [--items 100000]``.
 """
 
 from __future__ import annotations
