@@ -12,13 +12,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, make_url, select
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, select
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from playbooks.schema import Playbook
 from store.errors import StoreError as StoreError  # callers import it with the store
-from store.models import Department
+from store.models import Base, Department
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -123,10 +123,19 @@ def _alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head") -> str:
-    """Bring the schema to the newest migration (or *revision*, up or down); safe to run any number of times."""
+    """Bring the schema to the newest migration (or *revision*, up or down); safe to run any number of times.
+
+    An empty database gets the newest schema at once, recorded as migrated to head (Alembic's "building
+    an up to date database from scratch"): a tenth of the time of replaying every migration, which
+    matters for ``yuqing init`` and for each test's fresh store. The migrations are for stores that
+    hold data; ``tests/store`` proves they build exactly the same schema.
+    """
     config = _alembic_config(engine)
     current = current_revision(engine)
-    if revision != "head" and current is not None and int(current) > int(revision):
+    if revision == "head" and current is None and not inspect(engine).get_table_names():
+        Base.metadata.create_all(engine)
+        command.stamp(config, "head")
+    elif revision != "head" and current is not None and int(current) > int(revision):
         command.downgrade(config, revision)
     else:
         command.upgrade(config, revision)
