@@ -3,6 +3,8 @@
     ClassifierError
     ├── DataError          a training or input record is unusable (names file and line)
     ├── ModelFileError     a model directory is missing, foreign, corrupt or of another format
+    │   └── TokenizerMismatchError  a model was trained with another tokenizer than the one asked for
+    ├── TokenizerUnavailableError   the chosen tokenizer is not installed
     └── NotFittedError     a model was asked to predict before it was trained
 """
 
@@ -29,6 +31,14 @@ class DataError(ClassifierError, ValueError):
 
 class ModelFileError(ClassifierError):
     """A model directory cannot be trusted or read; the message names the path."""
+
+
+class TokenizerMismatchError(ModelFileError):
+    """A model trained with one tokenizer was asked to run under another; the message names both."""
+
+
+class TokenizerUnavailableError(ClassifierError):
+    """The chosen tokenizer (or the one a model was trained with) is not installed."""
 
 
 class NotFittedError(ClassifierError):

@@ -28,8 +28,9 @@ RumourGroup = tuple[Path, Sequence[Mapping[str, Any]], Sequence[int]]
 
 
 def training_tokenizer(playbook: Playbook) -> Tokenizer:
-    """The playbook tokenizer with a memo cache, so CV folds do not re-cut the same texts."""
-    return Tokenizer(playbook.user_words(), playbook.stopwords, cache_size=TRAINING_CACHE)
+    """The playbook tokenizer (its segmenter, user words and stop words) with a memo cache, so CV
+    folds do not re-cut the same texts. The saved model keeps this segmenter."""
+    return Tokenizer(playbook.user_words(), playbook.stopwords, cache_size=TRAINING_CACHE, engine=playbook.tokenizer)
 
 
 def _finish(tokenizer: Tokenizer) -> None:

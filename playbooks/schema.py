@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Iterable
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -72,6 +72,11 @@ def _parse_clock_time(value: Any) -> dt.time:
 
 
 ClockTime = Annotated[dt.time, BeforeValidator(_parse_clock_time)]
+
+
+# The word segmenters a playbook may choose (``classifiers.tokenizer`` implements both; a model records
+# the one it was trained with).
+TokenizerName = Literal["jieba", "rjieba"]
 
 
 class _Strict(BaseModel):
@@ -560,6 +565,9 @@ class Playbook(_Strict):
     heat: HeatPolicy
     keyword_overrides: list[KeywordOverride] = Field(default_factory=list)
     stopwords: list[str] = Field(default_factory=list)
+    tokenizer: TokenizerName = Field(
+        "rjieba", description="word segmenter: rjieba (jieba's algorithm and dictionary in Rust) or jieba"
+    )
     templates: dict[str, str] = Field(default_factory=dict)
     replies: dict[str, str] = Field(default_factory=dict, description="what the bot answers a person")
     spread: SpreadPolicy | None = None

@@ -116,3 +116,12 @@ def test_heat_parts_must_all_be_given(tmp_path: Path) -> None:
         load_playbook(path)
     assert "caps must name exactly the parts" in str(caught.value)
     assert str(caught.value).startswith("jilin.yaml:")
+
+
+def test_the_tokenizer_is_one_the_classifiers_have(tmp_path: Path) -> None:
+    path, line = _broken_copy(tmp_path, "tokenizer: rjieba", "tokenizer: pkuseg")
+    problem = _only_problem(path)
+    assert problem.startswith(f"jilin.yaml:{line}: tokenizer: ")
+    assert "'jieba' or 'rjieba'" in problem
+    path, _ = _broken_copy(tmp_path, "tokenizer: rjieba", "tokenizer: jieba")
+    assert load_playbook(path).tokenizer == "jieba"
