@@ -2,8 +2,15 @@
 
 A model directory holds ``model.skops`` and ``manifest.json``. The manifest
 records the format version, the model kind, the sha256 of every training file,
-the cross-validated metrics and the sha256 of the model file itself, so a
-report can always say which data a verdict came from.
+the cross-validated metrics, the tokenizer it was trained with (jieba or
+rjieba) and the sha256 of the model file itself, so a report can always say
+which data a verdict came from.
+
+A model always cuts text with the tokenizer it was trained with: it is part of
+the saved pipeline, and loading checks that the file and the manifest agree.
+Asked to load under another tokenizer (the playbook's), it refuses with
+:class:`TokenizerMismatchError` rather than let two tokenizers meet in one
+service.
 
 Loading never unpickles: skops rebuilds objects and refuses any type outside
 :data:`TRUSTED_TYPES`, a list written here from our own pipelines (a test
@@ -22,7 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from classifiers.errors import ModelFileError
+from classifiers.errors import ModelFileError, TokenizerMismatchError
+from classifiers.tokenizer import LEGACY_TOKENIZER, Tokenizer, require_tokenizer
+from playbooks.schema import TokenizerName
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.skops"
@@ -64,6 +73,7 @@ class Manifest:
     params: dict[str, Any] = field(default_factory=dict)
     created: str = ""
     library_versions: dict[str, str] = field(default_factory=dict)
+    tokenizer: str | None = LEGACY_TOKENIZER  # absent from manifests written before rjieba: those were jieba
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
@@ -79,17 +89,34 @@ def describe_data(paths: Iterable[Path]) -> list[dict[str, Any]]:
     return out
 
 
-def _versions() -> dict[str, str]:
-    import jieba
+def _versions(tokenizer: str | None) -> dict[str, str]:
     import sklearn
 
-    return {"scikit-learn": sklearn.__version__, "skops": _skops_version(), "jieba": jieba.__version__}
+    versions = {"scikit-learn": sklearn.__version__, "skops": _version("skops")}
+    if tokenizer is not None:
+        versions[tokenizer] = _version(tokenizer)
+    return versions
 
 
-def _skops_version() -> str:
+def _version(distribution: str) -> str:
     from importlib.metadata import version
 
-    return version("skops")
+    return version(distribution)
+
+
+def tokenizers_of(model: Any) -> set[str]:
+    """The tokenizers (``jieba``, ``rjieba``) the word vectorisers of a scikit-learn model cut with."""
+    get_params = getattr(model, "get_params", None)
+    if get_params is None:
+        return set()
+    return {value.engine for value in get_params(deep=True).values() if isinstance(value, Tokenizer)}
+
+
+def _one_tokenizer(model: Any, where: Path) -> str | None:
+    found = tokenizers_of(model)
+    if len(found) > 1:
+        raise ModelFileError(f"{where}: the model cuts text with several tokenizers ({', '.join(sorted(found))})")
+    return next(iter(found), None)
 
 
 def save_model(
@@ -104,6 +131,7 @@ def save_model(
 ) -> Manifest:
     """Write ``model`` and its manifest into ``directory`` (created if needed)."""
     directory = Path(directory)
+    tokenizer = _one_tokenizer(model, directory)
     directory.mkdir(parents=True, exist_ok=True)
     model_path = directory / MODEL_FILE
     import skops.io as sio  # loaded on use: it pulls in scikit-learn, seconds a command may not need
@@ -118,7 +146,8 @@ def save_model(
         metrics=dict(metrics or {}),
         params=dict(params or {}),
         created=(now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
-        library_versions=_versions(),
+        library_versions=_versions(tokenizer),
+        tokenizer=tokenizer,
     )
     (directory / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
     return manifest
@@ -158,12 +187,19 @@ def _check_trusted(model_path: Path) -> None:
         raise ModelFileError(f"{model_path}: refuses to load untrusted types: {', '.join(foreign)}")
 
 
-def load_model(directory: Path, *, kind: str) -> tuple[Any, Manifest]:
-    """Load a model directory written by :func:`save_model`, refusing foreign content."""
+def load_model(
+    directory: Path, *, kind: str, tokenizer: TokenizerName | None = None
+) -> tuple[Any, Manifest]:
+    """Load a model directory written by :func:`save_model`, refusing foreign content.
+
+    The model keeps the tokenizer it was trained with. With *tokenizer* (the one the rest of the
+    service uses), a model trained with another is refused with :class:`TokenizerMismatchError`.
+    """
     import skops.io as sio  # loaded on use (see save_model)
 
     directory = Path(directory)
     manifest = read_manifest(directory, kind=kind)
+    _check_tokenizer(directory, manifest, tokenizer)
     model_path = directory / MODEL_FILE
     if not model_path.is_file():
         raise ModelFileError(f"{directory}: manifest present but {MODEL_FILE} is missing")
@@ -174,7 +210,29 @@ def load_model(directory: Path, *, kind: str) -> tuple[Any, Manifest]:
         model = sio.load(model_path, trusted=list(TRUSTED_TYPES))
     except Exception as exc:  # noqa: BLE001 - any failure means "this file cannot be used"
         raise ModelFileError(f"{model_path}: cannot be loaded: {exc}") from None
+    in_file = _one_tokenizer(model, model_path)
+    if in_file is not None and in_file != manifest.tokenizer:
+        raise ModelFileError(
+            f"{model_path}: cuts text with {in_file} but its manifest says {manifest.tokenizer} (file replaced?)"
+        )
     return model, manifest
+
+
+def _check_tokenizer(directory: Path, manifest: Manifest, wanted: TokenizerName | None) -> None:
+    """The recorded tokenizer is installed and, when one is *wanted*, is that one."""
+    recorded = manifest.tokenizer
+    if recorded is None:
+        return
+    if wanted is not None and recorded != wanted:
+        raise TokenizerMismatchError(
+            f"{directory}: this {manifest.kind} model was trained with the {recorded} tokenizer, but the playbook "
+            f"chooses {wanted}; retrain it (yuqing train {manifest.kind} --out {directory}) or set "
+            f"'tokenizer: {recorded}' in the playbook"
+        )
+    try:
+        require_tokenizer(recorded)
+    except ValueError as exc:
+        raise ModelFileError(f"{directory}: {exc}") from None
 
 
 def default_model_dir(kind: str, models_dir: Path | None = None) -> Path:

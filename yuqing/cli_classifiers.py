@@ -34,6 +34,21 @@ def _playbook() -> Any:
         raise click.ClickException(str(exc)) from None
 
 
+def _training_playbook(tokenizer: str | None) -> Any:
+    """The playbook, with its tokenizer replaced when ``--tokenizer`` names another."""
+    playbook = _playbook()
+    return playbook if tokenizer is None else playbook.model_copy(update={"tokenizer": tokenizer})
+
+
+_TOKENIZER_OPTION = click.option(
+    "--tokenizer",
+    type=click.Choice(["jieba", "rjieba"]),
+    default=None,
+    help="Segmenter to train with (default: the playbook's 'tokenizer'); the model records it and "
+    "loads only under a playbook that chooses the same.",
+)
+
+
 def _models_dir() -> Path:
     from yuqing.settings import load_settings
 
@@ -124,7 +139,10 @@ def _labelled(path: Path, label_field: str) -> tuple[list[dict[str, Any]], list[
 @click.option(
     "--folds", default=5, show_default=True, help="Cross-validation folds for the manifest metrics."
 )
-def train_topic(data: Path | None, label_field: str, native: bool, out: Path, folds: int) -> None:
+@_TOKENIZER_OPTION
+def train_topic(
+    data: Path | None, label_field: str, native: bool, out: Path, folds: int, tokenizer: str | None
+) -> None:
     """Train the topic model; cross-validated metrics go into the manifest."""
     from classifiers.trainers import train_topic_model
     from yuqing.settings import load_settings
@@ -132,7 +150,7 @@ def train_topic(data: Path | None, label_field: str, native: bool, out: Path, fo
     data = data or load_settings().datasets_dir / "gov-messages" / "train.jsonl"
     try:
         records, labels, lines = _labelled(data, label_field)
-        playbook = _playbook()
+        playbook = _training_playbook(tokenizer)
         if not native:  # name the file line of a label the playbook cannot map
             for value, number in zip(labels, lines, strict=True):
                 if str(value) not in playbook.training.label_map:
@@ -147,7 +165,8 @@ def train_topic(data: Path | None, label_field: str, native: bool, out: Path, fo
     except (ClassifierError, OSError) as exc:
         raise _fail(exc) from None
     m = manifest.metrics
-    click.echo(f"topic model ({'native labels' if native else 'playbook categories'}) → {out}")
+    click.echo(f"topic model ({'native labels' if native else 'playbook categories'}, "
+               f"{manifest.tokenizer}) → {out}")
     click.echo(
         f"cv macro-F1 {m['macro_f1']:.4f}, accuracy {m['accuracy']:.4f} ({folds}-fold, {len(records)} records)"
     )
@@ -166,7 +185,10 @@ def train_topic(data: Path | None, label_field: str, native: bool, out: Path, fo
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--folds", default=5, show_default=True)
 @click.option("--text-only", is_flag=True, help="Ignore reposts, comments and user data.")
-def train_rumour(data: tuple[Path, ...], label_field: str, out: Path, folds: int, text_only: bool) -> None:
+@_TOKENIZER_OPTION
+def train_rumour(
+    data: tuple[Path, ...], label_field: str, out: Path, folds: int, text_only: bool, tokenizer: str | None
+) -> None:
     """Train the rumour model; labels rumour/fake/谣言/1/true vs non-rumour/real/0/false."""
     from classifiers.rumour import parse_label
     from classifiers.trainers import train_rumour_model
@@ -181,10 +203,12 @@ def train_rumour(data: tuple[Path, ...], label_field: str, out: Path, folds: int
             records, labels, lines = _labelled(path, label_field)
             y = [parse_label(v, source=str(path), line=n) for v, n in zip(labels, lines, strict=True)]
             groups.append((path, records, y))
-        manifest = train_rumour_model(groups, _playbook(), out, folds=folds, use_reactions=not text_only)
+        manifest = train_rumour_model(
+            groups, _training_playbook(tokenizer), out, folds=folds, use_reactions=not text_only
+        )
     except (ClassifierError, OSError) as exc:
         raise _fail(exc) from None
-    click.echo(f"rumour model → {out}")
+    click.echo(f"rumour model ({manifest.tokenizer}) → {out}")
     for name, figures in manifest.metrics.items():
         if isinstance(figures, dict) and "accuracy" in figures:
             click.echo(f"  {name}: accuracy {figures['accuracy']:.4f}, macro-F1 {figures['macro_f1']:.4f}")

@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 import skops.io as sio
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from classifiers.errors import ModelFileError
+from classifiers.api import Classifier
+from classifiers.errors import ModelFileError, TokenizerMismatchError
 from classifiers.modelio import (
     FORMAT_VERSION,
     MANIFEST_FILE,
@@ -21,7 +24,9 @@ from classifiers.modelio import (
     sha256_file,
 )
 from classifiers.rumour import RumourModel
+from classifiers.tokenizer import Tokenizer
 from classifiers.topic import TopicModel
+from playbooks.schema import Playbook
 
 
 def test_round_trip_predicts_the_same(
@@ -100,6 +105,8 @@ def test_bundled_models_load() -> None:
     assert rumour.policy == load_playbook().rumour
     assert topic_manifest.kind == "topic" and rumour_manifest.kind == "rumour"
     assert set(topic.classes) == set(load_playbook().categories)
+    assert topic_manifest.tokenizer == rumour_manifest.tokenizer == load_playbook().tokenizer
+    Classifier.load(load_playbook())  # the bundled models and the bundled playbook cut text the same way
     for directory in ("topic", "rumour"):
         size = (
             (Path(__file__).resolve().parents[2] / "classifiers" / "models" / directory / MODEL_FILE)
@@ -107,3 +114,65 @@ def test_bundled_models_load() -> None:
             .st_size
         )
         assert size < 5_000_000
+
+
+def _other(name: str) -> str:
+    return "jieba" if name == "rjieba" else "rjieba"
+
+
+def test_the_manifest_records_the_tokenizer_and_another_is_refused(
+    tmp_path: Path, topic_model: TopicModel, playbook: Playbook
+) -> None:
+    saved = save_model(topic_model.pipeline, tmp_path, kind="topic")
+    assert saved.tokenizer == playbook.tokenizer and playbook.tokenizer in saved.library_versions
+    _, manifest = load_model(tmp_path, kind="topic", tokenizer=playbook.tokenizer)
+    assert manifest.tokenizer == playbook.tokenizer
+    other = _other(playbook.tokenizer)
+    with pytest.raises(TokenizerMismatchError, match=f"trained with the {playbook.tokenizer} tokenizer, but the "
+                       f"playbook chooses {other}; retrain it \\(yuqing train topic"):
+        load_model(tmp_path, kind="topic", tokenizer=other)
+
+
+def test_a_manifest_that_names_another_tokenizer_than_its_file_is_refused(
+    tmp_path: Path, topic_model: TopicModel, playbook: Playbook
+) -> None:
+    save_model(topic_model.pipeline, tmp_path, kind="topic")
+    manifest = json.loads((tmp_path / MANIFEST_FILE).read_text(encoding="utf-8"))
+    other = _other(playbook.tokenizer)
+    (tmp_path / MANIFEST_FILE).write_text(json.dumps({**manifest, "tokenizer": other}), encoding="utf-8")
+    with pytest.raises(ModelFileError, match=f"cuts text with {playbook.tokenizer} but its manifest says {other}"):
+        load_model(tmp_path, kind="topic")
+
+
+def test_a_model_saved_before_the_choice_is_a_jieba_model(tmp_path: Path) -> None:
+    """Manifests written before rjieba was offered have no tokenizer field: they were trained with jieba."""
+    texts = ["公交线路调整", "学校收费问题", "公交车晚点", "学校食堂"] * 3
+    pipeline = Pipeline([("words", TfidfVectorizer(analyzer=Tokenizer(engine="jieba"))),
+                         ("clf", LogisticRegression())]).fit(texts, [0, 1, 0, 1] * 3)
+    save_model(pipeline, tmp_path, kind="topic")
+    manifest = json.loads((tmp_path / MANIFEST_FILE).read_text(encoding="utf-8"))
+    del manifest["tokenizer"]
+    (tmp_path / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    loaded, read = load_model(tmp_path, kind="topic", tokenizer="jieba")
+    assert read.tokenizer == "jieba" and list(loaded.predict(["公交车"])) == [0]
+    with pytest.raises(TokenizerMismatchError, match="trained with the jieba tokenizer"):
+        load_model(tmp_path, kind="topic", tokenizer="rjieba")
+
+
+def test_a_model_holding_two_tokenizers_is_not_saved(tmp_path: Path) -> None:
+    jieba_words = TfidfVectorizer(analyzer=Tokenizer(engine="jieba"))
+    rjieba_words = TfidfVectorizer(analyzer=Tokenizer(engine="rjieba"))
+    pipeline = Pipeline([("inner", Pipeline([("a", jieba_words)])), ("b", rjieba_words)])
+    with pytest.raises(ModelFileError, match="several tokenizers \\(jieba, rjieba\\)"):
+        save_model(pipeline, tmp_path, kind="topic")
+
+
+def test_the_classifier_refuses_models_of_another_tokenizer_than_the_playbooks(
+    tmp_path: Path, topic_model: TopicModel, rumour_model: RumourModel, playbook: Playbook
+) -> None:
+    save_model(topic_model.pipeline, tmp_path / "topic", kind="topic", params={"native": True})
+    save_model(rumour_model.pipeline, tmp_path / "rumour", kind="rumour")
+    assert Classifier.load(playbook, models_dir=tmp_path).classify({"title": "公交", "text": "公交线路调整"})
+    other = playbook.model_copy(update={"tokenizer": _other(playbook.tokenizer)})
+    with pytest.raises(TokenizerMismatchError, match="topic model was trained with"):
+        Classifier.load(other, models_dir=tmp_path)
