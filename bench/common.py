@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from monitor.items import content_hash, parse_time
 from yuqing.settings import load_settings
@@ -90,17 +91,17 @@ def rss(title: str, items: list[str]) -> bytes:
             f"{''.join(items)}</channel></rss>").encode()
 
 
-def _has_model(directory: Path) -> bool:
-    """Both models present and able to classify with the current code (features change)."""
+def _has_model(directory: Path, tokenizer: str | None = None) -> bool:
+    """Both models present and able to classify with the current code (features change), under the
+    playbook's tokenizer or *tokenizer* (a model loads only under the tokenizer it was trained with)."""
     if not all((directory / kind / "manifest.json").exists() for kind in ("topic", "rumour")):
         return False
     from classifiers.api import Classifier
     from monitor.annotate import ClassifierAnnotator
     from monitor.items import NormalisedItem
-    from playbooks.loader import load_playbook
 
     try:
-        annotator = ClassifierAnnotator(Classifier.load(load_playbook(), models_dir=directory))
+        annotator = ClassifierAnnotator(Classifier.load(bench_playbook(tokenizer), models_dir=directory))
         annotator.annotate(NormalisedItem(source="check", external_id="1", title="试", text="试一试"))
     except Exception as exc:  # noqa: BLE001 - any failure means: train afresh
         print(f"models in {directory} cannot be used ({type(exc).__name__}: {exc})", flush=True)
@@ -108,23 +109,33 @@ def _has_model(directory: Path) -> bool:
     return True
 
 
-def models_dir() -> Path:
+def bench_playbook(tokenizer: str | None = None) -> Any:
+    """The bundled playbook, with its tokenizer replaced when *tokenizer* names another."""
+    from playbooks.loader import load_playbook
+
+    playbook = load_playbook()
+    return playbook if tokenizer in (None, playbook.tokenizer) else playbook.model_copy(update={"tokenizer": tokenizer})
+
+
+def models_dir(tokenizer: str | None = None) -> Path:
     """Trained topic and rumour models: the configured ones, else ones trained once into var/bench/models.
 
     Training (a few minutes, ``yuqing train``) happens only when neither exists,
-    so the classify step of the pipeline is always real, never skipped.
+    so the classify step of the pipeline is always real, never skipped. With *tokenizer* other than
+    the playbook's, models trained with it (``var/bench/models-jieba``, say).
     """
     configured = load_settings().models_dir
-    if _has_model(configured):
+    if _has_model(configured, tokenizer):
         return configured
-    cached = bench_dir() / "models"
-    if _has_model(cached):
+    cached = bench_dir() / ("models" if tokenizer in (None, bench_playbook().tokenizer) else f"models-{tokenizer}")
+    if _has_model(cached, tokenizer):
         return cached
     print(f"no trained models in {configured}: training them once into {cached} (a few minutes)", flush=True)
     exe = [sys.executable, "-c", "from yuqing.cli import main; main()"]
+    choice = ["--tokenizer", tokenizer] if tokenizer else []
     for kind in ("topic", "rumour"):
         shutil.rmtree(cached / kind, ignore_errors=True)
-        subprocess.run([*exe, "train", kind, "--out", str(cached / kind), "--folds", "2"], check=True,
+        subprocess.run([*exe, "train", kind, "--out", str(cached / kind), "--folds", "2", *choice], check=True,
                        stdout=subprocess.DEVNULL)
     return cached
 

@@ -10,7 +10,11 @@ The full cycle's time is split by the pipeline's stages (dedupe, tokenise,
 classify, cluster, store; ``Pipeline.stage_seconds``) with our feed parser
 timed on the same bytes, each as items/s and as a ratio to feedparser, so the
 next bottleneck is visible. A second cycle with the classify step stubbed out
-(into another fresh file) shows how much of the time the classifiers take. Not a test.
+(into another fresh file) shows how much of the time the classifiers take. A
+third cycle runs with the other tokenizer (jieba when the playbook chooses
+rjieba, and the reverse; its models trained with it, once, into var/bench), and
+the tokenise stage and the full pipeline of the two are printed side by side
+with their ratio. Not a test.
 
 Run ``python -m bench.ingest [--items N] [--feeds M]``.
 """
@@ -31,13 +35,13 @@ if __package__ in (None, ""):
 import feedparser
 
 from bench.bench_ingest import feeds, serve
-from bench.common import header, models_dir, verdict
+from bench.common import bench_playbook, header, models_dir, verdict
 from monitor.config import SourcesFile, parse_sources
 from monitor.items import NormalisedItem
 from monitor.pipeline import Annotation, Annotator, Reaction
 from monitor.sources.feed import parse_feed
 from monitor.wiring import build_monitor
-from playbooks.loader import load_playbook
+from playbooks.schema import Playbook
 from store.models import Item
 
 TARGET = 0.5
@@ -51,10 +55,10 @@ class NoAnnotation(Annotator):
 
 
 def run_cycle(config: SourcesFile, models: Path, annotator: Annotator | None,
-              warm: NormalisedItem) -> tuple[int, float, dict[str, float]]:
+              warm: NormalisedItem, playbook: Playbook) -> tuple[int, float, dict[str, float]]:
     """One poll cycle of every feed into a fresh SQLite file: (items stored, seconds, seconds per stage)."""
     with tempfile.TemporaryDirectory() as tmp:
-        monitor = build_monitor(f"sqlite:///{tmp}/ingest.sqlite3", config, load_playbook(), models_dir=models,
+        monitor = build_monitor(f"sqlite:///{tmp}/ingest.sqlite3", config, playbook, models_dir=models,
                                 annotator=annotator)
         if monitor.pipeline.annotator is not None:
             monitor.pipeline.annotator.annotate(warm)  # jieba's dictionary loads outside the timing
@@ -106,6 +110,19 @@ def parse_only(bodies: list[bytes], repeat: int = 3) -> tuple[int, float]:
     return entries, best
 
 
+def print_tokenizers(runs: dict[str, tuple[int, float, dict[str, float]]]) -> None:
+    """The same items through the full pipeline with each tokenizer: the tokenise stage and the whole
+    cycle, and how much faster rjieba is (jieba's seconds over rjieba's)."""
+    print("tokenizers (same items, full pipeline, each with models trained on its own tokens):")
+    print(f"  {'tokenizer':9} {'tokenise s':>10} {'tokenise items/s':>17} {'full s':>8} {'full items/s':>13}")
+    for name, (stored, elapsed, stages) in runs.items():
+        tokenise = stages["tokenise"]
+        print(f"  {name:9} {tokenise:10.3f} {stored / tokenise:17,.0f} {elapsed:8.2f} {stored / elapsed:13,.1f}")
+    (_, jieba_s, jieba_stages), (_, rjieba_s, rjieba_stages) = runs["jieba"], runs["rjieba"]
+    print(f"RATIO tokenise stage jieba/rjieba: {jieba_stages['tokenise'] / rjieba_stages['tokenise']:.1f}×; "
+          f"full cycle jieba/rjieba: {jieba_s / rjieba_s:.2f}×")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=500, help="dataset messages to serve (max 3,462)")
@@ -115,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.full:
         args.items, args.feeds = 3000, 20
     header("ingest")
-    models = models_dir()
+    playbook = bench_playbook()
+    other = bench_playbook("jieba" if playbook.tokenizer == "rjieba" else "rjieba")
+    models, other_models = models_dir(), models_dir(other.tokenizer)
     bodies = feeds(args.items, args.feeds)
     httpd = serve(bodies)
     port = httpd.server_address[1]
@@ -124,20 +143,24 @@ def main(argv: list[str] | None = None) -> int:
     config = parse_sources({"fetch": {"per_host_min_delay": 0}, "sources": sources}, {}, "bench")
     try:
         warm = parse_feed("warm", "http://127.0.0.1/", bodies[0], None)[0][0]
-        stored, full, stages = run_cycle(config, models, None, warm)
-        stored_nc, no_classify, _ = run_cycle(config, models, NoAnnotation(), warm)
+        stored, full, stages = run_cycle(config, models, None, warm, playbook)
+        stored_nc, no_classify, _ = run_cycle(config, models, NoAnnotation(), warm, playbook)
+        runs = {playbook.tokenizer: (stored, full, stages),
+                other.tokenizer: run_cycle(config, other_models, None, warm, other)}
     finally:
         httpd.shutdown()
     parsed, parse_s = parse_only(bodies)
     ours_s = parse_ours(bodies)
     rate, base = stored / full, parsed / parse_s
-    print(f"items: {stored} stored of {parsed} parsed, {args.feeds} loopback feeds, models from {models}")
+    print(f"items: {stored} stored of {parsed} parsed, {args.feeds} loopback feeds, models from {models} "
+          f"(tokenizer {playbook.tokenizer}; {other.tokenizer} models from {other_models})")
     print(f"full pipeline:            {rate:9,.1f} items/s ({full:.2f} s)")
     print(f"pipeline, classify stub:  {stored_nc / no_classify:9,.1f} items/s ({no_classify:.2f} s; "
           f"classify ≈ {100 * (1 - no_classify / full):.0f} % of the full time)")
     print(f"feedparser alone:         {base:9,.1f} items/s ({parse_s:.3f} s, best of 3)")
     print("full pipeline by stage (parse: our feed parser on the same bytes, outside the cycle, best of 3):")
     print_stages(stored, full, ours_s, stages, base)
+    print_tokenizers(runs)
     ratio = rate / base
     print(f"RATIO pipeline/feedparser: {ratio:.4f}")
     verdict("ingest ratio", ratio, TARGET, at_most=False)
