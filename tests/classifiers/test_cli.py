@@ -63,6 +63,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, runner: CliRunner, subset:
 def test_train_writes_manifest_with_cv_and_hash(trained: dict[str, Path]) -> None:
     manifest = json.loads((trained["topic"] / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["kind"] == "topic" and manifest["params"]["native"] is False
+    assert manifest["tokenizer"] == "rjieba"  # the playbook's
     assert 0 < manifest["metrics"]["macro_f1"] <= 1
     assert (
         manifest["training_data"][0]["file"] == "topic.jsonl"
@@ -160,3 +161,21 @@ def test_train_topic_unknown_label_names_file_and_line(runner: CliRunner, tmp_pa
     result = runner.invoke(main, ["train", "topic", "--data", str(data), "--out", str(tmp_path / "m")])
     assert result.exit_code != 0
     assert "t.jsonl:2: label '外星' is not in the playbook's training.label_map" in result.output
+
+
+def test_a_model_trained_with_another_tokenizer_is_refused_by_name(
+    runner: CliRunner, tmp_path: Path, subset: Any
+) -> None:
+    """`train --tokenizer jieba` under the rjieba playbook: the model says so, and classify refuses it."""
+    data = write_jsonl(tmp_path / "t.jsonl", subset("gov-messages", 140, seed=4))
+    out = tmp_path / "jieba-topic"
+    result = runner.invoke(main, ["train", "topic", "--data", str(data), "--native", "--tokenizer", "jieba",
+                                  "--out", str(out), "--folds", "2"])
+    assert result.exit_code == 0, result.output
+    assert "(native labels, jieba)" in result.output
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["tokenizer"] == "jieba"
+    result = runner.invoke(main, ["classify", str(data), "--topic-model", str(out)])
+    assert result.exit_code != 0
+    assert "trained with the jieba tokenizer, but the playbook chooses rjieba" in result.output
+    result = runner.invoke(main, ["train", "topic", "--tokenizer", "pkuseg", "--out", str(out)])
+    assert result.exit_code != 0 and "'pkuseg' is not one of 'jieba', 'rjieba'" in result.output
