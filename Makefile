@@ -30,8 +30,9 @@ $(STAMP): pyproject.toml | $(CJK_FONT)
 
 install: $(STAMP)
 
+# -n auto: one test process per core (pytest-xdist); each loads the models once.
 test: $(STAMP) | $(CHROMIUM)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(VENV)/bin/yuqing demo

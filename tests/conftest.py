@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from support.fake_bot_api import FakeBotAPI
 
+from monitor.pipeline import Annotator
 from playbooks.loader import load_playbook
 from playbooks.schema import Playbook
 
@@ -25,6 +26,16 @@ POSTGRES_ENV = "YUQING_TEST_POSTGRES_URL"
 @pytest.fixture(scope="session")
 def playbook() -> Playbook:
     return load_playbook()
+
+
+@pytest.fixture(scope="session")
+def trained_annotator(playbook: Playbook) -> Annotator:
+    """The bundled models, loaded once per test run (each load takes seconds): every test that stores items
+    through the real classifiers shares them (a classifier holds no state between calls)."""
+    from classifiers.api import Classifier
+    from monitor.annotate import ClassifierAnnotator
+
+    return ClassifierAnnotator(Classifier.load(playbook))
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,9 @@ from classifiers.modelio import (
     MANIFEST_FILE,
     MODEL_FILE,
     TRUSTED_TYPES,
+    default_model_dir,
     load_model,
+    read_manifest,
     save_model,
     sha256_file,
 )
@@ -96,17 +98,15 @@ def test_refuses_other_kind_version_and_tampering(tmp_path: Path, topic_model: T
         load_model(tmp_path, kind="topic")
 
 
-def test_bundled_models_load() -> None:
-    from classifiers.api import load_rumour_model, load_topic_model
-    from playbooks.loader import load_playbook
-
-    topic, topic_manifest = load_topic_model()
-    rumour, rumour_manifest = load_rumour_model(load_playbook())
-    assert rumour.policy == load_playbook().rumour
-    assert topic_manifest.kind == "topic" and rumour_manifest.kind == "rumour"
-    assert set(topic.classes) == set(load_playbook().categories)
-    assert topic_manifest.tokenizer == rumour_manifest.tokenizer == load_playbook().tokenizer
-    Classifier.load(load_playbook())  # the bundled models and the bundled playbook cut text the same way
+def test_bundled_models_load(trained_annotator: Any, playbook: Playbook) -> None:
+    """The bundled models as the run's shared annotator loaded them (with the bundled playbook, so they cut
+    text the same way: Classifier.load refuses models of another tokenizer)."""
+    classifier = trained_annotator.classifier
+    assert classifier.rumour.policy == playbook.rumour
+    assert set(classifier.topic.classes) == set(playbook.categories)
+    topic_manifest = read_manifest(default_model_dir("topic"), kind="topic")
+    rumour_manifest = read_manifest(default_model_dir("rumour"), kind="rumour")
+    assert topic_manifest.tokenizer == rumour_manifest.tokenizer == playbook.tokenizer
     for directory in ("topic", "rumour"):
         size = (
             (Path(__file__).resolve().parents[2] / "classifiers" / "models" / directory / MODEL_FILE)

@@ -11,6 +11,7 @@ from mon_server import LoopbackServer
 
 from monitor.clock import FrozenClock
 from monitor.fetch import Fetcher, FetchLimits
+from monitor.pipeline import Annotator
 from monitor.wiring import Monitor, build_monitor
 from playbooks.schema import Playbook
 
@@ -34,12 +35,13 @@ def db_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def make_monitor(db_url: str, playbook: Playbook, clock: FrozenClock) -> Iterator[Any]:
+def make_monitor(db_url: str, playbook: Playbook, clock: FrozenClock, trained_annotator: Annotator) -> Iterator[Any]:
     built: list[Monitor] = []
 
     def make(sources: list[dict[str, Any]], **sections: Any) -> Monitor:
         config = sources_config(sources, **sections)
-        monitor = build_monitor(db_url, config, playbook, fetcher=Fetcher(config.fetch.limits()), clock=clock)
+        monitor = build_monitor(db_url, config, playbook, fetcher=Fetcher(config.fetch.limits()), clock=clock,
+                                annotator=trained_annotator)
         built.append(monitor)
         return monitor
 

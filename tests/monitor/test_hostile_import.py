@@ -14,8 +14,8 @@ from monitor.wiring import build_monitor
 
 
 @pytest.fixture
-def monitor(database_url, playbook, clock):
-    built = build_monitor(database_url, SourcesFile(), playbook, clock=clock)
+def monitor(database_url, playbook, clock, trained_annotator):
+    built = build_monitor(database_url, SourcesFile(), playbook, clock=clock, annotator=trained_annotator)
     yield built
     built.engine.dispose()
 
