@@ -35,6 +35,7 @@ class Department(Base):
     ranked: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
+
 class Case(Base):
     """One department's duty on one event, with the policy snapshot it was opened under."""
 
@@ -78,6 +79,7 @@ class Case(Base):
         back_populates="case", order_by="CaseAudit.id"
     )
 
+
 class CaseAudit(Base):
     """Append-only audit row: who did what to a case, from which chat, when."""
 
@@ -95,6 +97,7 @@ class CaseAudit(Base):
 
     case: Mapped[Case] = relationship(back_populates="history")
 
+
 class Consultation(Base):
     """A joint consultation (会商) thread and the one agreed external line (统一口径)."""
 
@@ -108,6 +111,7 @@ class Consultation(Base):
     agreed_line: Mapped[str | None] = mapped_column(Text)
     agreed_by: Mapped[str | None] = mapped_column(String(128))
     agreed_at: Mapped[dt.datetime | None]
+
 
 class Clarification(Base):
     """A department's published answer or clarification, approved (审签) before it counts."""

@@ -48,6 +48,7 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
 
+
 class ScheduledReport(Base):
     """Next due time of a periodic report; advanced by compare-and-set so it runs once."""
 

@@ -37,6 +37,7 @@ class PointsEntry(Base):
     dedupe_key: Mapped[str] = mapped_column(String(255))
     recorded_by: Mapped[str] = mapped_column(String(128), default="system")
 
+
 class Submission(Base):
     """Information a unit submits to the provincial portal (2006 §三 信息报送, 实名制) and what became of it.
 
@@ -61,6 +62,7 @@ class Submission(Base):
     adopted_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), doc="the portal's publication")
     decline_reason: Mapped[str | None] = mapped_column(Text)
 
+
 class SubmissionAudit(Base):
     """Append-only audit row of a submission: submitted, adopted, declined, adoption undone."""
 
@@ -72,6 +74,7 @@ class SubmissionAudit(Base):
     actor: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
 
 class DigestEntry(Base):
     """An item or event picked into the day's 《网络信息摘要》, with any leader's instruction."""

@@ -52,6 +52,7 @@ class Source(Base):
     items_total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
+
 class Item(Base):
     """One message, post or article in the normalised shape every source kind shares."""
 
@@ -103,6 +104,7 @@ class Item(Base):
 
     source: Mapped[Source] = relationship()
 
+
 class ItemChange(Base):
     """A recorded change to a stored item (e.g. a portal message gaining its reply)."""
 
@@ -115,6 +117,7 @@ class ItemChange(Base):
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
     handled_at: Mapped[dt.datetime | None]
+
 
 class Event(Base):
     """A cluster of items about the same happening (a hot topic)."""
@@ -137,6 +140,7 @@ class Event(Base):
     places: Mapped[list[Any] | None] = mapped_column(JSON)
     is_emergency: Mapped[bool] = mapped_column(Boolean, default=False)
     closed_at: Mapped[dt.datetime | None]
+
 
 class Reprint(Base):
     """An item that carries another's content: the spread the score and points count."""
