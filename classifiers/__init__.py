@@ -7,8 +7,9 @@ The public surface:
 - :class:`classifiers.api.Classifier` — ``Classifier.load(pb).classify(record)`` →
   :class:`classifiers.api.Classification` (category, category_scores, rumour_probability,
   rumour_verdict, why)
-- :class:`classifiers.events.EventClusterer` — ``add(text, when, hint_event=None)``,
-  ``export_state()`` / ``from_state()``
+- :class:`classifiers.events.EventClusterer` — ``add(text, when, hint_event=None)`` →
+  :class:`classifiers.events.Placement`; ``get`` / ``restore`` / ``rename`` / ``forget_before`` of a
+  :class:`classifiers.events.Cluster`; ``export_state()`` / ``from_state()``
 - :func:`classifiers.burst.detect_burst` — ``detect_burst(times, now, BurstPolicy())``
 - :func:`classifiers.heat.heat_score` — ``heat_score(HeatInputs(...), now, pb)``
 

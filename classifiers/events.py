@@ -1,15 +1,19 @@
-"""Online single-pass clustering of items into events (topics).
+"""Online single-pass clustering of items into clusters (the events the monitor stores).
 
 Each item is hashed into a sparse term vector (no fitted vocabulary, so the
 clusterer never needs retraining) and compared by cosine with the centroids
-of events seen within ``window``. Above ``threshold`` it joins the best event,
-else it opens a new one. A caller that already knows an item is a near-duplicate
-of an item in event X (the monitor's dedupe) passes ``hint_event`` and skips
-the comparison.
+of the :class:`Cluster` objects seen within ``window``. Above ``threshold`` it
+joins the best one, else it opens a new one; :meth:`EventClusterer.add` returns
+the item's :class:`Placement`. A caller that already knows an item is a
+near-duplicate of an item in cluster X (the monitor's dedupe) passes
+``hint_event`` and skips the comparison.
 
 The clusterer is a pure object: no clock (callers pass the item time), no I/O.
-:meth:`EventClusterer.export_state` returns plain JSON-able data that the store
-persists, and :meth:`EventClusterer.from_state` restores it.
+Callers hold its clusters only through :meth:`~EventClusterer.get`,
+:meth:`~EventClusterer.restore`, :meth:`~EventClusterer.rename` and
+:meth:`~EventClusterer.forget_before`. :meth:`EventClusterer.export_state`
+returns plain JSON-able data that the store persists, and
+:meth:`EventClusterer.from_state` restores it.
 """
 
 from __future__ import annotations
@@ -48,8 +52,10 @@ def cosine(a: Vector, b: Vector) -> float:
 
 
 @dataclass
-class Event:
-    """An event: its centroid (sum of member vectors, pruned), members and time span."""
+class Cluster:
+    """An open cluster of items: its centroid (mean of member vectors, pruned), size and time span.
+
+    ``event_id`` is the key the caller knows it by (the store's event id once stored)."""
 
     event_id: str
     centroid: Vector
@@ -67,7 +73,7 @@ class Event:
         }
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Event:
+    def from_data(cls, data: Mapping[str, Any]) -> Cluster:
         return cls(
             event_id=str(data["event_id"]),
             centroid={int(k): float(v) for k, v in data["centroid"]},
@@ -78,8 +84,8 @@ class Event:
 
 
 @dataclass(frozen=True)
-class Assignment:
-    """Where one item went: event id, whether that event is new, and the similarity that decided."""
+class Placement:
+    """Where one item went: its cluster's key, whether that cluster is new, and the similarity that decided."""
 
     event_id: str
     created: bool
@@ -110,10 +116,48 @@ class EventClusterer:
         self.n_features = n_features
         self.max_centroid_terms = max_centroid_terms
         self.id_prefix = id_prefix
-        self.events: dict[str, Event] = {}
+        self._clusters: dict[str, Cluster] = {}  # by key, in the order they were opened or restored
         self._next_id = 1
 
-    def add(self, text: str, when: dt.datetime, *, hint_event: str | None = None) -> Assignment:
+    def __len__(self) -> int:
+        return len(self._clusters)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._clusters
+
+    def get(self, key: str) -> Cluster | None:
+        """The open cluster known by *key*, or None (never opened, or forgotten)."""
+        return self._clusters.get(key)
+
+    def restore(self, cluster: Cluster) -> None:
+        """Hold *cluster* again (a stored event after a restart), under its own key.
+
+        A cluster already held under that key is replaced. Restored keys that look like this
+        clusterer's own (``<id_prefix><n>``) move the id counter past them, so a new cluster
+        never takes a restored one's key.
+        """
+        self._clusters[cluster.event_id] = cluster
+        self._skip_past(cluster.event_id)
+
+    def rename(self, old_key: str, new_key: str) -> Cluster:
+        """Hold the cluster known by *old_key* under *new_key* (a new event's key becomes its stored id).
+
+        Raises KeyError for an unknown *old_key*, ValueError when *new_key* is another cluster's.
+        """
+        if new_key != old_key and new_key in self._clusters:
+            raise ValueError(f"cluster key {new_key!r} is already taken")
+        cluster = self._clusters.pop(old_key)
+        cluster.event_id = new_key
+        self._clusters[new_key] = cluster
+        self._skip_past(new_key)
+        return cluster
+
+    def _skip_past(self, key: str) -> None:
+        number = key[len(self.id_prefix):] if key.startswith(self.id_prefix) else ""
+        if number.isdigit():
+            self._next_id = max(self._next_id, int(number) + 1)
+
+    def add(self, text: str, when: dt.datetime, *, hint_event: str | None = None) -> Placement:
         """Put one item into an event and return the assignment.
 
         ``when`` must be timezone-aware. ``hint_event`` names an event the item
@@ -122,23 +166,23 @@ class EventClusterer:
         if when.tzinfo is None:
             raise ValueError("item time must be timezone-aware")
         vec = hashed_vector(self.tokenize(text), self.n_features)
-        if hint_event is not None and hint_event in self.events:
-            event = self.events[hint_event]
+        if hint_event is not None and hint_event in self._clusters:
+            event = self._clusters[hint_event]
             self._absorb(event, vec, when)
-            return Assignment(event.event_id, False, 1.0, by_hint=True)
+            return Placement(event.event_id, False, 1.0, by_hint=True)
         best, best_sim = self._best_match(vec, when)
         if best is not None and best_sim >= self.threshold:
             self._absorb(best, vec, when)
-            return Assignment(best.event_id, False, round(best_sim, 4))
+            return Placement(best.event_id, False, round(best_sim, 4))
         event = self._open(vec, when)
-        return Assignment(event.event_id, True, round(best_sim, 4))
+        return Placement(event.event_id, True, round(best_sim, 4))
 
-    def _best_match(self, vec: Vector, when: dt.datetime) -> tuple[Event | None, float]:
-        best: Event | None = None
+    def _best_match(self, vec: Vector, when: dt.datetime) -> tuple[Cluster | None, float]:
+        best: Cluster | None = None
         best_sim = 0.0
         if not vec:
             return None, 0.0
-        for event in self.events.values():
+        for event in self._clusters.values():
             if when - event.last_seen > self.window:
                 continue
             sim = cosine(vec, event.centroid)
@@ -146,14 +190,14 @@ class EventClusterer:
                 best, best_sim = event, sim
         return best, best_sim
 
-    def _open(self, vec: Vector, when: dt.datetime) -> Event:
+    def _open(self, vec: Vector, when: dt.datetime) -> Cluster:
         event_id = f"{self.id_prefix}{self._next_id}"
         self._next_id += 1
-        event = Event(event_id, dict(vec), 1, when, when)
-        self.events[event_id] = event
+        event = Cluster(event_id, dict(vec), 1, when, when)
+        self._clusters[event_id] = event
         return event
 
-    def _absorb(self, event: Event, vec: Vector, when: dt.datetime) -> None:
+    def _absorb(self, event: Cluster, vec: Vector, when: dt.datetime) -> None:
         """Running mean of member vectors, renormalised and pruned to the strongest terms."""
         n = event.size
         merged = {k: v * n for k, v in event.centroid.items()}
@@ -169,9 +213,9 @@ class EventClusterer:
 
     def forget_before(self, cutoff: dt.datetime) -> list[str]:
         """Drop events last seen before ``cutoff`` (keeps the state small); returns their ids."""
-        gone = [k for k, e in self.events.items() if e.last_seen < cutoff]
+        gone = [k for k, e in self._clusters.items() if e.last_seen < cutoff]
         for k in gone:
-            del self.events[k]
+            del self._clusters[k]
         return gone
 
     def export_state(self) -> dict[str, Any]:
@@ -182,7 +226,7 @@ class EventClusterer:
             "window_seconds": self.window.total_seconds(),
             "n_features": self.n_features,
             "next_id": self._next_id,
-            "events": [e.to_data() for e in self.events.values()],
+            "events": [e.to_data() for e in self._clusters.values()],
         }
 
     @classmethod
@@ -202,8 +246,7 @@ class EventClusterer:
             clusterer = cls(tokenize, **params)
             clusterer._next_id = int(state["next_id"])
             for data in state["events"]:
-                event = Event.from_data(data)
-                clusterer.events[event.event_id] = event
+                clusterer.restore(Cluster.from_data(data))
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"event state is malformed: {exc!r}") from None
         return clusterer

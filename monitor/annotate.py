@@ -24,8 +24,7 @@ from sqlalchemy.orm import Session
 
 from classifiers.api import Classifier
 from classifiers.errors import ClassifierError
-from classifiers.events import Event as ClusterEvent
-from classifiers.events import EventClusterer
+from classifiers.events import Cluster, EventClusterer
 from classifiers.heat import HeatInputs, Mention, heat_score
 from classifiers.signals import EMERGENCY, TextSignals, burst_signal, merge, text_signals
 from classifiers.tokenizer import Tokenizer
@@ -148,10 +147,10 @@ class StoredEventAssigner:
                                      Event.last_seen_at >= now - self.window)
         for row in session.scalars(recent):
             try:
-                event = ClusterEvent.from_data({**(row.centroid or {}), "event_id": str(row.id)})
+                cluster = Cluster.from_data({**(row.centroid or {}), "event_id": str(row.id)})
             except (KeyError, TypeError, ValueError):
                 continue
-            self.clusterer.events[event.event_id] = event
+            self.clusterer.restore(cluster)
 
     def assign_many(self, session: Session, items: Sequence[Item], now: dt.datetime) -> None:
         """Cluster *items* in order, then store each event touched once: new events in one insert, and
@@ -188,18 +187,16 @@ class StoredEventAssigner:
                 item.rumour_probability, item.rumour_verdict = 0.0, OFFICIAL_CLARIFICATION
             marks = TextSignals() if official is not None else text_signals(item.title, item.text, self.playbook)
             when = item.published_at or now
-            assignment = self.clusterer.add(text, when, hint_event=hint)
-            if assignment.created:
-                created[assignment.event_id] = Event(title=(item.title or item.text)[:120], category=item.category,
-                                                     first_seen_at=when, last_seen_at=when, item_count=0)
-            key_of[item.id] = assignment.event_id
-            placed.append((item, assignment.event_id, marks))
+            placement = self.clusterer.add(text, when, hint_event=hint)
+            if placement.created:
+                created[placement.event_id] = Event(title=(item.title or item.text)[:120], category=item.category,
+                                                    first_seen_at=when, last_seen_at=when, item_count=0)
+            key_of[item.id] = placement.event_id
+            placed.append((item, placement.event_id, marks))
         session.add_all(created.values())
         session.flush()
         for key, row in created.items():  # in creation order, so the clusterer's order is kept
-            cluster = self.clusterer.events.pop(key)
-            cluster.event_id = str(row.id)
-            self.clusterer.events[cluster.event_id] = cluster
+            self.clusterer.rename(key, str(row.id))
         stored_keys = {int(key) for _, key, _ in placed if key not in created}
         events = {row.id: row for row in session.scalars(select(Event).where(Event.id.in_(stored_keys)))}
         events.update({row.id: row for row in created.values()})
@@ -233,7 +230,7 @@ class StoredEventAssigner:
             ):
                 members[m.event_id].append(m)
         for event_id, arrivals in touched.items():
-            row, cluster, rows = events[event_id], self.clusterer.events[str(event_id)], members[event_id]
+            row, rows, cluster = events[event_id], members[event_id], self.clusterer.get(str(event_id))
             mentions = [Mention(when=m.published_at or m.fetched_at, host=host_of(m.url) or m.host,
                                 engagement=m.likes + m.comments + m.reposts, is_reprint=m.reprint_of_id is not None)
                         for m in rows]
@@ -241,8 +238,10 @@ class StoredEventAssigner:
             rumour = max((m.rumour_probability or 0.0 for m in rows), default=0.0)
             row.item_count = len(rows)
             row.category = categories.most_common(1)[0][0] if categories else row.category
-            row.first_seen_at = min(row.first_seen_at, cluster.first_seen)
-            row.last_seen_at = max(row.last_seen_at, cluster.last_seen)
+            if cluster is not None:  # always: the batch placed items into it
+                row.first_seen_at = min(row.first_seen_at, cluster.first_seen)
+                row.last_seen_at = max(row.last_seen_at, cluster.last_seen)
+                row.centroid = cluster.to_data()
             row.rumour_probability = rumour
             score = heat_score(HeatInputs(mentions, row.category or self.playbook.fallback_category, rumour),
                                now, self.playbook)
@@ -250,7 +249,6 @@ class StoredEventAssigner:
             row.heat_breakdown = {"score": score.score, "explain": score.explain(),
                                   "parts": [{"name": p.name, "raw": p.raw, "points": p.points, "note": p.note,
                                              "facts": dict(p.facts)} for p in score.parts]}
-            row.centroid = cluster.to_data()
             seen = {m.id: m.published_at or m.fetched_at for m in rows}
             arrived = {item.id for item, _ in arrivals}
             times = [when for member_id, when in seen.items() if member_id not in arrived]

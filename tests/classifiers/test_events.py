@@ -6,7 +6,7 @@ import json
 import pytest
 
 from classifiers.errors import DataError
-from classifiers.events import EventClusterer, cosine, hashed_vector
+from classifiers.events import Cluster, EventClusterer, cosine, hashed_vector
 from classifiers.tokenizer import Tokenizer
 
 T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.UTC)
@@ -28,7 +28,8 @@ def test_similar_items_join_one_event(clusterer: EventClusterer) -> None:
     assert len(set(ids)) == 1
     other = clusterer.add(SCHOOL, T0)
     assert other.created and other.event_id != ids[0]
-    assert clusterer.events[ids[0]].size == 3
+    held = clusterer.get(ids[0])
+    assert held is not None and held.size == 3
 
 
 def test_old_events_are_not_matched(clusterer: EventClusterer) -> None:
@@ -78,3 +79,42 @@ def test_forget_before(clusterer: EventClusterer) -> None:
     old = clusterer.add(HEATING[0], T0).event_id
     clusterer.add(SCHOOL, T0 + dt.timedelta(days=2))
     assert clusterer.forget_before(T0 + dt.timedelta(days=1)) == [old]
+
+    assert clusterer.get(old) is None and len(clusterer) == 1
+
+
+def test_rename_keeps_the_cluster_under_its_new_key(clusterer: EventClusterer) -> None:
+    """A new cluster's key becomes the caller's id (the stored event's); later items find it there."""
+    first = clusterer.add(HEATING[0], T0)
+    renamed = clusterer.rename(first.event_id, "42")
+    assert renamed.event_id == "42" and clusterer.get(first.event_id) is None
+    assert clusterer.add(HEATING[1], T0 + dt.timedelta(minutes=5)).event_id == "42"
+    assert clusterer.add(SCHOOL, T0, hint_event="42").event_id == "42"
+    held = clusterer.get("42")
+    assert held is not None and held.size == 3
+
+
+def test_rename_refuses_unknown_and_taken_keys(clusterer: EventClusterer) -> None:
+    a = clusterer.add(HEATING[0], T0).event_id
+    b = clusterer.add(SCHOOL, T0).event_id
+    with pytest.raises(KeyError):
+        clusterer.rename("nope", "7")
+    with pytest.raises(ValueError, match="taken"):
+        clusterer.rename(a, b)
+    assert clusterer.get(a) is not None and clusterer.get(b) is not None
+
+
+def test_restored_cluster_is_matched_and_its_key_never_reused(tokenizer: Tokenizer) -> None:
+    """A cluster stored by an earlier run is held again: a similar item joins it, and a new cluster
+    never takes its key."""
+    earlier = EventClusterer(tokenizer.tokenize, threshold=0.3)
+    for i, text in enumerate(HEATING[:2]):
+        earlier.add(text, T0 + dt.timedelta(minutes=i))
+    earlier.rename("ev1", "ev7")
+    stored = json.loads(json.dumps(earlier.get("ev7").to_data()))  # type: ignore[union-attr]
+    later = EventClusterer(tokenizer.tokenize, threshold=0.3)
+    later.restore(Cluster.from_data(stored))
+    assert "ev7" in later
+    joined = later.add(HEATING[2], T0 + dt.timedelta(hours=1))
+    assert joined.event_id == "ev7" and not joined.created
+    assert later.add(SCHOOL, T0).event_id == "ev8"
