@@ -8,6 +8,9 @@
   persists each event (title, category, counts, first/last seen, heat from
   ``classifiers.heat``, centroid) in the ``events`` table; on start it rebuilds
   the clusterer from the open events' stored centroids.
+* :class:`ClarificationLookup` is the one question the assigner asks a later stage:
+  which event does the page at this URL answer (our own published clarification)?
+  The responders answer it; the monitor never reads their tables.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +34,7 @@ from classifiers.tokenizer import Tokenizer
 from monitor.items import NormalisedItem, host_of
 from monitor.pipeline import Annotation, Annotator, EventAssigner, Reaction
 from playbooks.schema import Playbook
-from store.models import Clarification, Event, Item, Source
+from store.models import Event, Item, Source
 
 log = logging.getLogger(__name__)
 NO_MARKS = TextSignals()  # an item with no signal words
@@ -110,29 +113,28 @@ class LazyAnnotator:
 OFFICIAL_CLARIFICATION = "官方澄清"
 
 
-def clarification_events(session: Session, urls: set[str]) -> dict[str, int]:
-    """The event each of these URLs answers, when it is a submitted clarification's page."""
-    found: dict[str, int] = {}
-    ordered = sorted(urls)
-    for start in range(0, len(ordered), 500):
-        for url, event_id in session.execute(
-            select(Clarification.url, Clarification.event_id)
-            .where(Clarification.url.in_(ordered[start:start + 500]), Clarification.state != "rejected")
-            .order_by(Clarification.id)
-        ):
-            if url is not None:
-                found.setdefault(url, event_id)
-    return found
+class ClarificationLookup(Protocol):
+    """Which event each of these pages answers, when it is our own clarification's page.
+
+    The monitor asks; the stage that keeps clarifications (responders) answers, so the monitor
+    never reads that stage's tables. Without a lookup no item is taken for a clarification.
+    """
+
+    def answered_events(self, session: Session, urls: Collection[str]) -> Mapping[str, int]:
+        """For each URL that is a (not rejected) clarification's page, the id of the event it answers."""
+        ...
 
 
 class StoredEventAssigner:
     """Online event clustering whose state lives in the ``events`` table."""
 
     def __init__(self, playbook: Playbook, tokenizer: Tokenizer | None = None,
-                 window: dt.timedelta = dt.timedelta(days=3)) -> None:
+                 window: dt.timedelta = dt.timedelta(days=3),
+                 clarifications: ClarificationLookup | None = None) -> None:
         self.playbook = playbook
         self.tokenizer = tokenizer or Tokenizer.from_playbook(playbook)
         self.window = window
+        self.clarifications = clarifications
         self.clusterer = EventClusterer(self.tokenizer.tokenize, window=window)
         self._loaded = False
 
@@ -152,6 +154,12 @@ class StoredEventAssigner:
                 continue
             self.clusterer.restore(cluster)
 
+    def _answered(self, session: Session, items: Sequence[Item]) -> Mapping[str, int]:
+        if self.clarifications is None:
+            return {}
+        urls = {i.url for i in items if i.url}
+        return self.clarifications.answered_events(session, urls) if urls else {}
+
     def assign_many(self, session: Session, items: Sequence[Item], now: dt.datetime) -> None:
         """Cluster *items* in order, then store each event touched once: new events in one insert, and
         counts, heat, centroid and signals from one query over the touched events' items."""
@@ -160,7 +168,7 @@ class StoredEventAssigner:
         linked = {i.reprint_of_id or i.repost_of_id for i in items} - {None}
         if linked:  # the originals, into the session's identity map in one query
             session.scalars(select(Item).where(Item.id.in_(linked))).all()
-        answering = clarification_events(session, {i.url for i in items if i.url})
+        answering = self._answered(session, items)
         key_of: dict[int, str] = {}  # item id → its cluster's key (a new event's key until it is stored)
         created: dict[str, Event] = {}
         placed: list[tuple[Item, str, TextSignals]] = []
@@ -264,5 +272,6 @@ class StoredEventAssigner:
         row.is_emergency = bool(row.is_emergency) or any(s.kind == EMERGENCY for s in found.signals)
 
 
-def default_event_assigner(playbook: Playbook, tokenizer: Tokenizer | None = None) -> EventAssigner:
-    return StoredEventAssigner(playbook, tokenizer)
+def default_event_assigner(playbook: Playbook, tokenizer: Tokenizer | None = None,
+                           clarifications: ClarificationLookup | None = None) -> EventAssigner:
+    return StoredEventAssigner(playbook, tokenizer, clarifications=clarifications)

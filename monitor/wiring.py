@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers.tokenizer import Tokenizer
-from monitor.annotate import LazyAnnotator, default_event_assigner
+from monitor.annotate import ClarificationLookup, LazyAnnotator, default_event_assigner
 from monitor.clock import Clock, system_clock
 from monitor.config import SourcesFile, load_sources
 from monitor.fetch import Fetcher
@@ -47,8 +47,14 @@ def build_monitor(
     fetcher: Fetcher | None = None,
     clock: Clock = system_clock,
     migrate_schema: bool = True,
+    clarifications: ClarificationLookup | None = None,
 ) -> Monitor:
-    """Engine, pipeline and poller for one database and sources file."""
+    """Engine, pipeline and poller for one database and sources file.
+
+    *clarifications* answers which event a fetched page answers when it is our own clarification
+    (the responders' ``ClarificationPages``, passed in by the service); without it no item is taken
+    for one. It is used by the default event assigner only.
+    """
     engine = make_engine(database_url)
     if migrate_schema:
         migrate(engine)
@@ -58,7 +64,7 @@ def build_monitor(
         annotator = LazyAnnotator(playbook, models_dir)
     tokenizer = Tokenizer.from_playbook(playbook)  # the clusterer's; the models' tokenisers share its batch memo
     if events is None:
-        events = default_event_assigner(playbook, tokenizer)
+        events = default_event_assigner(playbook, tokenizer, clarifications)
     pipeline = Pipeline(playbook, config.dedupe, annotator=annotator, events=events, limits=config.limits.limits(),
                         tokenizer=tokenizer)
     poller = Poller(config, sessions, pipeline, fetcher=fetcher or Fetcher(config.fetch.limits()), clock=clock)

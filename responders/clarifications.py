@@ -16,6 +16,7 @@ clarification id, host and weight (major 1.0 / other 0.5 by the playbook).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
@@ -31,6 +32,7 @@ from responders.errors import BadCommand, InvalidTransition, ResponderError, Unk
 from responders.messages import Templates
 from store.models import Case, Clarification, Event, Item, Reprint
 
+_IN_CHUNK = 500  # URLs per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
 REVIEW_LABELS = {"approve": "审签通过", "reject": "退回"}  # the two reviews, as a refusal names them
 
 
@@ -211,3 +213,26 @@ def track_all(session: Session, playbook: Playbook, now: dt.datetime,
 def of_event(session: Session, event_id: int) -> list[Clarification]:
     return list(session.scalars(select(Clarification).where(Clarification.event_id == event_id)
                                 .order_by(Clarification.id)))
+
+
+class ClarificationPages:
+    """The monitor's :class:`monitor.annotate.ClarificationLookup`, answered from our clarifications.
+
+    An item fetched from a page we published as a clarification (submitted or approved, not
+    rejected) belongs to the event it answers and is not itself a rumour; the monitor asks this
+    per batch, so it need not read this stage's table.
+    """
+
+    def answered_events(self, session: Session, urls: Collection[str]) -> dict[str, int]:
+        """The event each of these URLs answers (the earliest clarification's, when several share a page)."""
+        found: dict[str, int] = {}
+        ordered = sorted(urls)
+        for start in range(0, len(ordered), _IN_CHUNK):
+            for url, event_id in session.execute(
+                select(Clarification.url, Clarification.event_id)
+                .where(Clarification.url.in_(ordered[start:start + _IN_CHUNK]), Clarification.state != "rejected")
+                .order_by(Clarification.id)
+            ):
+                if url is not None:
+                    found.setdefault(url, event_id)
+        return found

@@ -29,13 +29,14 @@ T = TypeVar("T")
 
 def _monitor(context: Context) -> Monitor:
     """The monitor for the configured store; the settings fill the fetch values the file leaves out."""
+    from responders.clarifications import ClarificationPages
     from yuqing.store_setup import sources_config
 
     settings = context.settings
     try:
         config = sources_config(settings)
         return build_monitor(settings.effective_database_url, config, context.playbook(),
-                             models_dir=settings.models_dir)
+                             models_dir=settings.models_dir, clarifications=ClarificationPages())
     except (PolicyFileError, MonitorError, StoreError) as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -35,6 +35,7 @@ from monitor.wiring import Monitor, build_monitor
 from playbooks.members import VENDORS, Members, load_members
 from playbooks.schema import Playbook
 from responders.chat.http import CallbackHandler
+from responders.clarifications import ClarificationPages
 from responders.cycle import run_cycle
 from responders.desk import Desk
 from responders.health_alerts import queue_source_health
@@ -128,7 +129,8 @@ class Service:
 
     def _build_monitor(self) -> Monitor:
         return build_monitor(self.settings.effective_database_url, sources_config(self.settings),
-                             self.playbook, models_dir=self.settings.models_dir, clock=self.clock)
+                             self.playbook, models_dir=self.settings.models_dir, clock=self.clock,
+                             clarifications=ClarificationPages())
 
     async def _cycle(self, monitor: Monitor) -> None:
         now = self.clock()

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import pytest
 from responders_support import a_case, event, item, local, source
 from sqlalchemy import select
 
+from monitor.config import SourcesFile
+from monitor.items import NormalisedItem
+from monitor.pipeline import Annotation, Annotator, Reaction
+from monitor.wiring import Monitor, build_monitor
 from responders import clarifications
 from responders.cases import Actor
+from responders.clarifications import ClarificationPages
 from responders.errors import BadCommand, InvalidTransition, UnknownDepartment
-from store.models import Clarification, Reprint
+from store.database import session_scope
+from store.models import Clarification, Event, Item, Reprint, Source
 
 NOW = local(2026, 11, 23, 10, 0)
 CLARIFICATION = (
@@ -92,3 +99,53 @@ def test_text_only_clarification_waits_for_its_item(session, playbook):
     own = item(session, site, CLARIFICATION, NOW + dt.timedelta(minutes=30))
     assert clarifications.track(session, row, playbook, NOW + dt.timedelta(hours=1)).own_item_id == own.id
     assert session.get(Clarification, row.id).item_id == own.id
+
+
+class DoubtingAnnotator(Annotator):
+    """A light stand-in for the models: every item reads as a likely rumour, so a stamp shows."""
+
+    def annotate(self, item: NormalisedItem | Item, reactions: Sequence[Reaction] = ()) -> Annotation:
+        return Annotation("教育", {"教育": 1.0}, 0.9, "疑似谣言", ("过期食材",))
+
+
+RUMOUR = "网传某小学食堂使用过期食材，家长群里都在转，孩子吃了拉肚子"
+
+
+def _ingest(monitor: Monitor, sessions, external_id: str, text: str, url: str) -> Item:
+    with session_scope(monitor.sessions) as s:
+        src = (s.scalar(select(Source).where(Source.name == "jyt"))
+               or source(s, "jyt.jl.gov.cn", name="jyt", kind="weibo"))
+        page = NormalisedItem(source="jyt", external_id=external_id, title="", text=text, url=url, published_at=NOW)
+        monitor.pipeline.process(s, src, [page], NOW)
+    with session_scope(sessions) as s:
+        row = s.scalar(select(Item).where(Item.external_id == external_id))
+        assert row is not None
+        s.expunge(row)
+        return row
+
+
+@pytest.mark.parametrize("lookup", [True, False], ids=["with-lookup", "no-lookup"])
+def test_our_clarification_page_joins_its_event_and_is_not_a_rumour(database_url, sessions, playbook, lookup):
+    """The monitor asks the responders' ClarificationPages which event a fetched page answers: our own
+    page joins that event as 官方澄清 (however much it quotes the rumour); a rejected one's page, or any
+    page when the monitor was built without the lookup, is judged like any other item."""
+    monitor = build_monitor(database_url, SourcesFile(), playbook, annotator=DoubtingAnnotator(),
+                            migrate_schema=False, clarifications=ClarificationPages() if lookup else None)
+    try:
+        rumour = _ingest(monitor, sessions, "r1", RUMOUR, "https://bbs.example.cn/t/1")
+        ours, refused = "https://jyt.jl.gov.cn/tz/1.html", "https://jyt.jl.gov.cn/tz/2.html"
+        with session_scope(sessions) as s:
+            ev = s.get(Event, rumour.event_id)
+            clarifications.submit(s, ev, "省教育厅", ours, Actor("联络员"), NOW)
+            rejected = clarifications.submit(s, ev, "省教育厅", refused, Actor("联络员"), NOW)
+            clarifications.reject(s, rejected.id, DUTY, "口径不一致", NOW)
+        answer = _ingest(monitor, sessions, "c1", "长春市教育局声明：" + RUMOUR + "一事不实，食材检测合格", ours)
+        other = _ingest(monitor, sessions, "c2", "关于全市中小学寒假放假时间的通知，请家长安排好假期", refused)
+    finally:
+        monitor.engine.dispose()
+    if lookup:
+        assert (answer.event_id, answer.rumour_verdict, answer.rumour_probability) == (
+            rumour.event_id, "官方澄清", 0.0)
+    else:
+        assert (answer.rumour_verdict, answer.rumour_probability) == ("疑似谣言", 0.9)
+    assert (other.rumour_verdict, other.event_id != rumour.event_id) == ("疑似谣言", True)
