@@ -115,3 +115,22 @@ def test_sector_and_regional_policies_chase_only_the_concerned_sites(session, pl
     assert {s.source_name for s in check_policy(session, region, playbook, PUBLISHED)} == {"cc-gov", "nongan"}
     general = _item(session, gov, "吉林省人民政府关于进一步优化营商环境的意见", "……", PUBLISHED, 3)
     assert len(check_policy(session, general, playbook, PUBLISHED)) == 5
+
+
+def test_policies_are_found_by_source_name_item_address_or_source_address(session, playbook):
+    """The store narrows to policy sources and policy hosts before the rules run: each way in still finds
+    its policy (a source named as one, an item on a policy host from any source, an item with no address
+    from a source on one, a host in capitals), and a policy-like text elsewhere is not one."""
+    named = _source(session, "gov-cn-policy", "mirror.example.cn", None)
+    blog = _source(session, "some-blog", "blog.example.cn", None)
+    on_host = _source(session, "jl-portal", "WWW.JL.GOV.CN", None)
+    by_name = _item(session, named, POLICY_TITLE, POLICY_TEXT, PUBLISHED, 1)
+    by_item_url = _item(session, blog, POLICY_TITLE, POLICY_TEXT, PUBLISHED, 2)
+    by_item_url.url = "https://Www.Gov.Cn/zhengce/2.htm"
+    by_source_url = _item(session, on_host, POLICY_TITLE, POLICY_TEXT, PUBLISHED, 3)
+    by_source_url.url = ""
+    _item(session, blog, POLICY_TITLE, POLICY_TEXT, PUBLISHED, 4)  # a blog quoting the policy
+    _item(session, named, "今日天气晴", "多云转晴", PUBLISHED, 5)  # a policy source's non-policy item
+    session.flush()
+    found = important_policies(session, playbook, PUBLISHED - dt.timedelta(days=1), PUBLISHED + dt.timedelta(days=1))
+    assert [p.id for p in found] == [by_name.id, by_item_url.id, by_source_url.id]
