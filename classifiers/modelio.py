@@ -196,6 +196,7 @@ def load_model(
     service uses), a model trained with another is refused with :class:`TokenizerMismatchError`.
     """
     import skops.io as sio  # loaded on use (see save_model)
+    from skops.io.exceptions import UntrustedTypesFoundException
 
     directory = Path(directory)
     manifest = read_manifest(directory, kind=kind)
@@ -205,9 +206,14 @@ def load_model(
         raise ModelFileError(f"{directory}: manifest present but {MODEL_FILE} is missing")
     if sha256_file(model_path) != manifest.model_sha256:
         raise ModelFileError(f"{model_path}: sha256 does not match the manifest (file changed or corrupt)")
-    _check_trusted(model_path)
+    # One pass over the file: skops audits every type against ``trusted`` before it builds anything (a
+    # separate get_untrusted_types() pass would parse the tens of MB of schema twice, the service's
+    # memory peak). Only a refused file is read again, to name the foreign types.
     try:
         model = sio.load(model_path, trusted=list(TRUSTED_TYPES))
+    except UntrustedTypesFoundException:
+        _check_trusted(model_path)
+        raise ModelFileError(f"{model_path}: refuses to load untrusted types") from None
     except Exception as exc:  # noqa: BLE001 - any failure means "this file cannot be used"
         raise ModelFileError(f"{model_path}: cannot be loaded: {exc}") from None
     in_file = _one_tokenizer(model, model_path)
