@@ -22,21 +22,18 @@ import io
 import logging
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib import dates as mdates  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from responders.errors import ResponderError
 from responders.reports import columns
-from responders.reports.fonts import find_cjk_font  # noqa: E402
+from responders.reports.fonts import find_cjk_font
+
+if TYPE_CHECKING:
+    # matplotlib is imported when the first chart is drawn, not with this module: the service and the
+    # web desk import the reports (about 30 MB of matplotlib) whether or not a chart is drawn that day.
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 DPI = 110
 WIDTH = 7.0  # inches: the PDF places charts across A4's text width (180 mm)
@@ -56,6 +53,11 @@ class ChartError(ResponderError, ValueError):
 
 @lru_cache(maxsize=1)
 def _family() -> str:
+    """Select the Agg backend and register the CJK font, once, before the first figure."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    matplotlib.use("Agg")
     font = find_cjk_font()
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # "weight 500" notices
     font_manager.fontManager.addfont(str(font.path))
@@ -64,6 +66,9 @@ def _family() -> str:
 
 def _figure(width: float = WIDTH, height: float = 3.0) -> Figure:
     family = _family()
+    import matplotlib
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), dpi=DPI)
     fig.set_layout_engine("constrained")
     matplotlib.rcParams["font.family"] = [family]
@@ -87,6 +92,8 @@ def data_uri(png: bytes) -> str:
 
 def time_axis(ax: Axes, start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> None:
     """Limit the x axis to [start, end] with ticks fit for the span, labelled in the office's timezone."""
+    from matplotlib import dates as mdates
+
     locator = mdates.AutoDateLocator(tz=tz, minticks=3, maxticks=8)
     locator.intervald[mdates.MINUTELY] = [1, 2, 5, 10, 15, 30]  # ten minutes get 2-minute ticks, not two ticks
     ax.xaxis.set_major_locator(locator)
@@ -142,6 +149,8 @@ def cumulative_figure(series: Mapping[str, Points], title: str, ylabel: str, tz:
     start, stop = span(series, end)
     named = [(name, points) for name, points in series.items()]
     fig = _figure(height=2.6 + 0.18 * ((len(named) + 1) // 2))
+    from matplotlib import dates as mdates
+
     ax = fig.add_subplot()
     for name, points in named:
         xs, ys = running_total(points, start, stop)
@@ -174,6 +183,8 @@ def bars_figure(labels: Sequence[str], current: Sequence[float], previous: Seque
     if not labels:
         raise ChartError("no categories to draw")
     fig = _figure()
+    from matplotlib.ticker import MaxNLocator
+
     ax = fig.add_subplot()
     xs = range(len(labels))
     ax.bar([x - 0.2 for x in xs], previous, width=0.4, label=names[1], color="#bbbbbb")
@@ -203,6 +214,8 @@ def ranking_figure(labels: Sequence[str], values: Sequence[float], title: str, x
     if len(labels) != len(values):
         raise ChartError(f"{len(labels)} labels but {len(values)} values")
     fig = _figure(height=RANK_EXTRA + RANK_ROW * max(len(labels), 4))
+    from matplotlib.ticker import MaxNLocator
+
     ax = fig.add_subplot()
     ys = range(len(labels))
     drawn = ax.barh(list(ys), list(values), height=0.7, color="#c0392b")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import hmac
 import secrets
 import time
@@ -27,7 +28,6 @@ from yuqing.errors import DeskError
 
 WEB_CHANNEL = "web"  # the audit trail's chat column for an action taken on the desk
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
-_DUMMY_HASH = _HASHER.hash("not a password anyone has")
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -112,11 +112,19 @@ def set_password(session: Session, members: Members, login: str, password: str, 
         row.password_hash, row.set_at = digest, now
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """What an unknown name's password is checked against: made at the first sign-in, not at import
+    (one argon2id hash takes 64 MiB for a moment; the service imports this module whether or not
+    anyone signs in)."""
+    return _HASHER.hash("not a password anyone has")
+
+
 def password_matches(session: Session, login: str, password: str) -> bool:
     """True when *password* is *login*'s; an unknown name costs the same time as a wrong password."""
     row = session.get(DeskPassword, login)
     try:
-        _HASHER.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+        _HASHER.verify(row.password_hash if row is not None else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
     if row is None:
