@@ -43,21 +43,26 @@ def signature_of(item: NormalisedItem, policy: DedupeSection) -> int | None:
 
 
 class ReprintFinder:
-    """Finds the original an item repeats; keeps a signature index fed from the store.
+    """Finds the original an item repeats; keeps a signature index of the dedupe window fed from the store.
 
     The index grows from the highest item id it has seen, so each call reads
-    only rows added since (by this process or any other).
+    only rows added since (by this process or any other), and drops what the
+    window has left behind. It holds three numbers per original in NumPy arrays
+    (:class:`classifiers.signatures.SignatureIndex`): id, signature, when stored.
     """
 
     def __init__(self, policy: DedupeSection) -> None:
         self.policy = policy
         self._index = SignatureIndex()
-        self._times: dict[int, dt.datetime | None] = {}
         self._high_id = 0
+        self._latest: dt.datetime | None = None  # the latest *now* seen: the window's end
 
     def refresh(self, session: Session, now: dt.datetime) -> None:
         """Index originals stored since the last call, only those inside the dedupe window
-        (a store of millions of items must not be held in memory to find this week's reprints)."""
+        (a store of millions of items must not be held in memory to find this week's reprints),
+        and forget those the window has moved past."""
+        self._latest = now if self._latest is None else max(self._latest, now)
+        self._index.forget_before((self._latest - self.policy.window).timestamp())
         high = session.scalar(select(func.max(Item.id))) or 0
         rows = session.execute(
             select(Item.id, Item.signature, Item.fetched_at)
@@ -70,10 +75,13 @@ class ReprintFinder:
                 self.remember(item_id, signature, fetched)
         self._high_id = max(self._high_id, high)
 
+    def __len__(self) -> int:
+        """How many originals the index holds."""
+        return len(self._index)
+
     def remember(self, item_id: int, signature: int, at: dt.datetime | None) -> None:
-        """Index an original; *at* is when we stored it (the window counts from there)."""
-        self._index.add(item_id, signature)
-        self._times[item_id] = at
+        """Index an original; *at* is when we stored it (the window counts from there; None: always in it)."""
+        self._index.add(item_id, signature, None if at is None else at.timestamp())
         self._high_id = max(self._high_id, item_id)
 
     def find_many(
@@ -99,11 +107,10 @@ class ReprintFinder:
                             Item.source_id != source_id):
             if row.content_hash not in by_hash or row.id < by_hash[row.content_hash].id:
                 by_hash[row.content_hash] = row
-        horizon = now - self.policy.window
+        horizon = (now - self.policy.window).timestamp()
         candidates = [
             [] if signature is None else
-            [key for key, _ in self._index.within(signature, self.policy.near_duplicate_max_distance)
-             if (self._times.get(key) or now) >= horizon]
+            [key for key, _ in self._index.within(signature, self.policy.near_duplicate_max_distance, horizon)]
             for signature in signatures
         ]
         near_rows = {row.id: row for row in _rows_in(session, Item.id, {k for keys in candidates for k in keys},

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from mon_builders import records, rss2
-from mon_helpers import Item, Reprint, cycle, stored
+from mon_helpers import Item, Reprint, Source, cycle, stored
 from mon_server import Reply
 
 from monitor.config import DedupeSection
+from monitor.dedupe import ReprintFinder
+from store.database import make_engine, migrate, session_factory, session_scope
 
 
 def test_duplicates_across_a_restart(server, make_monitor):
@@ -94,3 +98,30 @@ def test_weight_by_host(playbook):
     assert weights.weight("bbs.example.com", "auto") == weights.other
     assert weights.weight("bbs.example.com", "major") == weights.major
     assert weights.weight("www.gov.cn", "other") == weights.other  # the source's own class wins
+
+
+def test_the_reprint_index_holds_only_the_dedupe_window(database_url):
+    """The index reads originals stored inside the window, and forgets them as the window moves on:
+    a store of a year's items does not sit in memory to find this week's reprints."""
+    policy = DedupeSection(window=dt.timedelta(days=30))
+    now = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+    engine = make_engine(database_url)
+    migrate(engine)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            src = Source(name="s", kind="feed", url="http://a.gov.cn/")
+            session.add(src)
+            session.flush()
+            for n, age in enumerate((40, 20, 5, 1)):  # days before now
+                session.add(Item(source_id=src.id, external_id=f"x{n}", title="", text=f"t{n}",
+                                 content_hash=f"h{n}", signature=1000 + n, fetched_at=now - dt.timedelta(days=age)))
+            session.flush()
+            finder = ReprintFinder(policy)
+            finder.refresh(session, now)
+            assert len(finder) == 3  # the 40-day-old item was never read
+            finder.refresh(session, now + dt.timedelta(days=12))
+            assert len(finder) == 2  # the 20-day-old one left the window
+            finder.refresh(session, now + dt.timedelta(days=40))
+            assert len(finder) == 0
+    finally:
+        engine.dispose()
