@@ -137,6 +137,7 @@ class StoredEventAssigner:
         self.clarifications = clarifications
         self.clusterer = EventClusterer(self.tokenizer.tokenize, window=window)
         self._loaded = False
+        self._latest: dt.datetime | None = None  # the latest *now* seen: where the window ends
 
     def _load(self, session: Session, now: dt.datetime) -> None:
         """Rebuild the clusterer's recent events from their stored centroids (once).
@@ -145,14 +146,20 @@ class StoredEventAssigner:
         already routed (assigned, responded, ignored) keeps gathering its items after a restart.
         """
         self._loaded = True
-        recent = select(Event).where(Event.status != "closed", Event.centroid.is_not(None),
-                                     Event.last_seen_at >= now - self.window)
-        for row in session.scalars(recent):
+        recent = select(Event.id, Event.centroid).where(Event.status != "closed", Event.centroid.is_not(None),
+                                                        Event.last_seen_at >= now - self.window)
+        for event_id, centroid in session.execute(recent):  # two columns, not whole rows with heat and signals
             try:
-                cluster = Cluster.from_data({**(row.centroid or {}), "event_id": str(row.id)})
+                cluster = Cluster.from_data({**(centroid or {}), "event_id": str(event_id)})
             except (KeyError, TypeError, ValueError):
                 continue
             self.clusterer.restore(cluster)
+
+    def _prune(self, now: dt.datetime) -> None:
+        """Forget clusters last seen before the window (the latest *now* seen, minus the window): the
+        clusterer holds what a restart would rebuild, not every event since the service started."""
+        self._latest = now if self._latest is None else max(self._latest, now)
+        self.clusterer.forget_before(self._latest - self.window)
 
     def _answered(self, session: Session, items: Sequence[Item]) -> Mapping[str, int]:
         if self.clarifications is None:
@@ -165,6 +172,7 @@ class StoredEventAssigner:
         counts, heat, centroid and signals from one query over the touched events' items."""
         if not self._loaded:
             self._load(session, now)
+        self._prune(now)
         linked = {i.reprint_of_id or i.repost_of_id for i in items} - {None}
         if linked:  # the originals, into the session's identity map in one query
             session.scalars(select(Item).where(Item.id.in_(linked))).all()

@@ -191,3 +191,34 @@ def test_a_batch_stores_what_one_item_at_a_time_stores(tmp_path, playbook, clock
     assert batched[0] == single[0] == [len(first) + len(page) - 2, 1, 0, 1]
     assert batched == single
     assert any(count > 1 for _, count, *_ in batched[2])  # some events gathered several items
+
+
+def test_the_clusterer_holds_only_the_window_it_can_still_match(tmp_path, playbook, clock):
+    """As time moves on the clusterer forgets clusters last seen before the window, as a restart would
+    not load them; a similar item after that opens a new event, as it would after a restart."""
+    config = parse_sources({"sources": []}, {}, "test-sources.yaml")
+    monitor = build_monitor(f"sqlite:///{tmp_path / 'w.sqlite3'}", config, playbook, annotator=KeywordAnnotator(),
+                            clock=clock)
+    heating = "幸福小区冬季供暖温度不达标，暖气不热，居民多次反映无人处理"
+    school = "实验小学周末违规补课收费，老师强制学生参加，家长不满"
+    start = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
+
+    def put(n: int, text: str, when: dt.datetime) -> int:
+        with session_scope(monitor.sessions) as session:
+            source = session.query(Source).one_or_none() or Source(name="w", kind="feed", url="http://w.example/")
+            session.add(source)
+            session.flush()
+            monitor.pipeline.process(session, source, [_item("w", {"id": n, "title": "", "text": text},
+                                                             published_at=when)], when)
+            return session.query(Item).filter(Item.external_id == str(n)).one().event_id
+
+    try:
+        assigner = monitor.pipeline.events
+        first = put(1, heating, start)
+        assert put(2, heating + "！", start + dt.timedelta(days=1)) == first  # inside the window: joins
+        put(3, school, start + dt.timedelta(days=3))
+        assert len(assigner.clusterer) == 2
+        later = put(4, heating + "。", start + dt.timedelta(days=5))  # heating last seen 4 days before
+        assert later != first and len(assigner.clusterer) == 2  # heating forgot, school kept, new heating
+    finally:
+        monitor.engine.dispose()
