@@ -93,20 +93,21 @@ class LazyAnnotator:
         self._inner: Annotator | None = None
         self._tried = False
 
-    def _load(self) -> Annotator | None:
+    def load(self) -> Annotator | None:
+        """The models, loaded now if not yet (blocking; None when there are none to load)."""
         if not self._tried:
             self._tried = True
             self._inner = default_annotator(self.playbook, self.models_dir)
         return self._inner
 
     def annotate(self, item: NormalisedItem | Item, reactions: Sequence[Reaction] = ()) -> Annotation:
-        inner = self._load()
+        inner = self.load()
         return inner.annotate(item, reactions) if inner is not None else Annotation(None)
 
     def annotate_many(
         self, items: Sequence[NormalisedItem | Item], reactions: Sequence[Sequence[Reaction]] | None = None
     ) -> list[Annotation]:
-        inner = self._load()
+        inner = self.load()
         return inner.annotate_many(items, reactions) if inner is not None else [Annotation(None) for _ in items]
 
 

@@ -180,6 +180,7 @@ class Service:
         sessions = monitor.sessions
 
         def prepare() -> None:
+            monitor.load_models()  # first, before the store's and the pollers' memory: see load_models
             with session_scope(sessions) as session:
                 sync_departments(session, self.playbook)
             monitor.poller.ensure_synced()
