@@ -44,6 +44,7 @@ from responders.outbox import OutboxSender
 from responders.reports.schedule import post_monthly_report_if_due, post_weekly_report_if_due
 from store.database import session_scope, sync_departments
 from yuqing.chat import build_backend
+from yuqing.malloc_arenas import limit_malloc_arenas
 from yuqing.settings import Settings, SettingsError
 from yuqing.store_setup import sources_config
 from yuqing.web import WebServer, web_server
@@ -176,6 +177,7 @@ class Service:
     # ------------------------------------------------------------------ run
 
     async def run(self) -> None:
+        limit_malloc_arenas(self.settings.malloc_arenas)  # before the worker threads start (peak memory)
         monitor = self._build_monitor()
         sessions = monitor.sessions
 

@@ -75,6 +75,7 @@ class Settings(BaseModel):
     web_secure_cookies: bool = False  # set when the desk is served over HTTPS (a proxy in front)
     callback_max_age: float = Field(default=300.0, gt=0, le=3600)  # seconds a signed callback stays valid
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    malloc_arenas: int = Field(default=2, ge=0, le=64)  # glibc arenas the service's threads share; 0: glibc's
     http_timeout: float = Field(default=20.0, gt=0)
     max_response_bytes: int = Field(default=20_000_000, gt=0)
     fetch_deadline: float = Field(default=120.0, gt=0, le=3600)
