@@ -69,6 +69,7 @@ class ReprintFinder:
             .where(Item.id > self._high_id, Item.fetched_at >= now - self.policy.window,
                    Item.signature.is_not(None), Item.reprint_of_id.is_(None))
             .order_by(Item.id)
+            .execution_options(yield_per=5000)  # a month of a busy store is streamed, not held as rows
         )
         for item_id, signature, fetched in rows:
             if signature is not None:  # the query excludes them; the type does not know
