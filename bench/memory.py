@@ -9,7 +9,10 @@ classifiers) until every source was polled once and a responders cycle ran;
 then it prints its peak RSS (VmHWM; ``ru_maxrss`` would carry the forking parent's). Baseline for the RATIO, same
 run: a bare Python process importing nothing of ours. Target ≤ 400 MB.
 
-Run ``python -m bench.memory [--items 1000000] [--sources 1000] [--regenerate]``.
+Run ``python -m bench.memory [--items 1000000] [--sources 1000] [--regenerate] [--trace]``.
+``--trace`` also prints where the memory went: each time the service's RSS rose by
+``--trace-step`` MB (default 15), what every thread of ours was running (the profile in
+bench/README.md).
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -107,6 +113,43 @@ def bare_rss_mb() -> float:
     return int(out) / 1024
 
 
+def rss_mb() -> float:
+    """This process's current RSS (VmRSS)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def start_tracer(step_mb: float) -> None:
+    """A daemon thread that, each time RSS rose by *step_mb*, prints to stderr the innermost frames of
+    our code in every other thread (what was allocating), so the rises can be attributed."""
+    root = str(Path(__file__).resolve().parent.parent)
+    started = time.monotonic()
+
+    def ours(frame: Any) -> str:
+        stack = [f for f in traceback.extract_stack(frame) if f.filename.startswith(root)]
+        return " < ".join(f"{Path(f.filename).parent.name}/{Path(f.filename).name}:{f.lineno} {f.name}"
+                          for f in reversed(stack[-5:]))
+
+    def watch() -> None:
+        last = rss_mb()
+        me = threading.get_ident()
+        while True:
+            time.sleep(0.05)
+            now = rss_mb()
+            if now - last >= step_mb:
+                frames = [ours(f) for tid, f in sys._current_frames().items() if tid != me]
+                print(f"+{now - last:.0f} MB → {now:.0f} MB at {time.monotonic() - started:.1f} s: "
+                      + " | ".join(f for f in frames if f), file=sys.stderr, flush=True)
+                last = now
+            elif now < last:  # freed: count the next rise from here
+                last = now
+
+    threading.Thread(target=watch, daemon=True, name="rss-tracer").start()
+
+
 def child(db: Path, tmp: Path, models: Path, n_sources: int, timeout: float) -> None:
     """In the child process: run the service until every source was polled once; print peak RSS."""
     from sqlalchemy import func, select
@@ -149,9 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--timeout", type=float, default=240.0)
+    parser.add_argument("--trace", action="store_true", help="print what was running at each rise of RSS")
+    parser.add_argument("--trace-step", type=float, default=15.0, help="MB of RSS between two trace lines")
     parser.add_argument("--child", nargs=3, metavar=("DB", "TMP", "MODELS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
+        if args.trace:
+            start_tracer(args.trace_step)
         child(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]), args.sources, args.timeout)
         return 0
 
@@ -171,13 +218,17 @@ def main(argv: list[str] | None = None) -> int:
         server.bump(max(1, args.sources // 10), seed=int(time.time()))
         write_sources(Path(tmp) / "sources.yaml", server, interval="1h",
                       polling={"min_interval": "1m", "max_interval": "1h"})
+        trace = ["--trace", "--trace-step", str(args.trace_step)] if args.trace else []
         out = subprocess.run([sys.executable, "-m", "bench.memory", "--sources", str(args.sources),
-                              "--timeout", str(args.timeout), "--child", str(scratch), tmp, str(models)],
+                              "--timeout", str(args.timeout), *trace, "--child", str(scratch), tmp, str(models)],
                              check=False, capture_output=True, text=True,
                              cwd=str(Path(__file__).resolve().parent.parent))
     if out.returncode != 0:
         print(out.stdout[-2000:], out.stderr[-4000:])
         return 1
+    if args.trace:
+        print("where RSS rose (innermost frame of ours first, one group per thread):")
+        print("\n".join(line for line in out.stderr.splitlines() if " MB at " in line))
     result = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"store: {args.items:,} items, {args.sources} sources ({db.stat().st_size / 2**20:,.0f} MiB file)")
     print(f"service: {result['polled']} of {args.sources} sources polled in {result['seconds']:.0f} s")
