@@ -161,7 +161,8 @@ def child(db: Path, tmp: Path, models: Path, n_sources: int, timeout: float) -> 
     from yuqing.settings import Settings
 
     settings = Settings(data_dir=tmp, database_url=f"sqlite:///{db}", sources_file=tmp / "sources.yaml",
-                        chat_backend="console", models_dir=models, log_level="ERROR")
+                        chat_backend="console", models_dir=models, log_level="ERROR",
+                        web_address="127.0.0.1:0")  # the desk on a free port: 8080 may be taken
     started = time.time()
     since = dt.datetime.fromtimestamp(started, dt.UTC)
 
