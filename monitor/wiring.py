@@ -40,13 +40,14 @@ class Monitor:
         (blocking; the service calls it at start, the CLI never does).
 
         The order is the memory peak: reading a model file parses tens of MB of JSON for a moment, and
-        jieba's dictionary built after that reuses the freed memory (peak about 370 MB), while the
-        dictionary built first sits under the models' peak (about 445 MB; bench/README.md).
+        the segmenter's dictionary (rjieba's or jieba's, 50–80 MB) built after that reuses the freed
+        memory, while a dictionary built first sits under the models' peak (with rjieba, one process:
+        about 360 MB against 416 MB; bench/README.md).
         """
         if isinstance(self.pipeline.annotator, LazyAnnotator):
             self.pipeline.annotator.load()
         if self.pipeline.tokenizer is not None:
-            self.pipeline.tokenizer.tokenize_many(["长春市"])  # builds the jieba dictionary
+            self.pipeline.tokenizer.tokenize_many(["长春市"])  # builds the segmenter's dictionary
 
 
 def build_monitor(
