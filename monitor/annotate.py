@@ -16,7 +16,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
+import threading
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -29,6 +31,7 @@ from classifiers.api import Classifier
 from classifiers.errors import ClassifierError
 from classifiers.events import Cluster, EventClusterer
 from classifiers.heat import HeatInputs, Mention, heat_score
+from classifiers.modelio import MANIFEST_FILE, MODEL_FILE, default_model_dir
 from classifiers.signals import EMERGENCY, TextSignals, burst_signal, merge, text_signals
 from classifiers.tokenizer import Tokenizer
 from monitor.items import NormalisedItem, host_of
@@ -70,8 +73,40 @@ class ClassifierAnnotator:
                            tuple(r.why)) for r in results]
 
 
+_SHARED_LOCK = threading.Lock()
+_SHARED: dict[tuple[object, ...], Annotator | None] = {}
+_SHARED_KEEP = 2  # the loaded models of at most this many (model files, playbook) pairs stay in memory
+
+
+def _models_key(playbook: Playbook, models_dir: Path | None) -> tuple[object, ...]:
+    """What a load depends on: the model files as they are on disk now, and the playbook (its tokenizer and
+    rumour thresholds); a retrained model or an edited playbook is a new key."""
+    files = []
+    for kind in ("topic", "rumour"):
+        for name in (MODEL_FILE, MANIFEST_FILE):
+            path = default_model_dir(kind, models_dir) / name
+            files.append((str(path.resolve()), path.stat().st_mtime_ns if path.exists() else None))
+    return (*files, hashlib.sha256(playbook.model_dump_json().encode()).hexdigest())
+
+
 def default_annotator(playbook: Playbook, models_dir: Path | None) -> Annotator | None:
-    """The trained classifiers, or None (items stored unannotated) when no model can be loaded."""
+    """The trained classifiers, or None (items stored unannotated) when no model can be loaded.
+
+    Loaded once per process for the same model files and playbook: every monitor built in one process
+    (the service's, a command's, each test's) shares them; a classifier holds no state between calls.
+    """
+    key = _models_key(playbook, models_dir)
+    with _SHARED_LOCK:
+        if key in _SHARED:
+            _SHARED[key] = _SHARED.pop(key)  # the most recently used is kept longest
+        else:
+            while len(_SHARED) >= _SHARED_KEEP:
+                del _SHARED[next(iter(_SHARED))]
+            _SHARED[key] = _load_annotator(playbook, models_dir)
+        return _SHARED[key]
+
+
+def _load_annotator(playbook: Playbook, models_dir: Path | None) -> Annotator | None:
     try:
         return ClassifierAnnotator(Classifier.load(playbook, models_dir=models_dir))
     except (ClassifierError, OSError) as exc:

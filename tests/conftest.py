@@ -32,10 +32,11 @@ def playbook() -> Playbook:
 def trained_annotator(playbook: Playbook) -> Annotator:
     """The bundled models, loaded once per test run (each load takes seconds): every test that stores items
     through the real classifiers shares them (a classifier holds no state between calls)."""
-    from classifiers.api import Classifier
-    from monitor.annotate import ClassifierAnnotator
+    from monitor.annotate import default_annotator
 
-    return ClassifierAnnotator(Classifier.load(playbook))
+    annotator = default_annotator(playbook, None)  # the process's shared load, as every monitor of this process
+    assert annotator is not None, "the bundled models did not load (see the warning above)"
+    return annotator
 
 
 @pytest.fixture(scope="session")

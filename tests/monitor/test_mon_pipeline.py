@@ -222,3 +222,19 @@ def test_the_clusterer_holds_only_the_window_it_can_still_match(tmp_path, playbo
         assert later != first and len(assigner.clusterer) == 2  # heating forgot, school kept, new heating
     finally:
         monitor.engine.dispose()
+
+
+def test_monitors_of_one_process_share_the_loaded_models_and_a_retrained_model_is_loaded_anew(
+        playbook, tmp_path) -> None:
+    import shutil
+
+    from classifiers.modelio import DEFAULT_MODELS_DIR
+    from monitor.annotate import default_annotator
+
+    bundled = default_annotator(playbook, None)
+    assert bundled is not None and default_annotator(playbook, None) is bundled  # loaded once, then shared
+    assert default_annotator(playbook, tmp_path) is None  # no models there: items stored unannotated
+    shutil.copytree(DEFAULT_MODELS_DIR, tmp_path, dirs_exist_ok=True)  # models trained into that folder
+    loaded = default_annotator(playbook, tmp_path)
+    assert loaded is not None and loaded is not bundled
+    assert default_annotator(playbook, tmp_path) is loaded
