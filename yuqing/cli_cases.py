@@ -15,13 +15,14 @@ import click
 from sqlalchemy import select
 
 from classifiers.signals import Signal, kinds
+from playbooks.loader import PolicyFileError
 from responders.cases import State
 from responders.clocks import overdue
 from store import make_engine, require_current, session_factory, shown, utcnow
 from store.database import StoreError
 from store.models import Case, Consultation, Event
 from yuqing.cli_context import Context, pass_context
-from yuqing.cli_loop import _dedupe, _session
+from yuqing.cli_loop import _session
 
 
 def _parse_since(value: str | None) -> dt.datetime | None:
@@ -121,10 +122,9 @@ def cases(context: Context, event_id: int | None, state: str | None, as_json: bo
 @pass_context
 def cycle(context: Context, since: str | None) -> None:
     """Run one responders cycle (routing, clocks, escalation, points, reports due) and exit."""
-    from responders.cycle import run_cycle
-    from responders.messages import Templates
-    from responders.reports.schedule import post_monthly_report_if_due, post_weekly_report_if_due
+    from yuqing.assembly import responders_for
     from yuqing.service import load_service_members
+    from yuqing.store_setup import sources_config
 
     settings, book = context.settings, context.playbook()
     members = load_service_members(settings, book)
@@ -133,11 +133,10 @@ def cycle(context: Context, since: str | None) -> None:
     engine = make_engine(settings.effective_database_url)
     try:
         require_current(engine)
-        sessions = session_factory(engine)
-        report = run_cycle(sessions, book, members, Templates.from_playbook(book), now, start, _dedupe(context))
-        weekly = post_weekly_report_if_due(sessions, now, settings, book, members.duty.chat_id)
-        monthly = post_monthly_report_if_due(sessions, now, settings, book, members.duty.chat_id, _dedupe(context))
-    except StoreError as exc:
+        responders = responders_for(settings, book, members, session_factory(engine), sources_config(settings))
+        report = responders.cycle(now, start)
+        posted = responders.reports(now)
+    except (StoreError, PolicyFileError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         engine.dispose()
@@ -147,8 +146,8 @@ def cycle(context: Context, since: str | None) -> None:
                f"{report.adoptions_detected}, reprints of adopted information {report.submission_reprints}, "
                f"points rows {report.points_rows}, closed events {report.closed_events}, "
                f"policy reminders {report.policy_reminders}"
-               f"{', weekly report queued' if weekly is not None else ''}"
-               f"{', monthly 通报 queued' if monthly is not None else ''}")
+               f"{', weekly report queued' if posted.weekly is not None else ''}"
+               f"{', monthly 通报 queued' if posted.monthly is not None else ''}")
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     if report.errors:

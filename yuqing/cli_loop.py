@@ -17,7 +17,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.config import DedupeSection, SourcesFile, load_sources
+from monitor.config import DedupeSection, SourcesFile
 from playbooks.loader import PolicyFileError
 from playbooks.schema import Playbook
 from responders import clarifications, digest, periods, spread
@@ -61,11 +61,11 @@ def _session(context: Context) -> Iterator[Session]:
 
 
 def _sources(context: Context) -> SourcesFile:
-    path = context.settings.effective_sources_file
-    if not path.is_file():
-        return SourcesFile()
+    """The sources file as every process reads it (:func:`yuqing.store_setup.sources_config`)."""
+    from yuqing.store_setup import sources_config
+
     try:
-        return load_sources(path)
+        return sources_config(context.settings)
     except PolicyFileError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -17,7 +17,7 @@ from monitor.config import add_source, set_enabled
 from monitor.errors import MonitorError
 from monitor.health import health_findings
 from monitor.urls import redact_url
-from monitor.wiring import Monitor, build_monitor
+from monitor.wiring import Monitor
 from playbooks.loader import PolicyFileError
 from store import session_scope, shown, utcnow
 from store.errors import StoreError
@@ -29,14 +29,10 @@ T = TypeVar("T")
 
 def _monitor(context: Context) -> Monitor:
     """The monitor for the configured store; the settings fill the fetch values the file leaves out."""
-    from responders.clarifications import ClarificationPages
-    from yuqing.store_setup import sources_config
+    from yuqing.assembly import monitor_for
 
-    settings = context.settings
     try:
-        config = sources_config(settings)
-        return build_monitor(settings.effective_database_url, config, context.playbook(),
-                             models_dir=settings.models_dir, clarifications=ClarificationPages())
+        return monitor_for(context.settings, context.playbook())
     except (PolicyFileError, MonitorError, StoreError) as exc:
         raise click.ClickException(str(exc)) from None
 

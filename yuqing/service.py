@@ -28,25 +28,20 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.clock import Clock, system_clock
-from monitor.health import health_findings
 from monitor.poll import PollResult
 from monitor.scheduler import start_polling
-from monitor.wiring import Monitor, build_monitor
+from monitor.wiring import Monitor
 from playbooks.members import VENDORS, Members, load_members
 from playbooks.schema import Playbook
 from responders.chat.http import CallbackHandler
-from responders.clarifications import ClarificationPages
-from responders.cycle import run_cycle
 from responders.desk import Desk
-from responders.health_alerts import queue_source_health
 from responders.messages import Templates
 from responders.outbox import OutboxSender
-from responders.reports.schedule import post_monthly_report_if_due, post_weekly_report_if_due
 from store.database import session_scope, sync_departments
+from yuqing.assembly import Responders, monitor_for, responders_for
 from yuqing.chat import build_backend
 from yuqing.malloc_arenas import limit_malloc_arenas
 from yuqing.settings import Settings, SettingsError
-from yuqing.store_setup import sources_config
 from yuqing.web import WebServer, web_server
 from yuqing.webdesk.site import build_site
 
@@ -124,20 +119,25 @@ class Service:
         self.items_arrived = asyncio.Event()
         self.messages_queued = asyncio.Event()
         self._since: dt.datetime | None = None
+        self._steps: Responders | None = None
         self.web: WebServer | None = None  # once running: the desk's and callbacks' server (its address)
 
     # ------------------------------------------------------------------ pieces
 
     def _build_monitor(self) -> Monitor:
-        return build_monitor(self.settings.effective_database_url, sources_config(self.settings),
-                             self.playbook, models_dir=self.settings.models_dir, clock=self.clock,
-                             clarifications=ClarificationPages())
+        return monitor_for(self.settings, self.playbook, clock=self.clock)
+
+    def _responders(self, monitor: Monitor) -> Responders:
+        """The responders' steps over *monitor*'s store and sources file (built once per monitor)."""
+        if self._steps is None or self._steps.sessions is not monitor.sessions:
+            self._steps = responders_for(self.settings, self.playbook, self.members, monitor.sessions,
+                                         monitor.config)
+        return self._steps
 
     async def _cycle(self, monitor: Monitor) -> None:
         now = self.clock()
         since = self._since or now - self.cadence.first_lookback
-        report = await asyncio.to_thread(run_cycle, monitor.sessions, self.playbook, self.members, self.templates,
-                                         now, since, monitor.config.dedupe)
+        report = await asyncio.to_thread(self._responders(monitor).cycle, now, since)
         self._since = now - self.cadence.routing_overlap  # routing is idempotent, so overlap is harmless
         self.messages_queued.set()
         if report.opened_cases or report.escalations or report.portal_replies or report.closed_events:
@@ -155,24 +155,14 @@ class Service:
     async def _reports(self, monitor: Monitor) -> None:
         """Post last week's report and last month's 通报 once their slots have come (exactly once, even
         across restarts)."""
-        sessions, chat = monitor.sessions, self.members.duty.chat_id
-        weekly = await asyncio.to_thread(post_weekly_report_if_due, sessions, self.clock(), self.settings,
-                                         self.playbook, chat)
-        if weekly is not None:
-            log.info("weekly report queued for the duty chat: %s", weekly.attachment_path)
-        monthly = await asyncio.to_thread(post_monthly_report_if_due, sessions, self.clock(), self.settings,
-                                          self.playbook, chat, monitor.config.dedupe)
-        if monthly is not None:
-            log.info("monthly 通报 queued for the duty chat: %s", monthly.attachment_path)
+        posted = await asyncio.to_thread(self._responders(monitor).reports, self.clock())
+        if posted.weekly is not None:
+            log.info("weekly report queued for the duty chat: %s", posted.weekly.attachment_path)
+        if posted.monthly is not None:
+            log.info("monthly 通报 queued for the duty chat: %s", posted.monthly.attachment_path)
 
     async def _health(self, monitor: Monitor) -> None:
-        def run() -> int:
-            now = self.clock()
-            with session_scope(monitor.sessions) as session:
-                findings = health_findings(session, monitor.config, now)
-                return queue_source_health(session, findings, self.members, self.templates, now)
-
-        await asyncio.to_thread(run)
+        await asyncio.to_thread(self._responders(monitor).health, self.clock())
 
     # ------------------------------------------------------------------ run
 

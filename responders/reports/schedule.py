@@ -21,7 +21,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.config import DedupeSection
+from monitor.config import DedupeSection, HealthSection
 from playbooks.schema import Playbook, ReportPolicy
 from responders.outbox import enqueue
 from responders.periods import Period, month_of, previous_month, previous_week, week_of
@@ -135,13 +135,15 @@ def _post_if_due(session_factory: sessionmaker[Session], now: dt.datetime, name:
 
 
 def post_weekly_report_if_due(session_factory: sessionmaker[Session], now: dt.datetime, settings: ReportSettings,
-                              playbook: Playbook, chat_id: str | int | None = None) -> OutboxMessage | None:
-    """Write last week's report and queue it for the duty chat when the slot has come; else None."""
+                              playbook: Playbook, chat_id: str | int | None = None,
+                              health: HealthSection | None = None) -> OutboxMessage | None:
+    """Write last week's report and queue it for the duty chat when the slot has come; else None. *health*
+    is the sources file's section (a source is shown failing after its ``failing_after``)."""
     policy = weekly.report_policy(playbook)
     tz = ZoneInfo(playbook.timezone)
 
     def write(session: Session, due: dt.datetime) -> tuple[str, Path, str]:
-        report = weekly.build(session, playbook, week_reported_at(due, tz), now)
+        report = weekly.build(session, playbook, week_reported_at(due, tz), now, health)
         _html, pdf = weekly.write(report, settings.effective_reports_dir)
         return report.period.label, pdf, weekly.summary_text(report)
 
