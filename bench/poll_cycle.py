@@ -48,6 +48,9 @@ class NoEvents:
     def assign_many(self, session: Session, items: Sequence[Item], now: dt.datetime) -> None:
         pass
 
+    def forget(self) -> None:
+        pass
+
 
 def sources_config(server: FeedServer, workers: int) -> SourcesFile:
     sources = [{"name": f"feed{k}", "kind": "feed", "url": server.url(k)} for k in range(server.n_feeds)]

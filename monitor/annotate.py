@@ -203,6 +203,11 @@ class StoredEventAssigner:
         urls = {i.url for i in items if i.url}
         return self.clarifications.answered_events(session, urls) if urls else {}
 
+    def forget(self) -> None:
+        """Drop the events held in memory; the next batch rebuilds them from their stored centroids."""
+        self.clusterer.events.clear()
+        self._loaded = False
+
     def assign_many(self, session: Session, items: Sequence[Item], now: dt.datetime) -> None:
         """Cluster *items* in order, then store each event touched once: new events in one insert, and
         counts, heat, centroid and signals from one query over the touched events' items."""

@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.config import DedupeSection
@@ -64,6 +64,10 @@ class EventAssigner(Protocol):
     def assign_many(self, session: Session, items: Sequence[Item], now: dt.datetime) -> None:
         """Put stored, annotated items into events (new or existing), in order, setting each item's
         ``event_id``, and update each event touched once."""
+        ...
+
+    def forget(self) -> None:
+        """Drop what is held in memory: the next batch reads the open events from the store again."""
         ...
 
 
@@ -120,6 +124,17 @@ class Pipeline:
         self.tokenizer = tokenizer
         self.finder = ReprintFinder(dedupe)
         self.stage_seconds = dict.fromkeys(STAGES, 0.0)  # time spent in each stage so far (benchmarks read it)
+        self._high_written: int | None = None  # the newest item id this process knows the store holds
+
+    def follow(self, session: Session) -> None:
+        """In a cluster, under its pipeline lock (batches one after another): when another process stored
+        items since this one's last batch, the event clusters held in memory are stale, so the clusterer
+        reads the open events from the store again. (The reprint index needs nothing: it indexes every id
+        above the last it saw, and the lock makes ids grow in commit order.)"""
+        high = session.scalar(select(func.max(Item.id))) or 0
+        if high != self._high_written and self.events is not None:
+            self.events.forget()
+        self._high_written = high
 
     def process(
         self, session: Session, source: Source, items: Iterable[NormalisedItem], now: dt.datetime
@@ -138,6 +153,8 @@ class Pipeline:
         result = ProcessResult()
         while pending:
             pending = self._run(session, source, pending, now, result)
+        if result.new_item_ids and self._high_written is not None:
+            self._high_written = max(self._high_written, *result.new_item_ids)
         return result
 
     @contextlib.contextmanager

@@ -38,6 +38,7 @@ from monitor.config import SourcesFile, SourceSpec
 from monitor.errors import FetchTimeout, SourceError, UnknownSourceError
 from monitor.fetch import Fetcher
 from monitor.items import host_of
+from monitor.page_work import Page
 from monitor.pipeline import Pipeline, ProcessResult
 from monitor.sources import FetchContext, FetchOutcome, SeenItem, get_kind
 from store.database import session_scope
@@ -411,23 +412,71 @@ class Poller:
                 row = session.get(Source, state.id)
                 if row is None:
                     raise UnknownSourceError(f"source {spec.name!r} is not in the store; run a sync")
-                processed = self.pipeline.process(session, row, outcome.items, now)
-                state = self._after_success(spec, state, outcome, processed.new, now)
-                state.apply(row)
-                if processed.new:
-                    row.last_new_item_at = now
-                    row.items_total += processed.new
-                return state, processed
+                return self._store_fetched(session, row, spec, state, outcome, now)
 
         async with self._lock():
             state, processed = await asyncio.to_thread(store, self._states[spec.name])
             self._states[spec.name] = state
             self._dirty.discard(spec.name)  # written with the items
-        return PollResult(
-            spec.name, spec.url, "ok", new=processed.new, updated=processed.updated, unchanged=processed.unchanged,
-            duplicates=processed.duplicates, reprints=processed.reprints, warnings=list(outcome.warnings),
-            next_poll_at=state.next_poll_at, new_item_ids=processed.new_item_ids, change_ids=processed.change_ids,
-        )
+        return _ok(spec, outcome, state, processed)
+
+    def _store_fetched(self, session: Session, row: Source, spec: SourceSpec, state: PollState,
+                       outcome: FetchOutcome, now: dt.datetime) -> tuple[PollState, ProcessResult]:
+        """The pipeline over the fetched items and the source's new state, in the caller's transaction."""
+        processed = self.pipeline.process(session, row, outcome.items, now)
+        state = self._after_success(spec, state, outcome, processed.new, now)
+        state.apply(row)
+        if processed.new:
+            row.last_new_item_at = now
+            row.items_total += processed.new
+        return state, processed
+
+    # -- a cluster's two halves (yuqing worker: the poll queue, then the pipeline queue) -------
+
+    async def fetch_page(self, name: str) -> Page | PollResult:
+        """Fetch *name* with its state as the store holds it now (another worker may have polled it last):
+        the page to store, or the result of a poll that stores nothing (its state written here)."""
+        spec = self.spec(name)
+        state = await asyncio.to_thread(self._read_state, name)
+        self._states[name] = state
+        now = self.clock()
+        try:
+            outcome = await self.fetch(spec, etag=state.etag, last_modified=state.last_modified, now=now)
+        except SourceError as exc:
+            result = self._record_error(spec, exc.located(spec.name, spec.url), now)
+        except Exception as exc:  # a bug in a kind must not fail the task forever
+            log.exception("unexpected failure polling %s (%s)", spec.name, spec.url)
+            wrapped = SourceError(f"unexpected {exc.__class__.__name__}: {exc}", source=spec.name, url=spec.url)
+            result = self._record_error(spec, wrapped, now)
+        else:
+            if not outcome.not_modified:
+                return Page.of(name, now, outcome)
+            result = self._record_not_modified(spec, outcome, now)
+        await self.flush()
+        return result
+
+    def store_page(self, page: Page, before: Callable[[Session], None] = lambda _session: None) -> PollResult:
+        """Store a fetched page and its source's state in one transaction (blocking); *before* runs first in
+        that transaction (the cluster takes its pipeline lock there)."""
+        spec = self.spec(page.source)
+        outcome = page.outcome()
+        with session_scope(self.sessions) as session:
+            before(session)
+            row = session.scalar(select(Source).where(Source.name == page.source).with_for_update())
+            if row is None:
+                raise UnknownSourceError(f"source {page.source!r} is not in the store; run a sync")
+            state = PollState(*(getattr(row, column.key) for column in _STATE_COLUMNS))
+            state, processed = self._store_fetched(session, row, spec, state, outcome, page.polled_at)
+        self._states[spec.name] = state
+        self._dirty.discard(spec.name)
+        return _ok(spec, outcome, state, processed)
+
+    def _read_state(self, name: str) -> PollState:
+        with session_scope(self.sessions) as session:
+            row = session.execute(select(*_STATE_COLUMNS).where(Source.name == name)).first()
+        if row is None:
+            raise UnknownSourceError(f"source {name!r} is not in the store; run a sync")
+        return PollState(*row)
 
     # -- store side (worker thread) ------------------------------------------
 
@@ -447,3 +496,11 @@ class Poller:
         base = self.policy
         high = max(base.min_interval, min(base.max_interval, spec.interval * 4))
         return decide.PollPolicy(base.min_interval, high, base.backoff_base, base.backoff_cap, base.jitter)
+
+
+def _ok(spec: SourceSpec, outcome: FetchOutcome, state: PollState, processed: ProcessResult) -> PollResult:
+    return PollResult(
+        spec.name, spec.url, "ok", new=processed.new, updated=processed.updated, unchanged=processed.unchanged,
+        duplicates=processed.duplicates, reprints=processed.reprints, warnings=list(outcome.warnings),
+        next_poll_at=state.next_poll_at, new_item_ids=processed.new_item_ids, change_ids=processed.change_ids,
+    )

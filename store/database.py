@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from playbooks.schema import Playbook
+from store.cluster_locks import LockKey, SessionLock, is_postgresql
 from store.errors import StoreError as StoreError  # callers import it with the store
 from store.models import Base, Department
 
@@ -123,13 +124,28 @@ def _alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head") -> str:
-    """Bring the schema to the newest migration (or *revision*, up or down); safe to run any number of times.
+    """Bring the schema to the newest migration (or *revision*, up or down); safe to run any number of times,
+    and by several processes at once on PostgreSQL (a cluster's scheduler and workers start together): one
+    migrates while the others wait for it under an advisory lock.
 
     An empty database gets the newest schema at once, recorded as migrated to head (Alembic's "building
     an up to date database from scratch"): a tenth of the time of replaying every migration, which
     matters for ``yuqing init`` and for each test's fresh store. The migrations are for stores that
     hold data; ``tests/store`` proves they build exactly the same schema.
     """
+    if not is_postgresql(engine):
+        _migrate(engine, revision)
+        return current_revision(engine) or ""
+    lock = SessionLock(engine, LockKey.MIGRATE)
+    lock.acquire()
+    try:
+        _migrate(engine, revision)
+    finally:
+        lock.release()
+    return current_revision(engine) or ""
+
+
+def _migrate(engine: Engine, revision: str) -> None:
     config = _alembic_config(engine)
     current = current_revision(engine)
     if revision == "head" and current is None and not inspect(engine).get_table_names():
@@ -139,7 +155,6 @@ def migrate(engine: Engine, revision: str = "head") -> str:
         command.downgrade(config, revision)
     else:
         command.upgrade(config, revision)
-    return current_revision(engine) or ""
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -5,6 +5,7 @@
 * ``store/ledger_tables.py`` — responders: the points ledger, submissions and their audit rows, the digest.
 * ``store/delivery_tables.py`` — responders: the outbox and the report schedule.
 * ``store/desk_tables.py`` — the web desk: password hashes.
+* ``store/cluster_tables.py`` — the cluster (``yuqing worker``): dead letters of tasks that kept failing.
 
 Import tables from here; the grouping says who writes a table, not who may read it. Timestamps are
 UTC-aware (:class:`~store.types.UTCDateTime`); JSON columns hold raw payloads and policy snapshots.
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from store.base import Base
 from store.case_tables import Case, CaseAudit, Clarification, Consultation, Department
+from store.cluster_tables import DeadLetter
 from store.delivery_tables import OutboxMessage, ScheduledReport
 from store.desk_tables import DeskPassword
 from store.errors import AuditRowImmutable
@@ -26,7 +28,8 @@ from store.ledger_tables import DigestEntry, PointsEntry, Submission, Submission
 from store.monitor_tables import Event, Item, ItemChange, Reprint, Source
 
 __all__ = [
-    "AuditRowImmutable", "Base", "Case", "CaseAudit", "Clarification", "Consultation", "Department", "DeskPassword",
+    "AuditRowImmutable", "Base", "Case", "CaseAudit", "Clarification", "Consultation", "DeadLetter", "Department",
+    "DeskPassword",
     "DigestEntry", "Event", "Item", "ItemChange", "OutboxMessage", "PointsEntry", "Reprint", "ScheduledReport",
     "Source", "Submission", "SubmissionAudit",
 ]

@@ -30,6 +30,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "points": "yuqing.cli_points",
     "chat": "yuqing.cli_chat",
     "web": "yuqing.cli_web", "users": "yuqing.cli_web",
+    "worker": "yuqing.cli_cluster", "scheduler": "yuqing.cli_cluster", "bot": "yuqing.cli_cluster",
 }
 
 

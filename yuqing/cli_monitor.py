@@ -21,7 +21,7 @@ from monitor.wiring import Monitor
 from playbooks.loader import PolicyFileError
 from store import session_scope, shown, utcnow
 from store.errors import StoreError
-from store.models import Item, Source
+from store.models import DeadLetter, Item, Source
 from yuqing.cli_context import Context, pass_context
 
 T = TypeVar("T")
@@ -193,6 +193,7 @@ def sources_health(context: Context, as_json: bool) -> None:
         monitor.poller.sync()
         with session_scope(monitor.sessions) as session:
             findings = health_findings(session, monitor.config, utcnow())
+            letters = list(session.scalars(select(DeadLetter).order_by(DeadLetter.failed_at.desc()).limit(50)))
         for f in findings:
             if as_json:
                 click.echo(json.dumps({"source": f.source, "url": f.url, "problem": f.problem, "message": f.message,
@@ -203,6 +204,14 @@ def sources_health(context: Context, as_json: bool) -> None:
             else:
                 mark = "OK " if f.problem == "ok" else "!! "
                 click.echo(f"{mark}{f.message} (last success {shown(f.last_success_at)}, {f.items_per_day}/day)")
+        for letter in letters:  # the cluster's tasks that kept failing (yuqing worker)
+            if as_json:
+                click.echo(json.dumps({"dead_letter": letter.task, "task_id": letter.task_id, "queue": letter.queue,
+                                       "what": letter.summary, "error": letter.error, "attempts": letter.attempts,
+                                       "failed_at": letter.failed_at.isoformat()}, ensure_ascii=False))
+            else:
+                click.echo(f"!! task failed {letter.attempts} time(s) and was given up: {letter.summary} "
+                           f"({letter.queue or '?'} queue, {shown(letter.failed_at)}): {letter.error}")
     _run(context, body)
 
 

@@ -101,7 +101,8 @@ async def _every(seconds: float, stop: asyncio.Event, name: str, fn: Callable[[]
 
 class Service:
     def __init__(self, settings: Settings, playbook: Playbook, members: Members, *, backend: str | None = None,
-                 clock: Clock = system_clock, cadence: Cadence | None = None) -> None:
+                 clock: Clock = system_clock, cadence: Cadence | None = None, chat_only: bool = False) -> None:
+        self.chat_only = chat_only  # yuqing bot: the chat backend, the outbox and the desk; workers do the rest
         self.settings = settings
         self.playbook = playbook
         self.members = members
@@ -175,7 +176,8 @@ class Service:
             monitor.load_models()  # first, before the store's and the pollers' memory: see load_models
             with session_scope(sessions) as session:
                 sync_departments(session, self.playbook)
-            monitor.poller.ensure_synced()
+            if not self.chat_only:
+                monitor.poller.ensure_synced()
 
         await asyncio.to_thread(prepare)
         desk = Desk(sessions, self.playbook, self.members, self.templates, self.clock)
@@ -189,18 +191,19 @@ class Service:
                 web = self._web_server(backend.routes, sessions)
                 await web.start()
             await backend.start()
-            scheduler.add_listener(self._on_poll(asyncio.get_running_loop()), EVENT_JOB_EXECUTED)
-            start_polling(monitor.poller, scheduler)
-            loops = [
-                asyncio.create_task(_every(self.cadence.cycle_every, self.stop_event, "responders",
-                                           lambda: self._cycle(monitor), wake=self.items_arrived)),
-                asyncio.create_task(_every(self.cadence.report_every, self.stop_event, "reports",
-                                           lambda: self._reports(monitor))),
-                asyncio.create_task(_every(self.cadence.health_every, self.stop_event, "source health",
-                                           lambda: self._health(monitor))),
-                asyncio.create_task(_every(self.cadence.outbox_every, self.stop_event, "outbox", sender.run_once,
-                                           wake=self.messages_queued)),
-            ]
+            loops = [asyncio.create_task(_every(self.cadence.outbox_every, self.stop_event, "outbox",
+                                                sender.run_once, wake=self.messages_queued))]
+            if not self.chat_only:
+                scheduler.add_listener(self._on_poll(asyncio.get_running_loop()), EVENT_JOB_EXECUTED)
+                start_polling(monitor.poller, scheduler)
+                loops += [
+                    asyncio.create_task(_every(self.cadence.cycle_every, self.stop_event, "responders",
+                                               lambda: self._cycle(monitor), wake=self.items_arrived)),
+                    asyncio.create_task(_every(self.cadence.report_every, self.stop_event, "reports",
+                                               lambda: self._reports(monitor))),
+                    asyncio.create_task(_every(self.cadence.health_every, self.stop_event, "source health",
+                                               lambda: self._health(monitor))),
+                ]
             log.info("yuqing running (%s backend); stop with SIGTERM or Ctrl-C", self.backend)
             await self.stop_event.wait()
             log.info("yuqing stopping: finishing the rounds in progress")
@@ -251,12 +254,13 @@ async def serve(service: Service) -> None:
     await service.run()
 
 
-def run_service(settings: Settings, playbook: Playbook, *, backend: str | None = None) -> None:
-    """Entry point of ``yuqing run``."""
+def run_service(settings: Settings, playbook: Playbook, *, backend: str | None = None,
+                chat_only: bool = False) -> None:
+    """Entry point of ``yuqing run`` (and, *chat_only*, of ``yuqing bot``)."""
     logging.getLogger().setLevel(settings.log_level)
     members = load_service_members(settings, playbook)
 
     async def main() -> None:
-        await serve(Service(settings, playbook, members, backend=backend))
+        await serve(Service(settings, playbook, members, backend=backend, chat_only=chat_only))
 
     asyncio.run(main())

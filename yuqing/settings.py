@@ -84,12 +84,25 @@ class Settings(BaseModel):
     max_title_chars: int = Field(default=1_000, ge=50, le=100_000)
     max_text_chars: int = Field(default=100_000, ge=1_000, le=10_000_000)
     max_raw_bytes: int = Field(default=200_000, ge=1_000, le=100_000_000)
+    # The cluster (yuqing worker / scheduler / bot): operational tuning, not policy.
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    task_retries: int = Field(default=5, ge=0, le=50)  # retries of a failing task before its dead letter
+    task_retry_backoff: float = Field(default=2.0, gt=0, le=3600)  # seconds before the first retry, doubling
+    broker_visibility_timeout: float = Field(default=900.0, ge=1, le=86_400)  # Redis: a dead worker's task waits
+    poll_lease: float = Field(default=900.0, ge=1, le=86_400)  # a claimed source is due again if its poll is lost
 
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, url: str) -> str:
         if url and not url.startswith(("sqlite", "postgresql")):
             raise ValueError("must start with sqlite:// or postgresql:// (e.g. postgresql+psycopg://user@host/db)")
+        return url
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_scheme(cls, url: str) -> str:
+        if not url.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+            raise ValueError("must start with redis:// (e.g. redis://127.0.0.1:6379/0) or amqp:// (RabbitMQ)")
         return url
 
     @field_validator("web_address")

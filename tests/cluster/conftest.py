@@ -1,0 +1,64 @@
+"""The cluster's services: PostgreSQL (as every store test), and the brokers Redis and RabbitMQ on 127.0.0.1.
+
+A test skips, saying which service and where, only when that service cannot be reached; ``.ci/run``
+installs and starts both and exports ``YUQING_TEST_REDIS_URL`` and ``YUQING_TEST_AMQP_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+REDIS_ENV, AMQP_ENV = "YUQING_TEST_REDIS_URL", "YUQING_TEST_AMQP_URL"
+DEFAULTS = {"redis": (REDIS_ENV, "redis://127.0.0.1:6379/15"), "amqp": (AMQP_ENV, "amqp://guest:guest@127.0.0.1:5672//")}
+
+
+def _reachable(url: str) -> str | None:
+    """None when the broker at *url* answers, else why not."""
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:
+        return f"{exc.__class__.__name__}: {exc}"
+    return None
+
+
+def _emptied(url: str) -> None:
+    """Declare our three queues as the scheduler does and drop what an earlier run left on them."""
+    from yuqing import tasks
+    from yuqing.settings import Settings
+
+    tasks.configure(Settings(broker_url=url))
+    tasks.declare_queues()
+    with tasks.app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in tasks.app.amqp.queues.values():
+            queue.bind(channel).purge()
+
+
+@pytest.fixture(params=["redis", "amqp"])
+def broker_url(request: pytest.FixtureRequest) -> str:
+    env, default = DEFAULTS[request.param]
+    url = os.environ.get(env) or default
+    why = _reachable(url)
+    if why is not None:
+        pytest.skip(f"{request.param} broker not reachable at {url} ({why}); .ci/run starts it and sets {env}")
+    _emptied(url)
+    return url
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty PostgreSQL store (the cluster refuses SQLite)."""
+    url: str = request.getfixturevalue("_postgres_database")
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    yield url
