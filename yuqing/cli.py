@@ -31,6 +31,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "chat": "yuqing.cli_chat",
     "web": "yuqing.cli_web", "users": "yuqing.cli_web",
     "worker": "yuqing.cli_cluster", "scheduler": "yuqing.cli_cluster", "bot": "yuqing.cli_cluster",
+    "migrate-store": "yuqing.cli_cluster",
 }
 
 

@@ -113,4 +113,30 @@ def bot(context: Context, console: bool) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-COMMANDS = [worker, scheduler, bot]
+@click.command("migrate-store")
+@click.option("--to", "target", required=True, help="the empty PostgreSQL database, e.g. postgresql://user@host/db")
+@pass_context
+def migrate_store(context: Context, target: str) -> None:
+    """Copy the configured store (YUQING_DATABASE_URL, e.g. the SQLite file) into an empty PostgreSQL database."""
+    from monitor.urls import redact_url
+    from store.copy_store import copy_store
+    from store.database import make_engine, require_current
+    from store.errors import StoreError
+
+    if not target.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+        raise click.BadParameter("must be a PostgreSQL URL, e.g. postgresql://user@host/db", param_hint="--to")
+    source_url = context.settings.effective_database_url
+    source, destination = make_engine(source_url), make_engine(target)
+    try:
+        require_current(source)
+        copied = copy_store(source, destination)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        source.dispose()
+        destination.dispose()
+    click.echo(f"copied {sum(copied.values())} rows in {len(copied)} tables from {redact_url(source_url)}")
+    click.echo("now set YUQING_DATABASE_URL to the new store; the old one is left as it was")
+
+
+COMMANDS = [worker, scheduler, bot, migrate_store]
