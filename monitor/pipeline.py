@@ -126,6 +126,13 @@ class Pipeline:
         self.stage_seconds = dict.fromkeys(STAGES, 0.0)  # time spent in each stage so far (benchmarks read it)
         self._high_written: int | None = None  # the newest item id this process knows the store holds
 
+    def forget(self) -> None:
+        """Drop every index held in memory (after a batch was rolled back, its ids must not be matched)."""
+        self.finder = ReprintFinder(self.dedupe)
+        if self.events is not None:
+            self.events.forget()
+        self._high_written = None
+
     def follow(self, session: Session) -> None:
         """In a cluster, under its pipeline lock (batches one after another): when another process stored
         items since this one's last batch, the event clusters held in memory are stale, so the clusterer

@@ -460,13 +460,17 @@ class Poller:
         that transaction (the cluster takes its pipeline lock there)."""
         spec = self.spec(page.source)
         outcome = page.outcome()
-        with session_scope(self.sessions) as session:
-            before(session)
-            row = session.scalar(select(Source).where(Source.name == page.source).with_for_update())
-            if row is None:
-                raise UnknownSourceError(f"source {page.source!r} is not in the store; run a sync")
-            state = PollState(*(getattr(row, column.key) for column in _STATE_COLUMNS))
-            state, processed = self._store_fetched(session, row, spec, state, outcome, page.polled_at)
+        try:
+            with session_scope(self.sessions) as session:
+                before(session)
+                row = session.scalar(select(Source).where(Source.name == page.source).with_for_update())
+                if row is None:
+                    raise UnknownSourceError(f"source {page.source!r} is not in the store; run a sync")
+                state = PollState(*(getattr(row, column.key) for column in _STATE_COLUMNS))
+                state, processed = self._store_fetched(session, row, spec, state, outcome, page.polled_at)
+        except BaseException:
+            self.pipeline.forget()  # what it indexed from the rolled-back batch is not in the store
+            raise
         self._states[spec.name] = state
         self._dirty.discard(spec.name)
         return _ok(spec, outcome, state, processed)
