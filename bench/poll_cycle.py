@@ -51,6 +51,9 @@ class NoEvents:
     def forget(self) -> None:
         pass
 
+    def catch_up(self, session: Session, event_ids: Sequence[int]) -> None:
+        pass
+
 
 def sources_config(server: FeedServer, workers: int) -> SourcesFile:
     sources = [{"name": f"feed{k}", "kind": "feed", "url": server.url(k)} for k in range(server.n_feeds)]

@@ -208,6 +208,21 @@ class StoredEventAssigner:
         self.clusterer.events.clear()
         self._loaded = False
 
+    def catch_up(self, session: Session, event_ids: Sequence[int]) -> None:
+        """Read these events' stored centroids again (another process changed them); nothing when the events
+        are not loaded yet (the first batch reads them all)."""
+        if not self._loaded or not event_ids:
+            return
+        for row in session.scalars(select(Event).where(Event.id.in_(set(event_ids)))):
+            key = str(row.id)
+            if row.status == "closed" or row.centroid is None:
+                self.clusterer.events.pop(key, None)
+                continue
+            try:
+                self.clusterer.events[key] = ClusterEvent.from_data({**row.centroid, "event_id": key})
+            except (KeyError, TypeError, ValueError):
+                continue
+
     def assign_many(self, session: Session, items: Sequence[Item], now: dt.datetime) -> None:
         """Cluster *items* in order, then store each event touched once: new events in one insert, and
         counts, heat, centroid and signals from one query over the touched events' items."""

@@ -70,6 +70,10 @@ class EventAssigner(Protocol):
         """Drop what is held in memory: the next batch reads the open events from the store again."""
         ...
 
+    def catch_up(self, session: Session, event_ids: Sequence[int]) -> None:
+        """Read these events again from the store (another process changed them since they were read)."""
+        ...
+
 
 class Segmenter(Protocol):
     """The tokeniser the models and the clusterer share (``classifiers.tokenizer.Tokenizer``)."""
@@ -135,16 +139,39 @@ class Pipeline:
 
     def follow(self, session: Session) -> None:
         """In a cluster, under its pipeline lock (batches one after another): when another process stored
-        items since this one's last batch, the event clusters held in memory are stale, so the clusterer
-        reads the open events from the store again. (The reprint index needs nothing: it indexes every id
+        items since this one's last batch, the events those items joined or opened are read again, so the
+        clusters held in memory are the store's. (The reprint index needs nothing: it indexes every id
         above the last it saw, and the lock makes ids grow in commit order.)"""
         high = session.scalar(select(func.max(Item.id))) or 0
-        if high != self._high_written and self.events is not None:
-            self.events.forget()
+        if self.events is not None and high != self._high_written:
+            if self._high_written is None:
+                self.events.forget()  # the first batch of this process, or after a failure: read them all
+            else:
+                touched = session.scalars(select(Item.event_id).distinct().where(
+                    Item.id > self._high_written, Item.event_id.is_not(None)))
+                self.events.catch_up(session, [event_id for event_id in touched if event_id is not None])
         self._high_written = high
 
+    def annotate_ahead(self, session: Session, source: Source,
+                       items: Sequence[NormalisedItem]) -> dict[str, Annotation]:
+        """Classify the items the store does not hold yet, before the pipeline lock is taken (the models are
+        pure, so workers classify side by side; only dedupe, clustering and the writes go one at a time).
+        :meth:`process` uses these verdicts for the items it finds new; one stored meanwhile just wastes its
+        verdict, one missing here is classified under the lock as usual."""
+        if self.annotator is None or not items:
+            return {}
+        limited = [within_limits(item, self.limits) for item in items]
+        held = existing_items(session, source.id, {item.external_id for item in limited})
+        unknown = list({item.external_id: item for item in limited if item.external_id not in held}.values())
+        if not unknown:
+            return {}
+        with self._stage("classify"):
+            notes = self.annotator.annotate_many(unknown)
+        return {item.external_id: note for item, note in zip(unknown, notes, strict=True)}
+
     def process(
-        self, session: Session, source: Source, items: Iterable[NormalisedItem], now: dt.datetime
+        self, session: Session, source: Source, items: Iterable[NormalisedItem], now: dt.datetime,
+        ahead: Mapping[str, Annotation] | None = None,
     ) -> ProcessResult:
         """Run a batch (a fetched page, an import chunk) through the pipeline; the caller commits.
 
@@ -159,7 +186,7 @@ class Pipeline:
         pending = [within_limits(item, self.limits) for item in items]  # before hashing, signatures and models
         result = ProcessResult()
         while pending:
-            pending = self._run(session, source, pending, now, result)
+            pending = self._run(session, source, pending, now, result, ahead or {})
         if result.new_item_ids and self._high_written is not None:
             self._high_written = max(self._high_written, *result.new_item_ids)
         return result
@@ -173,7 +200,8 @@ class Pipeline:
             self.stage_seconds[name] += time.perf_counter() - started
 
     def _run(
-        self, session: Session, source: Source, items: list[NormalisedItem], now: dt.datetime, result: ProcessResult
+        self, session: Session, source: Source, items: list[NormalisedItem], now: dt.datetime, result: ProcessResult,
+        ahead: Mapping[str, Annotation],
     ) -> list[NormalisedItem]:
         """Process the longest prefix of *items* in which no item repeats or reposts a new one; return the rest."""
         with self._stage("dedupe"):
@@ -193,7 +221,7 @@ class Pipeline:
             self._share_tokens(stack, fresh)
             if self.annotator is not None:
                 with self._stage("classify"):
-                    for row, note in zip(rows, self.annotator.annotate_many(fresh), strict=True):
+                    for row, note in zip(rows, self._annotations(fresh, ahead), strict=True):
                         self._apply(row, note, source)
                     self._rejudge_originals(session, rows, source)
             if self.events is not None:
@@ -202,6 +230,14 @@ class Pipeline:
         with self._stage("store"):
             session.flush()
         return rest
+
+    def _annotations(self, fresh: Sequence[NormalisedItem], ahead: Mapping[str, Annotation]) -> list[Annotation]:
+        """Each new item's verdict: classified ahead of the lock where it was, the rest in one call now."""
+        assert self.annotator is not None
+        missing = [item for item in fresh if item.external_id not in ahead]
+        now_done = dict(zip((item.external_id for item in missing), self.annotator.annotate_many(missing),
+                            strict=True)) if missing else {}
+        return [ahead.get(item.external_id) or now_done[item.external_id] for item in fresh]
 
     def _sort(
         self, session: Session, source: Source, items: list[NormalisedItem], now: dt.datetime, result: ProcessResult

@@ -25,7 +25,7 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -39,7 +39,7 @@ from monitor.errors import FetchTimeout, SourceError, UnknownSourceError
 from monitor.fetch import Fetcher
 from monitor.items import host_of
 from monitor.page_work import Page
-from monitor.pipeline import Pipeline, ProcessResult
+from monitor.pipeline import Annotation, Pipeline, ProcessResult
 from monitor.sources import FetchContext, FetchOutcome, SeenItem, get_kind
 from store.database import session_scope
 from store.models import Item, Source
@@ -421,9 +421,10 @@ class Poller:
         return _ok(spec, outcome, state, processed)
 
     def _store_fetched(self, session: Session, row: Source, spec: SourceSpec, state: PollState,
-                       outcome: FetchOutcome, now: dt.datetime) -> tuple[PollState, ProcessResult]:
+                       outcome: FetchOutcome, now: dt.datetime,
+                       ahead: Mapping[str, Annotation] | None = None) -> tuple[PollState, ProcessResult]:
         """The pipeline over the fetched items and the source's new state, in the caller's transaction."""
-        processed = self.pipeline.process(session, row, outcome.items, now)
+        processed = self.pipeline.process(session, row, outcome.items, now, ahead)
         state = self._after_success(spec, state, outcome, processed.new, now)
         state.apply(row)
         if processed.new:
@@ -460,6 +461,11 @@ class Poller:
         that transaction (the cluster takes its pipeline lock there)."""
         spec = self.spec(page.source)
         outcome = page.outcome()
+        with session_scope(self.sessions) as session:  # classified before the lock, side by side with others
+            found = session.scalar(select(Source).where(Source.name == page.source))
+            if found is None:
+                raise UnknownSourceError(f"source {page.source!r} is not in the store; run a sync")
+            ahead = self.pipeline.annotate_ahead(session, found, outcome.items)
         try:
             with session_scope(self.sessions) as session:
                 before(session)
@@ -467,7 +473,7 @@ class Poller:
                 if row is None:
                     raise UnknownSourceError(f"source {page.source!r} is not in the store; run a sync")
                 state = PollState(*(getattr(row, column.key) for column in _STATE_COLUMNS))
-                state, processed = self._store_fetched(session, row, spec, state, outcome, page.polled_at)
+                state, processed = self._store_fetched(session, row, spec, state, outcome, page.polled_at, ahead)
         except BaseException:
             self.pipeline.forget()  # what it indexed from the rolled-back batch is not in the store
             raise
