@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
@@ -159,3 +160,54 @@ def test_a_task_that_cannot_succeed_leaves_a_dead_letter_that_sources_health_sho
     shown = CliRunner().invoke(main, ["sources", "health"], env=env)
     assert shown.exit_code == 0, shown.output
     assert "!! task failed 1 time(s) and was given up: poll gone-from-the-file (poll queue" in shown.output
+
+
+def test_the_cluster_recovers_by_itself_when_the_broker_restarts_mid_run(tmp_path, pg_url, api):
+    """A Redis of the test's own (persisting to its folder), killed and started again while two workers run."""
+    import shutil
+    import socket
+    import subprocess
+
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed (.ci/run installs it)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path / "redis"
+    folder.mkdir()
+
+    def start_redis() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
+                                 "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    redis_process = start_redis()
+    engine = make_engine(pg_url)
+    with StoryFeeds(120, per_feed=1, reprint_every=40) as feeds:
+        (tmp_path / "sources.yaml").write_text(yaml.safe_dump(feeds.sources()), encoding="utf-8")
+        env = {**_env(tmp_path, pg_url, f"redis://127.0.0.1:{port}/0", api.base_url), "YUQING_POLL_LEASE": "15"}
+        served = feeds.served()
+        assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
+        cluster = Processes(env, tmp_path)
+        try:
+            cluster.start("scheduler", "scheduler", "--tick", "0.5", "--cycle-every", "3")
+            cluster.start("one", "worker")
+            cluster.start("two", "worker")
+            cluster.wait_for("a quarter of the items stored", lambda: len(_stored(engine)) >= len(served) // 4)
+            redis_process.kill()
+            redis_process.wait(10)
+            assert len(_stored(engine)) < len(served), "the run ended before the broker went; the test proves nothing"
+            redis_process = start_redis()
+
+            def all_stored() -> bool:
+                return {(name, external_id) for name, external_id, _e in _stored(engine)} == served
+
+            cluster.wait_for("every served item stored after the broker came back", all_stored, deadline=120)
+        finally:
+            cluster.stop_all()
+            redis_process.kill()
+            redis_process.wait(10)
+    rows = _stored(engine)
+    engine.dispose()
+    assert len(rows) == len(served)
