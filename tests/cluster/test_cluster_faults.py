@@ -211,3 +211,108 @@ def test_the_cluster_recovers_by_itself_when_the_broker_restarts_mid_run(tmp_pat
     rows = _stored(engine)
     engine.dispose()
     assert len(rows) == len(served)
+
+
+def _private_postgresql(folder: Path) -> tuple[list[str], int] | None:
+    """A PostgreSQL of the test's own in *folder* (made here, outside pytest's private temporary tree, for
+    the postgres user to write), to restart without touching the shared one: (start command, port), or
+    None when this machine cannot run one (no server binaries, or not root to run it as postgres)."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+    if not bins or os.geteuid() != 0 or shutil.which("runuser") is None:
+        return None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder.mkdir(mode=0o700)
+    shutil.chown(folder, "postgres")
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_postgres, str(bins[-1].with_name("initdb")), "-D", str(folder / "data"), "-A", "trust",
+                    "-U", "postgres"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    start = [*as_postgres, str(bins[-1]), "-D", str(folder / "data"), "-p", str(port), "-k", str(folder),
+             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
+    return start, port
+
+
+def test_the_cluster_recovers_by_itself_when_postgresql_restarts_mid_run(tmp_path, broker_url, api):
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    from sqlalchemy import create_engine, text
+
+    pg_folder = Path(tempfile.mkdtemp(prefix="yuqing-test-pg-")) / "pg"
+    pg_folder.parent.chmod(0o755)  # the postgres user goes through it to its own folder
+    private = _private_postgresql(pg_folder)
+    if private is None:
+        shutil.rmtree(pg_folder.parent)
+        pytest.skip("cannot run a private PostgreSQL here (needs its server binaries and root to run it as postgres)")
+    start, port = private
+
+    def start_postgresql() -> subprocess.Popen[bytes]:
+        """Start it, again while a crashed one's backends are still going away (it refuses until they are)."""
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        process = subprocess.Popen(start, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def up() -> bool:
+            nonlocal process
+            if process.poll() is not None:
+                process = subprocess.Popen(start, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                return False
+            return _answers(url)
+
+        Processes({}, tmp_path).wait_for("the private PostgreSQL", up, deadline=30)
+        return process
+
+    def _answers(url: str) -> bool:
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                return connection.execute(text("SELECT 1")).scalar() == 1
+        except Exception:
+            return False
+        finally:
+            engine.dispose()
+
+    def crash(runner: subprocess.Popen[bytes]) -> None:
+        """SIGKILL the postmaster itself (runuser, its parent, would leave it running), then wait for it."""
+        pid_file = pg_folder / "data" / "postmaster.pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+        runner.wait(10)
+        Processes({}, tmp_path).wait_for("the private PostgreSQL gone", lambda: not _answers(pg_url), deadline=10)
+
+    database = start_postgresql()
+    pg_url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    engine = make_engine(pg_url)
+    with StoryFeeds(120, per_feed=1, reprint_every=40) as feeds:
+        (tmp_path / "sources.yaml").write_text(yaml.safe_dump(feeds.sources()), encoding="utf-8")
+        env = {**_env(tmp_path, pg_url, broker_url, api.base_url), "YUQING_POLL_LEASE": "15"}
+        served = feeds.served()
+        assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
+        cluster = Processes(env, tmp_path)
+        try:
+            cluster.start("scheduler", "scheduler", "--tick", "0.5", "--cycle-every", "3", "--standby-every", "0.5")
+            cluster.start("one", "worker")
+            cluster.start("two", "worker")
+            cluster.wait_for("a quarter of the items stored", lambda: len(_stored(engine)) >= len(served) // 4)
+            crash(database)  # no shutdown, every connection cut
+            engine.dispose()
+            database = start_postgresql()
+            assert len(_stored(engine)) < len(served), "the run ended before PostgreSQL went; the test proves nothing"
+
+            def all_stored() -> bool:
+                return {(name, external_id) for name, external_id, _e in _stored(engine)} == served
+
+            cluster.wait_for("every served item stored after PostgreSQL came back", all_stored, deadline=120)
+        finally:
+            cluster.stop_all()
+            engine.dispose()
+            crash(database)
+            shutil.rmtree(pg_folder.parent, ignore_errors=True)
+    assert "scheduler: active" in cluster.output("scheduler").split("standing by")[-1]  # took the lock again
