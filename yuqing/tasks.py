@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from celery import Celery, Task
 from celery.exceptions import Retry
-from kombu.entity import Queue
+from kombu.entity import Exchange, Queue
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,7 +64,9 @@ def configure(settings: Settings) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         task_default_queue="respond",
-        task_queues=[Queue(name) for name in QUEUES],
+        # each queue its own direct exchange and key (a bare Queue(name) would be bound to the default one,
+        # and on RabbitMQ a message for one queue would then reach all three)
+        task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
         task_routes={"yuqing.poll": {"queue": "poll"}, "yuqing.store_page": {"queue": "pipeline"},
                      "yuqing.cycle": {"queue": "respond"}, "yuqing.reports": {"queue": "respond"},
                      "yuqing.health": {"queue": "respond"}},

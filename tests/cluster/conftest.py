@@ -29,16 +29,17 @@ def _reachable(url: str) -> str | None:
 
 
 def _emptied(url: str) -> None:
-    """Declare our three queues as the scheduler does and drop what an earlier run left on them."""
+    """Drop our three queues with what an earlier run left on them (messages, and on RabbitMQ bindings),
+    then declare them as the scheduler does."""
     from yuqing import tasks
     from yuqing.settings import Settings
 
     tasks.configure(Settings(broker_url=url))
-    tasks.declare_queues()
     with tasks.app.connection_for_write() as connection:
         channel = connection.default_channel
         for queue in tasks.app.amqp.queues.values():
-            queue.bind(channel).purge()
+            queue.bind(channel).delete()
+    tasks.declare_queues()
 
 
 @pytest.fixture(params=["redis", "amqp"])
