@@ -33,7 +33,7 @@ def test_a_sqlite_store_moves_to_an_empty_postgresql_database_and_goes_on_there(
             result = runner.invoke(main, args, env=env)
             assert result.exit_code == 0, result.output
     before = _counts(sqlite_url)
-    assert before["items"] == len(feeds.served()) and before["reprints"] and before["assignments"] and before["alerts"]
+    assert before["items"] == len(feeds.served()) and before["reprints"] and before["cases"] and before["outbox"]
 
     moved = runner.invoke(main, ["migrate-store", "--to", pg_url], env=env)
     assert moved.exit_code == 0, moved.output
