@@ -53,8 +53,16 @@ app = Celery("yuqing")
 
 
 def configure(settings: Settings) -> Celery:
-    """The app for *settings*' broker, with acknowledgement after the work (every process calls this first)."""
-    app.conf.update(
+    """The app for *settings*' broker, with acknowledgement after the work (every process calls this first,
+    once: the app keeps its connection pool, so a second broker needs an app of its own, see
+    :func:`celery_config`)."""
+    app.conf.update(celery_config(settings))
+    return app
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """The Celery settings every yuqing process uses for *settings*' broker."""
+    return dict(
         broker_url=settings.broker_url,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -75,7 +83,6 @@ def configure(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         worker_cancel_long_running_tasks_on_connection_loss=False,
     )
-    return app
 
 
 def declare_queues() -> None:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
-from support.cluster_processes import Processes
+from support.cluster_processes import Processes, sender
 from support.story_feeds import STORIES, StoryFeeds
 
 from store.database import make_engine, session_factory, session_scope
@@ -139,10 +139,8 @@ def test_a_task_that_cannot_succeed_leaves_a_dead_letter_that_sources_health_sho
     (tmp_path / "sources.yaml").write_text(yaml.safe_dump({"sources": []}), encoding="utf-8")
     env = _env(tmp_path, pg_url, broker_url, "http://127.0.0.1:9/bot")
     assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
-    from yuqing import tasks
-    from yuqing.settings import load_settings
-
-    tasks.configure(load_settings(env)).send_task("yuqing.poll", ("gone-from-the-file",), queue="poll")
+    with sender(broker_url) as app:
+        app.send_task("yuqing.poll", ("gone-from-the-file",), queue="poll")
     engine = make_engine(pg_url)
     cluster = Processes(env, tmp_path)
     try:

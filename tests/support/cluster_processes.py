@@ -12,8 +12,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from celery import Celery
+
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def sender(url: str) -> Celery:
+    """A Celery app of its own for the broker at *url*, configured as yuqing's: the module's app keeps the
+    first broker's connection pool, and one test process talks to both brokers."""
+    from yuqing import tasks
+    from yuqing.settings import Settings
+
+    app = Celery("yuqing-test", set_as_current=False)
+    app.conf.update(tasks.celery_config(Settings(broker_url=url)))
+    return app
 
 
 class Processes:
