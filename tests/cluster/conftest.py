@@ -6,8 +6,11 @@ installs and starts both and exports ``YUQING_TEST_REDIS_URL`` and ``YUQING_TEST
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -45,8 +48,20 @@ def _emptied(url: str) -> None:
     app.close()
 
 
+@pytest.fixture
+def brokers_to_ourselves() -> Iterator[None]:
+    """One broker test at a time on this machine: the queues (poll, pipeline, respond) and the Redis database
+    are shared, by make test's parallel processes (-n auto) and by anyone else's test run here."""
+    with open(Path(tempfile.gettempdir()) / "yuqing-test-brokers.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(params=["redis", "amqp"])
-def broker_url(request: pytest.FixtureRequest) -> str:
+def broker_url(request: pytest.FixtureRequest, brokers_to_ourselves: None) -> str:
     env, default = DEFAULTS[request.param]
     url = os.environ.get(env) or default
     why = _reachable(url)
