@@ -205,21 +205,20 @@ class StoredEventAssigner:
 
     def forget(self) -> None:
         """Drop the events held in memory; the next batch rebuilds them from their stored centroids."""
-        self.clusterer.events.clear()
+        self.clusterer = EventClusterer(self.tokenizer.tokenize, window=self.window)
         self._loaded = False
 
     def catch_up(self, session: Session, event_ids: Sequence[int]) -> None:
         """Read these events' stored centroids again (another process changed them); nothing when the events
-        are not loaded yet (the first batch reads them all)."""
+        are not loaded yet (the first batch reads them all). A closed one is left as it is held, as in one
+        process that closes nothing of its own."""
         if not self._loaded or not event_ids:
             return
-        for row in session.scalars(select(Event).where(Event.id.in_(set(event_ids)))):
-            key = str(row.id)
-            if row.status == "closed" or row.centroid is None:
-                self.clusterer.events.pop(key, None)
-                continue
+        rows = session.execute(select(Event.id, Event.centroid).where(
+            Event.id.in_(set(event_ids)), Event.status != "closed", Event.centroid.is_not(None)))
+        for event_id, centroid in rows:
             try:
-                self.clusterer.events[key] = ClusterEvent.from_data({**row.centroid, "event_id": key})
+                self.clusterer.restore(Cluster.from_data({**(centroid or {}), "event_id": str(event_id)}))
             except (KeyError, TypeError, ValueError):
                 continue
 

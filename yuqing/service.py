@@ -173,7 +173,8 @@ class Service:
         sessions = monitor.sessions
 
         def prepare() -> None:
-            monitor.load_models()  # first, before the store's and the pollers' memory: see load_models
+            if not self.chat_only:  # yuqing bot classifies nothing
+                monitor.load_models()  # first, before the store's and the pollers' memory: see load_models
             with session_scope(sessions) as session:
                 sync_departments(session, self.playbook)
             if not self.chat_only:
