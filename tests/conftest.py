@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from support.fake_bot_api import FakeBotAPI
+from support.stores import emptied_postgres
 
 from monitor.pipeline import Annotator
 from playbooks.loader import load_playbook
@@ -74,13 +75,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty store on each database we support; the same test runs on both."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    url = request.getfixturevalue("_postgres_database")
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
+    return emptied_postgres(request.getfixturevalue("_postgres_database"))
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from support.cluster_processes import sender
+from support.stores import emptied_postgres
 
 REDIS_ENV, AMQP_ENV = "YUQING_TEST_REDIS_URL", "YUQING_TEST_AMQP_URL"
 DEFAULTS = {"redis": (REDIS_ENV, "redis://127.0.0.1:6379/15"), "amqp": (AMQP_ENV, "amqp://guest:guest@127.0.0.1:5672//")}
@@ -74,10 +74,5 @@ def broker_url(request: pytest.FixtureRequest, brokers_to_ourselves: None) -> st
 @pytest.fixture
 def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """An empty PostgreSQL store (the cluster refuses SQLite)."""
-    url: str = request.getfixturevalue("_postgres_database")
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    url: str = emptied_postgres(request.getfixturevalue("_postgres_database"))
     yield url
