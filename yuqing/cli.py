@@ -55,13 +55,19 @@ class _Main(LazyGroup):
     """The root group: a store that is busy or unreachable is one clear line, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
-        from sqlalchemy.exc import OperationalError
-
-        from store.database import describe_store_fault
-
         try:
             return super().invoke(ctx)
-        except OperationalError as exc:
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click's own ways out (a usage error, the end of a command)
+        except Exception as exc:
+            # imported only when a command failed: a command that never opens the store (deadline,
+            # playbook check) does not pay for SQLAlchemy's engine and alembic at start
+            from sqlalchemy.exc import OperationalError
+
+            from store.database import describe_store_fault
+
+            if not isinstance(exc, OperationalError):
+                raise
             context = ctx.find_object(Context)
             url = context.settings.effective_database_url if context is not None else ""
             message = describe_store_fault(exc, url)

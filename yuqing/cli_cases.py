@@ -22,7 +22,7 @@ from store import make_engine, require_current, session_factory, shown, utcnow
 from store.database import StoreError
 from store.models import Case, Consultation, Event
 from yuqing.cli_context import Context, pass_context
-from yuqing.cli_loop import _session
+from yuqing.cli_session import store_session
 
 
 def _parse_since(value: str | None) -> dt.datetime | None:
@@ -66,7 +66,7 @@ def event_row(session: Any, e: Event) -> dict[str, Any]:
 def events(context: Context, since: str | None, as_json: bool) -> None:
     """List events: id, title, category, heat, signals, emergency, profile, 会商, alerted."""
     start = _parse_since(since)
-    with _session(context) as session:
+    with store_session(context) as session:
         query = select(Event).order_by(Event.id)
         if start is not None:
             query = query.where(Event.last_seen_at >= start)
@@ -100,7 +100,7 @@ def case_row(a: Case, now: dt.datetime) -> dict[str, Any]:
 def cases(context: Context, event_id: int | None, state: str | None, as_json: bool) -> None:
     """List cases with their clocks: clock start, acknowledge / first-information / respond due, state."""
     now = utcnow()
-    with _session(context) as session:
+    with store_session(context) as session:
         query = select(Case).order_by(Case.id)
         if event_id is not None:
             query = query.where(Case.event_id == event_id)

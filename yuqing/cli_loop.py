@@ -7,11 +7,7 @@ responder errors become one-line messages, never tracebacks.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import select
@@ -22,42 +18,11 @@ from playbooks.loader import PolicyFileError
 from playbooks.schema import Playbook
 from responders import clarifications, digest, periods, spread
 from responders.cases import Actor, get_case
-from responders.errors import ResponderError, UnknownCase
-from store import make_engine, require_current, session_factory, session_scope, shown, utcnow
-from store.database import StoreError
+from responders.errors import UnknownCase
+from store import shown, utcnow
 from store.models import Case, CaseAudit, Event
 from yuqing.cli_context import Context, pass_context
-
-
-class DefaultGroup(click.Group):
-    """A group whose first argument runs ``default_command`` unless it names a subcommand."""
-
-    def __init__(self, *args: Any, default_command: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.default_command = default_command
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
-            args = [self.default_command, *args]
-        return super().parse_args(ctx, args)
-
-
-@contextmanager
-def _session(context: Context) -> Iterator[Session]:
-    """A unit of work on the configured store; store and responder errors become click errors."""
-    engine = make_engine(context.settings.effective_database_url)
-    try:
-        require_current(engine)
-        with session_scope(session_factory(engine)) as session:
-            yield session
-    except ResponderError as exc:  # its wording is the playbook's
-        from responders.messages import Templates
-
-        raise click.ClickException(Templates.of(context.playbook()).said_plain(exc)) from None
-    except (StoreError, PolicyFileError) as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        engine.dispose()
+from yuqing.cli_session import DefaultGroup, store_session, zone_of
 
 
 def _sources(context: Context) -> SourcesFile:
@@ -74,13 +39,9 @@ def _dedupe(context: Context) -> DedupeSection:
     return _sources(context).dedupe
 
 
-def _tz(book: Playbook) -> ZoneInfo:
-    return ZoneInfo(book.timezone)
-
-
 def _date(value: str | None, book: Playbook) -> dt.date:
     if not value:
-        return utcnow().astimezone(_tz(book)).date()
+        return utcnow().astimezone(zone_of(book)).date()
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -109,7 +70,7 @@ def clarify() -> None:
 def clarify_submit(context: Context, number: int, url_or_text: str, department: str | None, is_case: bool,
                    who: str) -> None:
     """Record the clarification of event (or case) NUMBER (a URL or text), pending duty staff's sign-off."""
-    with _session(context) as session:
+    with store_session(context) as session:
         target: Event | Case | None = (get_case(session, number) if is_case
                                        else session.get(Event, number))
         if target is None:
@@ -125,7 +86,7 @@ def clarify_submit(context: Context, number: int, url_or_text: str, department: 
 @pass_context
 def clarify_approve(context: Context, clarification_id: int, who: str) -> None:
     """Sign off (审签, with 保密审查) a clarification; its spread is tracked once it is published."""
-    with _session(context) as session:
+    with store_session(context) as session:
         row = clarifications.approve(session, clarification_id, Actor(who), utcnow(), context.playbook())
         result = clarifications.track(session, row, context.playbook(), utcnow(), _dedupe(context))
         seen = (f"已找到原文条目 {result.own_item_id}，转载 {len(result.added)} 条" if result.own_item_id
@@ -139,7 +100,7 @@ def clarify_approve(context: Context, clarification_id: int, who: str) -> None:
 @pass_context
 def clarify_publish(context: Context, clarification_id: int, url: str) -> None:
     """Mark an approved clarification published at URL: stops the first-information clocks."""
-    with _session(context) as session:
+    with store_session(context) as session:
         changed = clarifications.publish(session, clarification_id, url, utcnow(), context.playbook())
         click.echo(f"澄清 {clarification_id} 已发布：{url}；更新任务 {', '.join(f'#{a.id}' for a in changed) or '无'}")
 
@@ -151,7 +112,7 @@ def clarify_publish(context: Context, clarification_id: int, url: str) -> None:
 @pass_context
 def clarify_reject(context: Context, clarification_id: int, reason: str, who: str) -> None:
     """Send a clarification back with REASON; the department may resubmit."""
-    with _session(context) as session:
+    with store_session(context) as session:
         row = clarifications.reject(session, clarification_id, Actor(who), reason, utcnow())
         click.echo(f"澄清 {row.id} 已退回：{row.review_note}")
 
@@ -173,7 +134,7 @@ def _trail(session: Session, a: Case) -> list[str]:
 def case(context: Context, event_id: int, hours: int) -> None:
     """Show an event: rumour and clarification reach per bucket, coverage, cases and audit trail."""
     book = context.playbook()
-    with _session(context) as session:
+    with store_session(context) as session:
         event = session.get(Event, event_id)
         if event is None:
             raise UnknownCase(reply="no_such", kind="event", n=event_id)
@@ -221,7 +182,7 @@ def digest_group() -> None:
 def digest_show(context: Context, day: str | None, out: Path | None) -> None:
     """Write the day's digest as HTML and print the chat summary."""
     book = context.playbook()
-    with _session(context) as session:
+    with store_session(context) as session:
         date = _date(day, book)
         path = digest.write(session, date, utcnow(), _out(context, out), book)
         click.echo(digest.chat_summary(digest.entries(session, date, book), date))
@@ -240,7 +201,7 @@ def digest_add(
 ) -> None:
     """Pick an item, event or submission into the day's digest (only a submission's unit earns +3)."""
     book = context.playbook()
-    with _session(context) as session:
+    with store_session(context) as session:
         entry = digest.add(
             session,
             book,
@@ -261,7 +222,7 @@ def digest_add(
 @pass_context
 def digest_instruct(context: Context, entry_id: int, text: str, who: str) -> None:
     """Record a leader's instruction (批示) on a digest entry (+6 to the unit whose submission it is)."""
-    with _session(context) as session:
+    with store_session(context) as session:
         entry = digest.instruct(session, context.playbook(), entry_id, text, who=who, now=utcnow())
         click.echo(f"摘要条目 {entry.id} 已记录批示")
 
@@ -283,12 +244,12 @@ def report_monthly(context: Context, month: str | None, out: Path | None) -> Non
     from responders.reports import monthly
 
     book = context.playbook()
-    with _session(context) as session:
+    with store_session(context) as session:
         now = utcnow()
         period = (
-            periods.month(month, _tz(book))
+            periods.month(month, zone_of(book))
             if month
-            else periods.previous_month(periods.month_of(now, _tz(book)), _tz(book))
+            else periods.previous_month(periods.month_of(now, zone_of(book)), zone_of(book))
         )
         paths = monthly.write(monthly.build(session, book, period, now, _dedupe(context)), _out(context, out))
         click.echo("\n".join(str(p) for p in paths))
@@ -303,10 +264,11 @@ def report_weekly(context: Context, week: str | None, out: Path | None) -> None:
     from responders.reports import weekly
 
     book = context.playbook()
-    with _session(context) as session:
+    with store_session(context) as session:
         now = utcnow()
         period = (
-            periods.week(week, _tz(book)) if week else periods.previous_week(periods.week_of(now, _tz(book)), _tz(book))
+            periods.week(week, zone_of(book)) if week
+            else periods.previous_week(periods.week_of(now, zone_of(book)), zone_of(book))
         )
         data = weekly.build(session, book, period, now, _sources(context).health)
         html_path, pdf_path = weekly.write(data, _out(context, out))
@@ -324,7 +286,7 @@ def compliance(context: Context, days: int) -> None:
     from monitor.policy_carriage import STATUS_LABELS, check_all
 
     book = context.playbook()
-    with _session(context) as session:
+    with store_session(context) as session:
         now = utcnow()
         results = check_all(session, book, now - dt.timedelta(days=days), now, _dedupe(context))
         if not results:

@@ -17,7 +17,7 @@ from responders.periods import Period
 from store import utcnow
 from store.models import PointsEntry
 from yuqing.cli_context import Context, pass_context
-from yuqing.cli_loop import DefaultGroup, _session, _tz
+from yuqing.cli_session import DefaultGroup, store_session, zone_of
 
 
 @click.command()
@@ -31,7 +31,7 @@ from yuqing.cli_loop import DefaultGroup, _session, _tz
 def submit(context: Context, unit: str, title: str, text: str, url: str | None, attachments: tuple[str, ...],
            who: str) -> None:
     """Submit information to the provincial portal (信息报送); prints the submission id."""
-    with _session(context) as session:
+    with store_session(context) as session:
         row = submissions.submit(session, unit=unit, title=title, text=text, by=who, now=utcnow(), url=url,
                                  attachments=list(attachments))
         click.echo(row.id)
@@ -50,14 +50,14 @@ def adopt(context: Context, submission_id: int, bonus: str | None, item_id: int 
           who: str) -> None:
     """Adopt a submission (采用): +5 to the submitting unit, plus the bonus."""
     book = context.playbook()
-    with _session(context) as session:
+    with store_session(context) as session:
         if undo:
             row = submissions.undo_adoption(session, submission_id, who=who, now=utcnow(), reason=reason)
             click.echo(f"报送 #{row.id} 已撤销采用，积分已收回")
             return
         row = submissions.adopt(session, book, submission_id, who=who, now=utcnow(), item_id=item_id,
                                 bonus=submissions.Bonus(bonus) if bonus else None)
-        month = periods.month_of(row.adopted_at or utcnow(), _tz(book))
+        month = periods.month_of(row.adopted_at or utcnow(), zone_of(book))
         total = sum(e.points for e in points.ledger(session, row.department_key, month)
                     if e.dedupe_key.endswith(f":submission:{row.id}"))
         click.echo(f"报送 #{row.id} 已采用：{row.department_key} +{total:g} 分")
@@ -70,13 +70,13 @@ def adopt(context: Context, submission_id: int, bonus: str | None, item_id: int 
 @pass_context
 def decline(context: Context, submission_id: int, reason: str, who: str) -> None:
     """Send a submission back (退回) with the reason."""
-    with _session(context) as session:
+    with store_session(context) as session:
         row = submissions.decline(session, submission_id, reason=reason, who=who, now=utcnow())
         click.echo(f"报送 #{row.id} 已退回{row.department_key}：{reason}")
 
 
 def _period(book: Playbook, month: str | None, quarter: str | None) -> Period:
-    tz = _tz(book)
+    tz = zone_of(book)
     if month and quarter:
         raise click.UsageError("give --month or --quarter, not both")
     if month:
@@ -103,7 +103,7 @@ def points_group() -> None:
 def points_show(context: Context, month: str | None, quarter: str | None, as_json: bool) -> None:
     """Every unit's points in its group (ranked units with their place), zeros included."""
     book = context.playbook()
-    with _session(context) as session:
+    with store_session(context) as session:
         period = _period(book, month, quarter)
         rows = points.standings(session, period)
         if as_json:
@@ -132,7 +132,7 @@ def points_show(context: Context, month: str | None, quarter: str | None, as_jso
 def points_deduct(context: Context, unit: str, reason: str, why: str, evidence: str, who: str) -> None:
     """Deduct for false or inaccurate information (约束机制), once per unit and evidence."""
     book = context.playbook()
-    with _session(context) as session:
+    with store_session(context) as session:
         entry = points.deduct(session, book, unit, points.Reason(reason), why=why, evidence=evidence, now=utcnow(),
                               who=who)
         label = points.LABELS[points.Reason(reason)]
@@ -150,7 +150,7 @@ def points_deduct(context: Context, unit: str, reason: str, why: str, evidence: 
 def points_local(context: Context, unit: str, rule: str, why: str, ref: str, who: str) -> None:
     """Record a local rule of the office (本办规则; the default playbook declares none)."""
     book = context.playbook()
-    with _session(context) as session:
+    with store_session(context) as session:
         entry = points.award_local(session, book, unit, rule, why=why, ref=ref, now=utcnow(), who=who)
         click.echo(f"{unit} 本办规则「{rule}」已登记过" if entry is None
                    else f"{unit} {entry.points:+g} 分（本办规则）")

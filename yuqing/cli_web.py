@@ -14,7 +14,7 @@ from store import utcnow
 from store.database import make_engine, require_current, session_factory
 from store.errors import StoreError
 from yuqing.cli_context import Context, pass_context
-from yuqing.cli_loop import _session
+from yuqing.cli_session import store_session
 from yuqing.errors import DeskError
 
 
@@ -72,7 +72,7 @@ def set_password_command(context: Context, name: str, from_stdin: bool) -> None:
     password = sys.stdin.readline().rstrip("\n") if from_stdin else click.prompt(
         f"{name} 的新密码", hide_input=True, confirmation_prompt=True)
     try:
-        with _session(context) as session:
+        with store_session(context) as session:
             set_password(session, members, name, password, utcnow())
     except DeskError as exc:
         raise click.ClickException(str(exc)) from None
@@ -91,7 +91,7 @@ def list_users(context: Context) -> None:
 
     settings, playbook = context.settings, context.playbook()
     members = load_service_members(settings, playbook)
-    with _session(context) as session:
+    with store_session(context) as session:
         with_password = set(session.scalars(select(DeskPassword.login)))
     for login in sorted(members.desk.logins):
         person = person_for(members, login)

@@ -79,6 +79,14 @@ def test_migrate_is_idempotent_and_creates_every_table(database_url: str) -> Non
     engine.dispose()
 
 
+def test_the_head_read_from_the_migration_files_is_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from store.database import MIGRATIONS
+
+    assert head_revision() == ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
 def test_the_migrations_build_exactly_the_tables_the_models_declare(database_url: str) -> None:
     """An empty store is built from the models at once; one that already holds a schema is migrated.
     Both must give the same tables, columns, types, indexes and constraints."""
