@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from classifiers.signatures import canonical, distance, jaccard, simhash
-from monitor.config import DedupeSection
+
+if TYPE_CHECKING:  # a type only: importing the sources file's schema pulls in httpx and bs4
+    from monitor.config import DedupeSection
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
@@ -28,11 +29,13 @@ from sqlalchemy.orm import Session
 from classifiers.signals import find_places, policy_sectors, policy_signal
 from classifiers.signatures import match_basis
 from monitor.carrying import Text, carries, host_of
-from monitor.config import DedupeSection
 from monitor.errors import ComplianceError
 from playbooks.schema import ImportantPolicy, Playbook
 from playbooks.workdays import WorkClock
 from store.models import Department, Item, Source
+
+if TYPE_CHECKING:  # a type only: the sources file's schema pulls in httpx and bs4
+    from monitor.config import DedupeSection
 
 
 class ReprintStatus(str, Enum):

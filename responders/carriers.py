@@ -9,17 +9,20 @@ is labelled with the clarification rather than written twice.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.carrying import Text, carries, host_of
-from monitor.config import DedupeSection
 from monitor.policy_carriage import item_text as _item_text
 from monitor.policy_carriage import item_time
 from playbooks.schema import Playbook
 from store.models import Item, Reprint, Source
+
+if TYPE_CHECKING:  # a type only: the sources file's schema pulls in httpx and bs4
+    from monitor.config import DedupeSection
 
 
 def record_carriers(session: Session, own: Item, original: Text, playbook: Playbook, now: dt.datetime,

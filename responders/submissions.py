@@ -13,13 +13,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from classifiers.signatures import jaccard, match_basis
 from monitor.carrying import Text, carries, host_of
-from monitor.config import DedupeSection
 from monitor.policy_carriage import item_text
 from playbooks.schema import Playbook
 from responders import points
@@ -28,6 +28,9 @@ from responders.carriers import record_carriers
 from responders.errors import BadCommand, ResponderError, UnknownCase, UnknownDepartment
 from responders.messages import Templates
 from store.models import Department, Item, Reprint, Source, Submission, SubmissionAudit
+
+if TYPE_CHECKING:  # a type only: the sources file's schema pulls in httpx and bs4
+    from monitor.config import DedupeSection
 
 MAX_TITLE = 200
 MAX_TEXT = 20_000
@@ -229,7 +232,7 @@ def detect_adoptions(session: Session, playbook: Playbook, now: dt.datetime, *, 
                      dedupe: DedupeSection | None = None) -> list[Detected]:
     """Mark pending submissions adopted when the portal has published them (each portal item adopts one);
     a submission an editor adopted by hand gets its published item linked, so its reprints count."""
-    dedupe = dedupe or DedupeSection()
+    dedupe = dedupe or _default_dedupe()
     pending = _awaiting_publication(session)
     if not pending:
         return []
@@ -257,7 +260,7 @@ def detect_adoptions(session: Session, playbook: Playbook, now: dt.datetime, *, 
 def track_adopted(session: Session, playbook: Playbook, now: dt.datetime,
                   dedupe: DedupeSection | None = None) -> list[Reprint]:
     """Record the reprints of every adopted submission's portal item seen so far (safe to repeat)."""
-    dedupe = dedupe or DedupeSection()
+    dedupe = dedupe or _default_dedupe()
     added: list[Reprint] = []
     rows = session.scalars(select(Submission).where(Submission.state == SubmissionState.adopted.value,
                                                     Submission.adopted_item_id.is_not(None)))
@@ -266,3 +269,10 @@ def track_adopted(session: Session, playbook: Playbook, now: dt.datetime,
         if own is not None:
             added += record_carriers(session, own, item_text(own, dedupe), playbook, now, dedupe)
     return added
+
+
+def _default_dedupe() -> DedupeSection:
+    """The sources file's default near-duplicate settings (imported here: the schema module is heavy)."""
+    from monitor.config import DedupeSection
+
+    return DedupeSection()
