@@ -203,7 +203,7 @@ def _candidates(session: Session, source_id: int, since: dt.datetime, dedupe: De
 def check_policy(session: Session, policy: Item, playbook: Playbook, now: dt.datetime,
                  dedupe: DedupeSection | None = None) -> list[SiteStatus]:
     """Per-site status of one policy item for every subordinate site."""
-    dedupe = dedupe or DedupeSection()
+    dedupe = dedupe or default_dedupe()
     published = item_time(policy)
     due = deadlines(published, playbook)
     original = item_text(policy, dedupe)
@@ -222,3 +222,11 @@ def check_all(session: Session, playbook: Playbook, since: dt.datetime, now: dt.
     """Statuses of every important policy published since *since*, keyed by policy item id."""
     return {p.id: check_policy(session, p, playbook, now, dedupe)
             for p in important_policies(session, playbook, since, now)}
+
+
+def default_dedupe() -> DedupeSection:
+    """The sources file's default near-duplicate settings (imported here: the schema module pulls in httpx
+    and bs4, which a command that only reads the store does not need)."""
+    from monitor.config import DedupeSection
+
+    return DedupeSection()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from classifiers.signatures import jaccard, match_basis
 from monitor.carrying import Text, carries, host_of
-from monitor.policy_carriage import item_text
+from monitor.policy_carriage import default_dedupe, item_text
 from playbooks.schema import Playbook
 from responders import points
 from responders.actions import ACTIONS
@@ -232,7 +232,7 @@ def detect_adoptions(session: Session, playbook: Playbook, now: dt.datetime, *, 
                      dedupe: DedupeSection | None = None) -> list[Detected]:
     """Mark pending submissions adopted when the portal has published them (each portal item adopts one);
     a submission an editor adopted by hand gets its published item linked, so its reprints count."""
-    dedupe = dedupe or _default_dedupe()
+    dedupe = dedupe or default_dedupe()
     pending = _awaiting_publication(session)
     if not pending:
         return []
@@ -260,7 +260,7 @@ def detect_adoptions(session: Session, playbook: Playbook, now: dt.datetime, *, 
 def track_adopted(session: Session, playbook: Playbook, now: dt.datetime,
                   dedupe: DedupeSection | None = None) -> list[Reprint]:
     """Record the reprints of every adopted submission's portal item seen so far (safe to repeat)."""
-    dedupe = dedupe or _default_dedupe()
+    dedupe = dedupe or default_dedupe()
     added: list[Reprint] = []
     rows = session.scalars(select(Submission).where(Submission.state == SubmissionState.adopted.value,
                                                     Submission.adopted_item_id.is_not(None)))
@@ -269,10 +269,3 @@ def track_adopted(session: Session, playbook: Playbook, now: dt.datetime,
         if own is not None:
             added += record_carriers(session, own, item_text(own, dedupe), playbook, now, dedupe)
     return added
-
-
-def _default_dedupe() -> DedupeSection:
-    """The sources file's default near-duplicate settings (imported here: the schema module is heavy)."""
-    from monitor.config import DedupeSection
-
-    return DedupeSection()
