@@ -74,7 +74,7 @@ class ClassifierAnnotator:
 
 
 _SHARED_LOCK = threading.Lock()
-_SHARED: dict[tuple[object, ...], Annotator | None] = {}
+_SHARED: dict[tuple[object, ...], tuple[Annotator | None, Exception | None]] = {}
 _SHARED_KEEP = 2  # the loaded models of at most this many (model files, playbook) pairs stay in memory
 
 
@@ -95,6 +95,11 @@ def default_annotator(playbook: Playbook, models_dir: Path | None) -> Annotator 
     Loaded once per process for the same model files and playbook: every monitor built in one process
     (the service's, a command's, each test's) shares them; a classifier holds no state between calls.
     """
+    return shared_models(playbook, models_dir)[0]
+
+
+def shared_models(playbook: Playbook, models_dir: Path | None) -> tuple[Annotator | None, Exception | None]:
+    """The process's load of these model files under this playbook, and why it failed when it did."""
     key = _models_key(playbook, models_dir)
     with _SHARED_LOCK:
         if key in _SHARED:
@@ -106,12 +111,12 @@ def default_annotator(playbook: Playbook, models_dir: Path | None) -> Annotator 
         return _SHARED[key]
 
 
-def _load_annotator(playbook: Playbook, models_dir: Path | None) -> Annotator | None:
+def _load_annotator(playbook: Playbook, models_dir: Path | None) -> tuple[Annotator | None, Exception | None]:
     try:
-        return ClassifierAnnotator(Classifier.load(playbook, models_dir=models_dir))
+        return ClassifierAnnotator(Classifier.load(playbook, models_dir=models_dir)), None
     except (ClassifierError, OSError) as exc:
         log.warning("items will be stored without category/rumour verdict: %s", exc)
-        return None
+        return None, exc
 
 
 class LazyAnnotator:
@@ -126,13 +131,14 @@ class LazyAnnotator:
         self.playbook = playbook
         self.models_dir = models_dir
         self._inner: Annotator | None = None
+        self.problem: Exception | None = None  # why the models could not be loaded, once tried
         self._tried = False
 
     def load(self) -> Annotator | None:
         """The models, loaded now if not yet (blocking; None when there are none to load)."""
         if not self._tried:
             self._tried = True
-            self._inner = default_annotator(self.playbook, self.models_dir)
+            self._inner, self.problem = shared_models(self.playbook, self.models_dir)
         return self._inner
 
     def annotate(self, item: NormalisedItem | Item, reactions: Sequence[Reaction] = ()) -> Annotation:

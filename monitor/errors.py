@@ -12,6 +12,7 @@
     │   │   └── TransportError      DNS, refused connection, reset …
     │   └── ParseError          bytes arrived but are not the feed/JSON/HTML we expect
     ├── ImportFileError         an import file cannot be read at all (rows are reported separately)
+    ├── ModelsMismatch          the trained models on disk were cut with another tokenizer than the playbook's
     └── ComplianceError         the playbook lacks what the policy-reprint check needs (monitor.policy_carriage)
 
 The store's errors (``StoreError`` and below) are drawn in ``store/errors.py``.
@@ -108,3 +109,8 @@ class ParseError(SourceError):
 
 class ImportFileError(MonitorError):
     """An import file cannot be opened or has no usable header."""
+
+
+class ModelsMismatch(MonitorError):
+    """The trained models were made with another tokenizer than the playbook chooses: the service would
+    store every item without a category or rumour verdict, so it does not start."""

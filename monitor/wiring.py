@@ -12,10 +12,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from classifiers.errors import TokenizerMismatchError
 from classifiers.tokenizer import Tokenizer
 from monitor.annotate import ClarificationLookup, LazyAnnotator, default_event_assigner
 from monitor.clock import Clock, system_clock
 from monitor.config import SourcesFile, load_sources
+from monitor.errors import ModelsMismatch
 from monitor.fetch import Fetcher
 from monitor.pipeline import Annotator, EventAssigner, Pipeline
 from monitor.poll import Poller
@@ -46,6 +48,10 @@ class Monitor:
         """
         if isinstance(self.pipeline.annotator, LazyAnnotator):
             self.pipeline.annotator.load()
+            problem = self.pipeline.annotator.problem
+            if isinstance(problem, TokenizerMismatchError):  # a mistake, unlike models not trained yet
+                raise ModelsMismatch(f"{problem}; until then every item would be stored without a category "
+                                     "or rumour verdict, so the service does not start")
         if self.pipeline.tokenizer is not None:
             self.pipeline.tokenizer.tokenize_many(["长春市"])  # builds the segmenter's dictionary
 

@@ -169,11 +169,12 @@ def demo(context: Context, stay: bool) -> None:
 @pass_context
 def run(context: Context, console: bool) -> None:
     """Run the service: pollers, pipeline, routing, bot, outbox and escalation on one loop (SIGTERM stops)."""
+    from monitor.errors import MonitorError
     from yuqing.service import run_service
 
     try:
         run_service(context.settings, context.playbook(), backend="console" if console else None)
-    except (PolicyFileError, SettingsError) as exc:
+    except (PolicyFileError, SettingsError, MonitorError) as exc:  # e.g. models of another tokenizer
         raise click.ClickException(str(exc)) from None
 
 

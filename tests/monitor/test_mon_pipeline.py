@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import pytest
 from mon_builders import records
 
 from monitor.config import parse_sources
@@ -238,3 +239,22 @@ def test_monitors_of_one_process_share_the_loaded_models_and_a_retrained_model_i
     loaded = default_annotator(playbook, tmp_path)
     assert loaded is not None and loaded is not bundled
     assert default_annotator(playbook, tmp_path) is loaded
+
+
+def test_models_cut_with_another_tokenizer_stop_the_service_at_start(playbook, tmp_path) -> None:
+    """Models not trained yet: items are stored unannotated. Models of another tokenizer than the playbook's
+    are a mistake that would do the same to every item silently: the service refuses to start."""
+    from monitor.config import SourcesFile
+    from monitor.errors import ModelsMismatch
+
+    other = playbook.model_copy(update={"tokenizer": "jieba" if playbook.tokenizer == "rjieba" else "rjieba"})
+    monitor = build_monitor(f"sqlite:///{tmp_path / 'store.sqlite3'}", SourcesFile(), other)
+    try:
+        with pytest.raises(ModelsMismatch, match="yuqing train topic"):
+            monitor.load_models()
+    finally:
+        monitor.engine.dispose()
+    untrained = build_monitor(f"sqlite:///{tmp_path / 'other.sqlite3'}", SourcesFile(), playbook,
+                              models_dir=tmp_path / "no-models")
+    untrained.load_models()  # starts, storing items without a category until models are trained
+    untrained.engine.dispose()
