@@ -131,8 +131,8 @@ def _audit(session: Session, a: Case, actor: Actor, action: str, from_state: str
 
 
 def open_case(session: Session, event: Event, snapshot: dict[str, Any], *, role: str, reason: str,
-                    department: str, actor: Actor, now: dt.datetime,
-                    received_at: dt.datetime | None = None) -> Case:
+              department: str, actor: Actor, now: dt.datetime,
+              received_at: dt.datetime | None = None) -> Case:
     """Open one case for *department* under *snapshot*, with its deadlines.
 
     The 签收 clock runs from the notice (now); the first-information and respond clocks from

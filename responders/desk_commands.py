@@ -55,10 +55,11 @@ def _words(rest: str, arity: int) -> list[str]:
     return rest.split(maxsplit=arity - 1) if arity and rest.strip() else []
 
 
-def perform(desk: Desk, actor: Actor, name: str, number: int, words: list[str]) -> Reply:
-    """Call the :class:`Desk` method *name* on *number* with its words: the one way in for a typed
-    command, a pressed button and the answer to a button's question."""
+def perform(desk: Desk, actor: Actor, name: str, number: int, rest: str = "") -> Reply:
+    """Call the :class:`Desk` method *name* on *number* with the words of *rest*: the one way in for a
+    typed command, a pressed button and the answer to a button's question."""
     spec = ACTIONS[name]
+    words = _words(rest, spec.arity)
     if len(words) < spec.arity - (1 if spec.optional else 0):
         raise BadCommand(reply="usage", command=name)
     if any(len(word) > MAX_TEXT for word in words):
@@ -102,7 +103,7 @@ def run_command(desk: Desk, actor: Actor, text: str) -> Reply:
         number = parse_id(first, name)
         if name in NUMBERED_VIEWS:
             return NUMBERED_VIEWS[name](desk, number)
-        return perform(desk, actor, name, number, _words(words, ACTIONS[name].arity))
+        return perform(desk, actor, name, number, words)
     except ResponderError as exc:
         return refusal(desk, exc)
     except Exception:
@@ -133,7 +134,7 @@ def press_button(desk: Desk, actor: Actor, data: str) -> Reply:
     try:
         press = ButtonPress.parse(data)
         if not ACTIONS[press.name].asks:
-            return perform(desk, actor, press.name, press.number, [])
+            return perform(desk, actor, press.name, press.number)
         desk.preflight(actor, press.name, press.number)
         question = desk.templates.reply("prompt", action=press.name, n=press.number)
         return Reply(question, prompt=Pending(press.name, press.number))
@@ -147,7 +148,7 @@ def press_button(desk: Desk, actor: Actor, data: str) -> Reply:
 def answer_prompt(desk: Desk, actor: Actor, pending: Pending, text: str) -> Reply:
     """The words a button asked for, typed in the next message: the same call as the typed command."""
     try:
-        return perform(desk, actor, pending.action, pending.number, _words(text.strip(), ACTIONS[pending.action].arity))
+        return perform(desk, actor, pending.action, pending.number, text.strip())
     except ResponderError as exc:
         return refusal(desk, exc)
     except Exception:

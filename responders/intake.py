@@ -89,7 +89,7 @@ def top_terms(items: Iterable[Item], n: int = 6) -> list[str]:
 
 
 def notify_case(session: Session, a: Case, members: Members, templates: Templates,
-                      playbook_links: list[str], now: dt.datetime, excerpt: str = "") -> None:
+                playbook_links: list[str], now: dt.datetime, excerpt: str = "") -> None:
     """Queue the department's notice (to the duty chat when it has no chat of its own)."""
     chat = members.chat_of(a.department_key) or members.duty.chat_id
     text, buttons = case_notice(session, a, templates, links=playbook_links, excerpt=excerpt)

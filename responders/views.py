@@ -22,7 +22,6 @@ STATE_TEXT = {s.value: label for s, label in STATE_LABELS.items()}
 Buttons = tuple[tuple[Button, ...], ...]
 
 
-
 def breakdown_lines(breakdown: Any, templates: Templates) -> list[str]:
     """The heat score's parts as short phrases in the playbook's words (``replies.heat_part``), whatever
     shape the classifier stored; a part stored before its numbers were kept shows its stored note."""
@@ -70,7 +69,7 @@ def duty_buttons(event: Event) -> Buttons:
 
 
 def case_notice(session: Session, a: Case, templates: Templates, *, links: list[str] | None = None,
-                       excerpt: str = "") -> tuple[str, Buttons]:
+                excerpt: str = "") -> tuple[str, Buttons]:
     consultation = consultation_of(session, a.event_id)
     text = templates.render("case_notice", a=a, event=a.event, roles=ROLE_LABELS, links=links or [],
                             excerpt=excerpt, state_label=STATE_TEXT[a.state],
