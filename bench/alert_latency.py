@@ -55,7 +55,7 @@ from bench.harness import (
 from playbooks.loader import load_playbook
 from store.database import session_factory, session_scope
 from store.models import Item, OutboxMessage
-from yuqing.service import Cadence
+from yuqing.cadence import Cadence
 
 TARGET = 2.0
 RUMOURS = ("weibo-rumours", "weibo-covid-rumours")

@@ -18,7 +18,8 @@ from playbooks.schema import Playbook
 from responders.intake import SKIPPED_STATUSES, deserves_alert, event_items, facts_for
 from store.database import make_engine
 from store.models import Event, OutboxMessage
-from yuqing.service import Cadence, Service, load_service_members
+from yuqing.cadence import Cadence
+from yuqing.service import Service, load_service_members
 from yuqing.settings import Settings
 
 DUTY_CHAT = -777

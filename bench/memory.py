@@ -157,7 +157,7 @@ def child(db: Path, tmp: Path, models: Path, n_sources: int, timeout: float) -> 
     from bench.harness import RunningService
     from store.database import make_engine, session_factory, session_scope
     from store.models import Source
-    from yuqing.service import Cadence
+    from yuqing.cadence import Cadence
     from yuqing.settings import Settings
 
     settings = Settings(data_dir=tmp, database_url=f"sqlite:///{db}", sources_file=tmp / "sources.yaml",

@@ -43,7 +43,7 @@ from playbooks.loader import load_playbook
 from playbooks.schema import Playbook
 from store.database import session_factory, session_scope
 from store.models import Item, OutboxMessage
-from yuqing.service import Cadence
+from yuqing.cadence import Cadence
 
 FAULTS = {"fail": 0.10, "stall": 0.05, "garbage": 0.05, "r429": 0.05, "stall_seconds": 3.0}
 DATASETS = ("weibo-rumours", "gov-messages-hot")

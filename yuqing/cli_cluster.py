@@ -81,7 +81,8 @@ def scheduler(context: Context, tick: float, cycle_every: float, standby_every: 
     """Decide what is due and send it to the workers; one scheduler acts, a second stands by."""
     from yuqing import tasks
     from yuqing.assembly import monitor_for
-    from yuqing.cluster_scheduler import ClusterScheduler, SchedulerCadence, prepare_store
+    from yuqing.cadence import SchedulerCadence
+    from yuqing.cluster_scheduler import ClusterScheduler, prepare_store
 
     settings = _prepared(context, "scheduler")
     tasks.configure(settings)

@@ -16,7 +16,6 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -29,21 +28,9 @@ from playbooks.schema import Playbook
 from store.cluster_locks import LockKey, SessionLock
 from store.database import session_scope, sync_departments
 from yuqing import tasks
+from yuqing.cadence import SchedulerCadence
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SchedulerCadence:
-    """How often the scheduler looks and sends (seconds; operational tuning, not policy)."""
-
-    tick: float = 5.0
-    cycle_every: float = 30.0
-    report_every: float = 600.0
-    health_every: float = 300.0
-    standby_every: float = 5.0  # how often a standing-by scheduler tries the lock
-    first_lookback: dt.timedelta = dt.timedelta(days=1)
-    routing_overlap: dt.timedelta = dt.timedelta(minutes=10)
 
 
 class ClusterScheduler:

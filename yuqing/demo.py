@@ -52,9 +52,10 @@ from store.models import (
     Source,
     Submission,
 )
+from yuqing.cadence import Cadence
 from yuqing.errors import YuqingError
 from yuqing.replay import ReplayServer, ReplayState, load_demo_items
-from yuqing.service import Cadence, Service, load_service_members
+from yuqing.service import Service, load_service_members
 from yuqing.settings import Settings
 from yuqing.store_setup import initialise_store
 from yuqing.webdesk.access import set_password

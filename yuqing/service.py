@@ -21,7 +21,6 @@ import datetime as dt
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -39,6 +38,7 @@ from responders.messages import Templates
 from responders.outbox import OutboxSender
 from store.database import session_scope, sync_departments
 from yuqing.assembly import Responders, monitor_for, responders_for
+from yuqing.cadence import Cadence
 from yuqing.chat import build_backend
 from yuqing.malloc_arenas import limit_malloc_arenas
 from yuqing.settings import Settings, SettingsError
@@ -46,21 +46,6 @@ from yuqing.web import WebServer, web_server
 from yuqing.webdesk.site import build_site
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Cadence:
-    """How often each loop runs (operational tuning, not policy)."""
-
-    outbox_every: float = 2.0
-    cycle_every: float = 30.0
-    health_every: float = 300.0
-    report_every: float = 600.0
-    first_lookback: dt.timedelta = dt.timedelta(days=1)  # events re-examined after a start
-    # Each cycle looks back this far: an item is stamped when its poll starts but becomes visible when
-    # the poll's transaction commits, which classifying a large batch can delay by minutes.
-    routing_overlap: dt.timedelta = dt.timedelta(minutes=10)
-    shutdown_grace: float = 30.0  # seconds a poll in progress may take to finish at shutdown
 
 
 def load_service_members(settings: Settings, playbook: Playbook) -> Members:

@@ -15,7 +15,8 @@ from responders.outbox import OutboxSender, SendReport
 from store.database import make_engine, migrate, session_factory, session_scope
 from store.models import Case, Event, Item, OutboxMessage, Source
 from yuqing import service as service_module
-from yuqing.service import Cadence, Service, load_service_members
+from yuqing.cadence import Cadence
+from yuqing.service import Service, load_service_members
 from yuqing.settings import Settings, SettingsError
 
 FAST = Cadence(outbox_every=0.05, cycle_every=0.05, health_every=0.05)
