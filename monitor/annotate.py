@@ -24,7 +24,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from classifiers.api import Classifier
@@ -188,9 +188,13 @@ class StoredEventAssigner:
         already routed (assigned, responded, ignored) keeps gathering its items after a restart.
         """
         self._loaded = True
-        recent = select(Event.id, Event.centroid).where(Event.status != "closed", Event.centroid.is_not(None),
-                                                        Event.last_seen_at >= now - self.window)
-        for event_id, centroid in session.execute(recent):  # two columns, not whole rows with heat and signals
+        self._restore(session, Event.last_seen_at >= now - self.window)
+
+    def _restore(self, session: Session, *where: ColumnElement[bool]) -> None:
+        """Hold again the stored centroids of the open events *where* selects; a centroid that no longer
+        reads is skipped (two columns, not whole rows with heat and signals)."""
+        query = select(Event.id, Event.centroid).where(Event.status != "closed", Event.centroid.is_not(None), *where)
+        for event_id, centroid in session.execute(query):
             try:
                 cluster = Cluster.from_data({**(centroid or {}), "event_id": str(event_id)})
             except (KeyError, TypeError, ValueError):
@@ -218,15 +222,8 @@ class StoredEventAssigner:
         """Read these events' stored centroids again (another process changed them); nothing when the events
         are not loaded yet (the first batch reads them all). A closed one is left as it is held, as in one
         process that closes nothing of its own."""
-        if not self._loaded or not event_ids:
-            return
-        rows = session.execute(select(Event.id, Event.centroid).where(
-            Event.id.in_(set(event_ids)), Event.status != "closed", Event.centroid.is_not(None)))
-        for event_id, centroid in rows:
-            try:
-                self.clusterer.restore(Cluster.from_data({**(centroid or {}), "event_id": str(event_id)}))
-            except (KeyError, TypeError, ValueError):
-                continue
+        if self._loaded and event_ids:
+            self._restore(session, Event.id.in_(set(event_ids)))
 
     def assign_many(self, session: Session, items: Sequence[Item], now: dt.datetime) -> None:
         """Cluster *items* in order, then store each event touched once: new events in one insert, and
