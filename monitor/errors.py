@@ -10,7 +10,8 @@
     │   │   ├── ResponseTooLarge    the body passed the size cap; the download was aborted
     │   │   ├── RefusedURL          the fetch policy refused the scheme or address (before connecting)
     │   │   └── TransportError      DNS, refused connection, reset …
-    │   └── ParseError          bytes arrived but are not the feed/JSON/HTML we expect
+    │   ├── ParseError          bytes arrived but are not the feed/JSON/HTML we expect
+    │   └── StoreFailed         the items arrived but could not be stored; fetched again next poll
     ├── ImportFileError         an import file cannot be read at all (rows are reported separately)
     ├── ModelsMismatch          the trained models on disk were cut with another tokenizer than the playbook's
     └── ComplianceError         the playbook lacks what the policy-reprint check needs (monitor.policy_carriage)
@@ -105,6 +106,11 @@ class TransportError(FetchError):
 
 class ParseError(SourceError):
     """The response is not in the shape this kind of source expects."""
+
+
+class StoreFailed(SourceError):
+    """A fetched page's items could not be stored (the pipeline or the store refused them). The source's
+    validators are not advanced, so the next poll fetches the same items again: nothing is lost."""
 
 
 class ImportFileError(MonitorError):

@@ -83,6 +83,32 @@ class Segmenter(Protocol):
     def tokenize_many(self, texts: Sequence[str]) -> list[list[str]]: ...
 
 
+@dataclass(frozen=True)
+class SourceBatch:
+    """One source's items for :meth:`Pipeline.process_many`, with any verdicts classified ahead of the lock."""
+
+    source: Source
+    items: Sequence[NormalisedItem]
+    ahead: Mapping[str, Annotation] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Admitted:
+    """A new item of a run, its source batch and its inserted row."""
+
+    batch: SourceBatch
+    item: NormalisedItem
+    row: Item
+
+
+def _rows_by_batch(admitted: Sequence[_Admitted]) -> list[tuple[SourceBatch, list[Item]]]:
+    """The admitted rows grouped by their source batch, in first-seen order."""
+    groups: dict[int, tuple[SourceBatch, list[Item]]] = {}
+    for entry in admitted:
+        groups.setdefault(id(entry.batch), (entry.batch, []))[1].append(entry.row)
+    return list(groups.values())
+
+
 STAGES = ("dedupe", "tokenise", "classify", "cluster", "store")
 
 
@@ -173,23 +199,31 @@ class Pipeline:
         self, session: Session, source: Source, items: Iterable[NormalisedItem], now: dt.datetime,
         ahead: Mapping[str, Annotation] | None = None,
     ) -> ProcessResult:
-        """Run a batch (a fetched page, an import chunk) through the pipeline; the caller commits.
+        """Run a batch of one source (a fetched page, an import chunk) through the pipeline; the caller
+        commits. See :meth:`process_many`."""
+        return self.process_many(session, [SourceBatch(source, list(items), ahead or {})], now)[0]
 
-        Each stage runs once over the batch: two queries find the stored ids and content hashes, three
-        the reprints, the annotator classifies the new items in one call, the clusterer places them in
-        order and each event touched is scored once. An external id seen twice in the batch, or a repost
-        of an item new in the batch, ends a run there: the rest goes through as the next run and meets
-        the stored row, as it would have one item at a time (a repost rejudges its stored original
-        before it is clustered).
+    def process_many(self, session: Session, batches: Sequence[SourceBatch], now: dt.datetime) -> list[ProcessResult]:
+        """Run the pages of many sources (a poll cycle's changed feeds) through the pipeline as one batch;
+        one result per source batch, in order; the caller commits.
+
+        Dedupe and the inserts go source by source (two queries find each source's stored ids and content
+        hashes, three its reprints, and a reprint of an item another source stored earlier in the same
+        batch is found); then every new item of the batch is segmented once, classified in one call and
+        placed by the clusterer in order, and each event touched is scored once. An external id seen twice
+        in a source's page, or a repost of an item new in the batch, ends that source's run there: the rest
+        goes through as the next run and meets the stored row, as it would have one item at a time (a repost
+        rejudges its stored original before it is clustered).
         """
         self.finder.refresh(session, now)
-        pending = [within_limits(item, self.limits) for item in items]  # before hashing, signatures and models
-        result = ProcessResult()
-        while pending:
-            pending = self._run(session, source, pending, now, result, ahead or {})
-        if result.new_item_ids and self._high_written is not None:
-            self._high_written = max(self._high_written, *result.new_item_ids)
-        return result
+        pending = [[within_limits(item, self.limits) for item in batch.items] for batch in batches]
+        results = [ProcessResult() for _ in batches]
+        while any(pending):
+            pending = self._run(session, batches, pending, now, results)
+        new_ids = [item_id for result in results for item_id in result.new_item_ids]
+        if new_ids and self._high_written is not None:
+            self._high_written = max(self._high_written, *new_ids)
+        return results
 
     @contextlib.contextmanager
     def _stage(self, name: str) -> Iterator[None]:
@@ -200,10 +234,41 @@ class Pipeline:
             self.stage_seconds[name] += time.perf_counter() - started
 
     def _run(
+        self, session: Session, batches: Sequence[SourceBatch], pending: list[list[NormalisedItem]],
+        now: dt.datetime, results: list[ProcessResult],
+    ) -> list[list[NormalisedItem]]:
+        """Process each source's longest prefix in which no item repeats or reposts a new one, then annotate
+        and cluster all of them together; return each source's rest."""
+        rests: list[list[NormalisedItem]] = []
+        admitted: list[_Admitted] = []
+        for batch, items, result in zip(batches, pending, results, strict=True):
+            if not items:
+                rests.append([])
+                continue
+            fresh, rest, rows = self._admit(session, batch.source, items, now, result)
+            rests.append(rest)
+            admitted += [_Admitted(batch, item, row) for item, row in zip(fresh, rows, strict=True)]
+        if not admitted:
+            return rests
+        with contextlib.ExitStack() as stack:
+            self._share_tokens(stack, [entry.item for entry in admitted])
+            if self.annotator is not None:
+                with self._stage("classify"):
+                    for entry, note in zip(admitted, self._annotations(admitted), strict=True):
+                        self._apply(entry.row, note, entry.batch.source)
+                    for batch, rows in _rows_by_batch(admitted):
+                        self._rejudge_originals(session, rows, batch.source)
+            if self.events is not None:
+                with self._stage("cluster"):
+                    self.events.assign_many(session, [entry.row for entry in admitted], now)
+        with self._stage("store"):
+            session.flush()
+        return rests
+
+    def _admit(
         self, session: Session, source: Source, items: list[NormalisedItem], now: dt.datetime, result: ProcessResult,
-        ahead: Mapping[str, Annotation],
-    ) -> list[NormalisedItem]:
-        """Process the longest prefix of *items* in which no item repeats or reposts a new one; return the rest."""
+    ) -> tuple[list[NormalisedItem], list[NormalisedItem], list[Item]]:
+        """Dedupe one source's run and insert its new items: (new items, the rest, their rows)."""
         with self._stage("dedupe"):
             fresh, rest = self._sort(session, source, items, now, result)
             signatures = [signature_of(item, self.dedupe) for item in fresh]
@@ -211,33 +276,20 @@ class Pipeline:
             originals = existing_items(session, source.id,
                                        {i.repost_of_external_id for i in fresh if i.repost_of_external_id})
         if not fresh:
-            return rest
+            return fresh, rest, []
         with self._stage("store"):
             rows = self._insert(session, source, fresh, signatures, matches, originals, now)
         result.new += len(rows)
         result.new_item_ids += [row.id for row in rows]
         result.reprints += sum(match is not None for match in matches)
-        with contextlib.ExitStack() as stack:
-            self._share_tokens(stack, fresh)
-            if self.annotator is not None:
-                with self._stage("classify"):
-                    for row, note in zip(rows, self._annotations(fresh, ahead), strict=True):
-                        self._apply(row, note, source)
-                    self._rejudge_originals(session, rows, source)
-            if self.events is not None:
-                with self._stage("cluster"):
-                    self.events.assign_many(session, rows, now)
-        with self._stage("store"):
-            session.flush()
-        return rest
+        return fresh, rest, rows
 
-    def _annotations(self, fresh: Sequence[NormalisedItem], ahead: Mapping[str, Annotation]) -> list[Annotation]:
+    def _annotations(self, admitted: Sequence[_Admitted]) -> list[Annotation]:
         """Each new item's verdict: classified ahead of the lock where it was, the rest in one call now."""
         assert self.annotator is not None
-        missing = [item for item in fresh if item.external_id not in ahead]
-        now_done = dict(zip((item.external_id for item in missing), self.annotator.annotate_many(missing),
-                            strict=True)) if missing else {}
-        return [ahead.get(item.external_id) or now_done[item.external_id] for item in fresh]
+        missing = [entry.item for entry in admitted if entry.item.external_id not in entry.batch.ahead]
+        now_done = iter(self.annotator.annotate_many(missing) if missing else [])
+        return [entry.batch.ahead.get(entry.item.external_id) or next(now_done) for entry in admitted]
 
     def _sort(
         self, session: Session, source: Source, items: list[NormalisedItem], now: dt.datetime, result: ProcessResult

@@ -35,11 +35,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor import decide
 from monitor.clock import Clock, system_clock
 from monitor.config import SourcesFile, SourceSpec
-from monitor.errors import FetchTimeout, SourceError, UnknownSourceError
+from monitor.errors import FetchTimeout, SourceError, StoreFailed, UnknownSourceError
 from monitor.fetch import Fetcher
 from monitor.items import host_of
 from monitor.page_work import Page
-from monitor.pipeline import Annotation, Pipeline, ProcessResult
+from monitor.pipeline import Pipeline, ProcessResult, SourceBatch
 from monitor.sources import FetchContext, FetchOutcome, SeenItem, get_kind
 from store.database import session_scope
 from store.models import Item, Source
@@ -178,6 +178,8 @@ class Poller:
         self._dirty: set[str] = set()  # states changed in memory, not yet written
         self._synced: str | None = None  # fingerprint of the sources last mirrored into the table
         self._refreshed_at: float | None = None  # time.monotonic() of the last read of every state
+        self._queue: list[_Fetched] = []  # fetched pages waiting for the next store batch
+        self._storer: asyncio.Task[None] | None = None  # stores the queue, a batch at a time
 
     async def aclose(self) -> None:
         try:
@@ -270,7 +272,14 @@ class Poller:
             return self._record_error(spec, wrapped, now)
         if outcome.not_modified:
             return self._record_not_modified(spec, outcome, now)
-        return await self._record_success(spec, outcome, now)
+        try:
+            return await self._record_success(spec, outcome, now)
+        except Exception as exc:  # the store or a model refused this page; the other sources go on
+            log.error("storing the page of %s failed", spec.name, exc_info=exc)
+            failed = StoreFailed(f"{len(outcome.items)} fetched items could not be stored "
+                                 f"({exc.__class__.__name__}: {exc}); they are fetched again next poll",
+                                 source=spec.name, url=spec.url)
+            return self._record_error(spec, failed, now)
 
     async def fetch(self, spec: SourceSpec, *, etag: str | None = None, last_modified: str | None = None,
                     now: dt.datetime | None = None) -> FetchOutcome:
@@ -405,26 +414,99 @@ class Poller:
                        last_polled_at=now, last_success_at=now, consecutive_failures=0)
 
     async def _record_success(self, spec: SourceSpec, outcome: FetchOutcome, now: dt.datetime) -> PollResult:
-        """Items fetched: the pipeline and this source's state in one transaction in a worker thread."""
+        """Items fetched: queued for the next store batch, stored with the pages fetched meanwhile.
 
-        def store(state: PollState) -> tuple[PollState, ProcessResult]:
-            with session_scope(self.sessions) as session:
-                row = session.get(Source, state.id)
-                if row is None:
-                    raise UnknownSourceError(f"source {spec.name!r} is not in the store; run a sync")
-                return self._store_fetched(session, row, spec, state, outcome, now)
+        Group commit: while one batch is being stored, the pages other polls fetch wait, and then go
+        through the pipeline together (one classification call, one clustering pass, one transaction for
+        their items and their sources' states). An idle poller stores a page at once.
+        """
+        waiting = _Fetched(spec, outcome, now, asyncio.get_running_loop().create_future())
+        self._queue.append(waiting)
+        if self._storer is None or self._storer.done():
+            self._storer = asyncio.create_task(self._store_queued())
+        return await waiting.result
 
+    async def _store_queued(self) -> None:
+        """Store what the polls queued, a batch at a time, until the queue is empty."""
+        while self._queue:
+            batch = self._take_batch()
+            try:
+                outcomes = await self._store_taken(batch)
+            except asyncio.CancelledError as exc:  # shutdown: the polls waiting are told so
+                for waiting in batch:
+                    _settle(waiting, exc)
+                raise
+            for waiting, outcome in zip(batch, outcomes, strict=True):
+                _settle(waiting, outcome)
+
+    async def _store_taken(self, batch: Sequence[_Fetched]) -> list[PollResult | Exception]:
+        """Store a batch under the store lock; each poll's result, or the failure of its page."""
         async with self._lock():
-            state, processed = await asyncio.to_thread(store, self._states[spec.name])
-            self._states[spec.name] = state
-            self._dirty.discard(spec.name)  # written with the items
-        return _ok(spec, outcome, state, processed)
+            states = {w.spec.name: self._states[w.spec.name] for w in batch}  # rows are never deleted
+            stored = await asyncio.to_thread(self._store_batch, batch, states)
+            outcomes: list[PollResult | Exception] = []
+            for waiting, done in zip(batch, stored, strict=True):
+                if isinstance(done, Exception):
+                    outcomes.append(done)
+                    continue
+                self._states[waiting.spec.name] = done[0]
+                self._dirty.discard(waiting.spec.name)  # written with the items
+                outcomes.append(_ok(waiting.spec, waiting.outcome, *done))
+            return outcomes
 
-    def _store_fetched(self, session: Session, row: Source, spec: SourceSpec, state: PollState,
-                       outcome: FetchOutcome, now: dt.datetime,
-                       ahead: Mapping[str, Annotation] | None = None) -> tuple[PollState, ProcessResult]:
-        """The pipeline over the fetched items and the source's new state, in the caller's transaction."""
-        processed = self.pipeline.process(session, row, outcome.items, now, ahead)
+    def _take_batch(self) -> list[_Fetched]:
+        """The queued pages, each source once (a second page of a source waits for the next batch)."""
+        batch: list[_Fetched] = []
+        later: list[_Fetched] = []
+        names: set[str] = set()
+        for waiting in self._queue:
+            (later if waiting.spec.name in names else batch).append(waiting)
+            names.add(waiting.spec.name)
+        self._queue = later
+        return batch
+
+    def _store_batch(self, batch: Sequence[_Fetched], states: Mapping[str, PollState],
+                     ) -> list[tuple[PollState, ProcessResult] | Exception]:
+        """Store the pages in one transaction (worker thread); when that fails, each page alone, so one
+        page the store refuses costs only its own source's poll."""
+        try:
+            with session_scope(self.sessions) as session:
+                return list(self._store_pages(session, batch, states))
+        except Exception as exc:
+            self.pipeline.forget()  # what it indexed from the rolled-back batch is not in the store
+            if len(batch) == 1:
+                return [exc]
+            log.warning("storing %d fetched pages together failed; storing each page alone", len(batch),
+                        exc_info=True)
+        return [self._store_alone(waiting, states) for waiting in batch]
+
+    def _store_alone(self, waiting: _Fetched,
+                     states: Mapping[str, PollState]) -> tuple[PollState, ProcessResult] | Exception:
+        try:
+            with session_scope(self.sessions) as session:
+                return self._store_pages(session, [waiting], states)[0]
+        except Exception as exc:
+            self.pipeline.forget()
+            return exc
+
+    def _store_pages(self, session: Session, batch: Sequence[_Fetched],
+                     states: Mapping[str, PollState]) -> list[tuple[PollState, ProcessResult]]:
+        """The pipeline over the fetched pages and their sources' new states, in the caller's transaction."""
+        ids = {states[w.spec.name].id for w in batch}
+        rows = {row.id: row for row in session.scalars(select(Source).where(Source.id.in_(ids)))}
+        missing = [w.spec.name for w in batch if states[w.spec.name].id not in rows]
+        if missing:
+            raise UnknownSourceError(f"source {missing[0]!r} is not in the store; run a sync")
+        sources = [rows[states[w.spec.name].id] for w in batch]
+        now = max(w.polled_at for w in batch)
+        processed = self.pipeline.process_many(
+            session, [SourceBatch(row, w.outcome.items) for row, w in zip(sources, batch, strict=True)], now)
+        return [self._after_stored(row, w.spec, states[w.spec.name], w.outcome, result, w.polled_at)
+                for row, w, result in zip(sources, batch, processed, strict=True)]
+
+    def _after_stored(self, row: Source, spec: SourceSpec, state: PollState, outcome: FetchOutcome,
+                      processed: ProcessResult, now: dt.datetime) -> tuple[PollState, ProcessResult]:
+        """The source's new state, written to its row in the pipeline's transaction."""
         state = self._after_success(spec, state, outcome, processed.new, now)
         state.apply(row)
         if processed.new:
@@ -473,7 +555,8 @@ class Poller:
                 if row is None:
                     raise UnknownSourceError(f"source {page.source!r} is not in the store; run a sync")
                 state = PollState(*(getattr(row, column.key) for column in _STATE_COLUMNS))
-                state, processed = self._store_fetched(session, row, spec, state, outcome, page.polled_at, ahead)
+                processed = self.pipeline.process(session, row, outcome.items, page.polled_at, ahead)
+                state, processed = self._after_stored(row, spec, state, outcome, processed, page.polled_at)
         except BaseException:
             self.pipeline.forget()  # what it indexed from the rolled-back batch is not in the store
             raise
@@ -506,6 +589,28 @@ class Poller:
         base = self.policy
         high = max(base.min_interval, min(base.max_interval, spec.interval * 4))
         return decide.PollPolicy(base.min_interval, high, base.backoff_base, base.backoff_cap, base.jitter)
+
+
+@dataclass
+class _Fetched:
+    """A fetched page waiting for the next store batch, and the future its poll awaits."""
+
+    spec: SourceSpec
+    outcome: FetchOutcome
+    polled_at: dt.datetime
+    result: asyncio.Future[PollResult]
+
+
+def _settle(waiting: _Fetched, outcome: PollResult | BaseException) -> None:
+    """Hand a poll its result (or the failure of its page), unless it stopped waiting."""
+    if waiting.result.done():
+        return
+    if isinstance(outcome, PollResult):
+        waiting.result.set_result(outcome)
+    elif isinstance(outcome, asyncio.CancelledError):
+        waiting.result.cancel()
+    else:
+        waiting.result.set_exception(outcome)
 
 
 def _ok(spec: SourceSpec, outcome: FetchOutcome, state: PollState, processed: ProcessResult) -> PollResult:
