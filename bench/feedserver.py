@@ -4,7 +4,8 @@
 serves ``/feed/<k>.xml`` (RSS) or, with ``--format weibo`` (or ``mixed``: odd
 feeds), ``/weibo/<k>.json`` (the m.weibo.cn container shape), with ETag and
 Last-Modified (304 on a match) until its stdin closes. Items are dataset messages read at start. Control calls
-(JSON over HTTP): ``POST /_bump?count=C&seed=S`` adds one item to C random
+(JSON over HTTP, on 127.0.0.1; ``--hosts N`` serves the feeds on 127.0.0.1 … 127.0.0.N too, so the
+poller sees N hosts): ``POST /_bump?count=C&seed=S`` adds one item to C random
 feeds, ``POST /_add?feeds=0,5`` to the named ones, ``POST /_chaos?fail=..&stall=..&garbage=..&r429=..``
 sets fault probabilities, ``GET /_served`` gives each item's first-served
 time (a complete 200 body), ``GET /_stats`` the response counts.
@@ -230,8 +231,10 @@ class FeedServer:
         datasets: tuple[str, ...] = DATASETS,
         labels: tuple[str, ...] = (),
         fmt: str = "rss",
+        hosts: int = 1,
     ) -> None:
         self.fmt = fmt
+        self.hosts = hosts
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -251,6 +254,8 @@ class FeedServer:
                 ",".join(labels),
                 "--format",
                 fmt,
+                "--hosts",
+                str(hosts),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -268,10 +273,14 @@ class FeedServer:
     def is_weibo(self, k: int) -> bool:
         return self.fmt == "weibo" or self.fmt == "mixed" and k % 2 == 1
 
+    def host(self, k: int) -> str:
+        """Feed *k*'s host: one of ``hosts`` loopback addresses (127.0.0.1, 127.0.0.2, …), in turn."""
+        return f"127.0.0.{1 + k % self.hosts}"
+
     def url(self, k: int) -> str:
         if self.is_weibo(k):
-            return f"http://127.0.0.1:{self.port}/weibo/{k}.json"
-        return f"http://127.0.0.1:{self.port}/feed/{k}.xml"
+            return f"http://{self.host(k)}:{self.port}/weibo/{k}.json"
+        return f"http://{self.host(k)}:{self.port}/feed/{k}.xml"
 
     def _call(self, method: str, path: str) -> Any:
         request = urllib.request.Request(
@@ -327,6 +336,7 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--labels", default="", help="keep only rows with these labels (comma-separated)")
     parser.add_argument("--format", default="rss", choices=("rss", "weibo", "mixed"))
+    parser.add_argument("--hosts", type=int, default=1, help="serve on 127.0.0.1 … 127.0.0.N (one port)")
     args = parser.parse_args()
     feeds = Feeds(
         args.feeds,
@@ -337,11 +347,16 @@ def main() -> None:
         tuple(x for x in args.labels.split(",") if x),
         args.format,
     )
-    httpd = _Server(("127.0.0.1", 0), make_handler(feeds))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    print(f"PORT {httpd.server_address[1]}", flush=True)
+    handler = make_handler(feeds)
+    first = _Server(("127.0.0.1", 0), handler)
+    servers = [first] + [_Server((f"127.0.0.{k}", first.server_address[1]), handler)
+                         for k in range(2, args.hosts + 1)]  # the same port on each loopback address
+    for httpd in servers:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    print(f"PORT {first.server_address[1]}", flush=True)
     sys.stdin.read()  # the parent closes our stdin to stop us
-    httpd.shutdown()
+    for httpd in servers:
+        httpd.shutdown()
 
 
 if __name__ == "__main__":

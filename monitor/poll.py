@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 
 Status = Literal["ok", "not_modified", "error"]
 
+STORE_BATCH_ITEMS = 500  # a store batch's size in items: one classification call, one transaction
+STORE_HOLD_SECONDS = 1.0  # how long a poll cycle's page waits for others before it is stored anyway
+
 
 @dataclass(frozen=True)
 class PollState:
@@ -180,6 +183,7 @@ class Poller:
         self._refreshed_at: float | None = None  # time.monotonic() of the last read of every state
         self._queue: list[_Fetched] = []  # fetched pages waiting for the next store batch
         self._storer: asyncio.Task[None] | None = None  # stores the queue, a batch at a time
+        self._fetching = 0  # polls of a cycle still fetching (their pages are stored together)
 
     async def aclose(self) -> None:
         try:
@@ -230,14 +234,19 @@ class Poller:
 
     async def poll_cycle(self, names: Iterable[str] | None = None, *, only_due: bool = False) -> list[PollResult]:
         """Poll the named (default: all enabled) sources concurrently; one result each. The cycle reads
-        every state in one transaction and writes the states of polls that stored nothing in one more."""
+        every state in one transaction and writes the states of polls that stored nothing in one more.
+        The pages fetched are stored together once every fetch of the cycle is done, or sooner in batches
+        of :data:`STORE_BATCH_ITEMS` items while the fetches go on."""
         await self.refresh()
         specs = [self.spec(n) for n in names] if names else [s for s in self.config.sources if s.enabled]
         if only_due:
             specs = [s for s in specs if self._due(s.name)]
+        cycle = _CycleFetches(len(specs))
+        self._fetching += cycle.left
         try:
-            return list(await asyncio.gather(*(self.poll_source(s) for s in specs)))
+            return list(await asyncio.gather(*(self.poll_source(s, cycle=cycle) for s in specs)))
         finally:
+            self._fetched(cycle, cycle.left)  # polls cancelled before they began
             await self.flush()
 
     async def poll_if_due(self, name: str) -> PollResult | None:
@@ -258,10 +267,29 @@ class Poller:
         state = self._states.get(name)
         return state is not None and state.enabled and decide.is_due(state.next_poll_at, self.clock())
 
-    async def poll_source(self, spec: SourceSpec) -> PollResult:
-        """Fetch and store one source; never raises for that source's own failures."""
+    async def poll_source(self, spec: SourceSpec, *, cycle: _CycleFetches | None = None) -> PollResult:
+        """Fetch and store one source; never raises for that source's own failures. *cycle*: the poll cycle
+        this poll belongs to (its page waits for the cycle's batch)."""
         now = self.clock()
-        state = await self._state(spec.name)
+        try:
+            state = await self._state(spec.name)
+            fetched = await self._fetch_or_error(spec, state, now)
+        finally:
+            if cycle is not None:
+                self._fetched(cycle, 1)
+        if isinstance(fetched, PollResult):
+            return fetched
+        try:
+            return await self._record_success(spec, fetched, now)
+        except Exception as exc:  # the store or a model refused this page; the other sources go on
+            log.error("storing the page of %s failed", spec.name, exc_info=exc)
+            failed = StoreFailed(f"{len(fetched.items)} fetched items could not be stored "
+                                 f"({exc.__class__.__name__}: {exc}); they are fetched again next poll",
+                                 source=spec.name, url=spec.url)
+            return self._record_error(spec, failed, now)
+
+    async def _fetch_or_error(self, spec: SourceSpec, state: PollState, now: dt.datetime) -> FetchOutcome | PollResult:
+        """The fetched page, or the result of a poll that stores nothing (a 304, a failure: recorded in memory)."""
         try:
             outcome = await self.fetch(spec, etag=state.etag, last_modified=state.last_modified, now=now)
         except SourceError as exc:
@@ -272,14 +300,7 @@ class Poller:
             return self._record_error(spec, wrapped, now)
         if outcome.not_modified:
             return self._record_not_modified(spec, outcome, now)
-        try:
-            return await self._record_success(spec, outcome, now)
-        except Exception as exc:  # the store or a model refused this page; the other sources go on
-            log.error("storing the page of %s failed", spec.name, exc_info=exc)
-            failed = StoreFailed(f"{len(outcome.items)} fetched items could not be stored "
-                                 f"({exc.__class__.__name__}: {exc}); they are fetched again next poll",
-                                 source=spec.name, url=spec.url)
-            return self._record_error(spec, failed, now)
+        return outcome
 
     async def fetch(self, spec: SourceSpec, *, etag: str | None = None, last_modified: str | None = None,
                     now: dt.datetime | None = None) -> FetchOutcome:
@@ -418,17 +439,40 @@ class Poller:
 
         Group commit: while one batch is being stored, the pages other polls fetch wait, and then go
         through the pipeline together (one classification call, one clustering pass, one transaction for
-        their items and their sources' states). An idle poller stores a page at once.
+        their items and their sources' states). An idle poller stores a page at once; a poll cycle holds
+        its pages until its fetches are done or a batch is full.
         """
-        waiting = _Fetched(spec, outcome, now, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        waiting = _Fetched(spec, outcome, now, loop.create_future(), time.monotonic())
         self._queue.append(waiting)
-        if self._storer is None or self._storer.done():
-            self._storer = asyncio.create_task(self._store_queued())
+        self._kick()
+        if not self._batch_ready():  # held for the cycle's other pages, but not past the hold
+            loop.call_later(STORE_HOLD_SECONDS, self._kick)
         return await waiting.result
 
+    def _fetched(self, cycle: _CycleFetches, done: int) -> None:
+        """*done* polls of *cycle* finished fetching: its pages may be ready to store."""
+        cycle.left -= done
+        self._fetching -= done
+        self._kick()
+
+    def _kick(self) -> None:
+        """Start storing the queue when a batch is ready and no store is running."""
+        if self._batch_ready() and (self._storer is None or self._storer.done()):
+            self._storer = asyncio.create_task(self._store_queued())
+
+    def _batch_ready(self) -> bool:
+        """Pages wait while a poll cycle's fetches are still going, they make less than a full batch and
+        the oldest has waited less than :data:`STORE_HOLD_SECONDS` (a cycle slowed by per-host politeness
+        stores while it waits)."""
+        if not self._queue:
+            return False
+        return (self._fetching <= 0 or sum(len(w.outcome.items) for w in self._queue) >= STORE_BATCH_ITEMS
+                or time.monotonic() - self._queue[0].queued_at >= STORE_HOLD_SECONDS)
+
     async def _store_queued(self) -> None:
-        """Store what the polls queued, a batch at a time, until the queue is empty."""
-        while self._queue:
+        """Store what the polls queued, a batch at a time, while a batch is ready."""
+        while self._batch_ready():
             batch = self._take_batch()
             try:
                 outcomes = await self._store_taken(batch)
@@ -455,13 +499,20 @@ class Poller:
             return outcomes
 
     def _take_batch(self) -> list[_Fetched]:
-        """The queued pages, each source once (a second page of a source waits for the next batch)."""
+        """The queued pages up to :data:`STORE_BATCH_ITEMS` items (at least one page), each source once (a
+        second page of a source waits for the next batch)."""
         batch: list[_Fetched] = []
         later: list[_Fetched] = []
         names: set[str] = set()
+        items = 0
         for waiting in self._queue:
-            (later if waiting.spec.name in names else batch).append(waiting)
+            full = bool(batch) and items + len(waiting.outcome.items) > STORE_BATCH_ITEMS
+            if full or waiting.spec.name in names:
+                later.append(waiting)
+                continue
+            batch.append(waiting)
             names.add(waiting.spec.name)
+            items += len(waiting.outcome.items)
         self._queue = later
         return batch
 
@@ -523,20 +574,11 @@ class Poller:
         state = await asyncio.to_thread(self._read_state, name)
         self._states[name] = state
         now = self.clock()
-        try:
-            outcome = await self.fetch(spec, etag=state.etag, last_modified=state.last_modified, now=now)
-        except SourceError as exc:
-            result = self._record_error(spec, exc.located(spec.name, spec.url), now)
-        except Exception as exc:  # a bug in a kind must not fail the task forever
-            log.exception("unexpected failure polling %s (%s)", spec.name, spec.url)
-            wrapped = SourceError(f"unexpected {exc.__class__.__name__}: {exc}", source=spec.name, url=spec.url)
-            result = self._record_error(spec, wrapped, now)
-        else:
-            if not outcome.not_modified:
-                return Page.of(name, now, outcome)
-            result = self._record_not_modified(spec, outcome, now)
-        await self.flush()
-        return result
+        fetched = await self._fetch_or_error(spec, state, now)
+        if isinstance(fetched, PollResult):
+            await self.flush()
+            return fetched
+        return Page.of(name, now, fetched)
 
     def store_page(self, page: Page, before: Callable[[Session], None] = lambda _session: None) -> PollResult:
         """Store a fetched page and its source's state in one transaction (blocking); *before* runs first in
@@ -592,6 +634,13 @@ class Poller:
 
 
 @dataclass
+class _CycleFetches:
+    """How many polls of one poll cycle are still fetching."""
+
+    left: int
+
+
+@dataclass
 class _Fetched:
     """A fetched page waiting for the next store batch, and the future its poll awaits."""
 
@@ -599,6 +648,7 @@ class _Fetched:
     outcome: FetchOutcome
     polled_at: dt.datetime
     result: asyncio.Future[PollResult]
+    queued_at: float  # time.monotonic() when it joined the queue
 
 
 def _settle(waiting: _Fetched, outcome: PollResult | BaseException) -> None:
