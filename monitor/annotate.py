@@ -28,12 +28,13 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from classifiers.api import Classifier
-from classifiers.errors import ClassifierError
+from classifiers.errors import ClassifierError, TokenizerMismatchError
 from classifiers.events import Cluster, EventClusterer
 from classifiers.heat import HeatInputs, Mention, heat_score
 from classifiers.modelio import MANIFEST_FILE, MODEL_FILE, default_model_dir
 from classifiers.signals import EMERGENCY, TextSignals, burst_signal, merge, text_signals
 from classifiers.tokenizer import Tokenizer
+from monitor.errors import ModelsMismatch
 from monitor.items import NormalisedItem, host_of
 from monitor.pipeline import Annotation, Annotator, EventAssigner, Reaction
 from playbooks.schema import Playbook
@@ -124,7 +125,10 @@ class LazyAnnotator:
 
     Loading scikit-learn and the models takes seconds; commands that never classify (``sources
     list``, ``sources add``, a poll where every source answers 304) should not wait for it. When no
-    model can be loaded, items are stored unannotated, as with no annotator at all.
+    model is trained yet, items are stored unannotated, as with no annotator at all. Models cut with
+    another tokenizer than the playbook's are a mistake that would do the same to every item silently:
+    :meth:`load` raises :class:`~monitor.errors.ModelsMismatch` instead, so ``yuqing run`` does not start
+    and a poll or a worker stores nothing (a poll reports it per source, and fetches the items again).
     """
 
     def __init__(self, playbook: Playbook, models_dir: Path | None) -> None:
@@ -139,6 +143,9 @@ class LazyAnnotator:
         if not self._tried:
             self._tried = True
             self._inner, self.problem = shared_models(self.playbook, self.models_dir)
+        if isinstance(self.problem, TokenizerMismatchError):
+            raise ModelsMismatch(f"{self.problem}; until then every item would be stored without a category "
+                                 "or rumour verdict, so none is stored")
         return self._inner
 
     def annotate(self, item: NormalisedItem | Item, reactions: Sequence[Reaction] = ()) -> Annotation:

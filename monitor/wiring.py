@@ -12,12 +12,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from classifiers.errors import TokenizerMismatchError
 from classifiers.tokenizer import Tokenizer
 from monitor.annotate import ClarificationLookup, LazyAnnotator, default_event_assigner
 from monitor.clock import Clock, system_clock
 from monitor.config import SourcesFile, load_sources
-from monitor.errors import ModelsMismatch
 from monitor.fetch import Fetcher
 from monitor.pipeline import Annotator, EventAssigner, Pipeline
 from monitor.poll import Poller
@@ -47,11 +45,7 @@ class Monitor:
         about 360 MB against 416 MB; bench/README.md).
         """
         if isinstance(self.pipeline.annotator, LazyAnnotator):
-            self.pipeline.annotator.load()
-            problem = self.pipeline.annotator.problem
-            if isinstance(problem, TokenizerMismatchError):  # a mistake, unlike models not trained yet
-                raise ModelsMismatch(f"{problem}; until then every item would be stored without a category "
-                                     "or rumour verdict, so the service does not start")
+            self.pipeline.annotator.load()  # ModelsMismatch: models of another tokenizer do not start the service
         if self.pipeline.tokenizer is not None:
             self.pipeline.tokenizer.tokenize_many(["长春市"])  # builds the segmenter's dictionary
 

@@ -258,3 +258,31 @@ def test_models_cut_with_another_tokenizer_stop_the_service_at_start(playbook, t
                               models_dir=tmp_path / "no-models")
     untrained.load_models()  # starts, storing items without a category until models are trained
     untrained.engine.dispose()
+
+
+def test_a_poll_with_models_of_another_tokenizer_stores_nothing_and_says_why(server, playbook, tmp_path) -> None:
+    """Not only the service: a one-off poll (or a worker) refuses to store items it cannot classify; each
+    source's result names the command that fixes it, and the page is fetched again next poll."""
+    import asyncio
+
+    from mon_builders import rss2
+    from mon_helpers import sources_config
+    from mon_server import Reply
+
+    body = rss2(records("gov-messages", 3))
+    url = server.route("/feed", lambda _r: Reply(200, body, {"Content-Type": "application/rss+xml"}))
+    other = playbook.model_copy(update={"tokenizer": "jieba" if playbook.tokenizer == "rjieba" else "rjieba"})
+    monitor = build_monitor(f"sqlite:///{tmp_path / 'store.sqlite3'}",
+                            sources_config([{"name": "feed", "kind": "feed", "url": url}]), other)
+
+    async def poll() -> list:
+        try:
+            return await monitor.poller.poll_cycle()
+        finally:
+            await monitor.aclose()
+
+    [result] = asyncio.run(poll())
+    assert result.status == "error" and result.new == 0
+    assert "yuqing train" in (result.error or "") and "fetched again next poll" in (result.error or "")
+    with session_scope(monitor.sessions) as session:
+        assert session.query(Item).count() == 0
