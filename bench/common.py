@@ -96,6 +96,11 @@ def _has_model(directory: Path, tokenizer: str | None = None) -> bool:
     playbook's tokenizer or *tokenizer* (a model loads only under the tokenizer it was trained with)."""
     if not all((directory / kind / "manifest.json").exists() for kind in ("topic", "rumour")):
         return False
+    wanted = bench_playbook(tokenizer).tokenizer
+    trained = {json.loads((directory / kind / "manifest.json").read_text()).get("tokenizer", "jieba")
+               for kind in ("topic", "rumour")}
+    if trained != {wanted}:  # another tokenizer's models: not a failure, just not these
+        return False
     from classifiers.api import Classifier
     from monitor.annotate import ClassifierAnnotator
     from monitor.items import NormalisedItem
