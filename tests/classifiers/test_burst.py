@@ -97,7 +97,7 @@ def test_times_let_go_refuse_a_time_whose_spans_reach_them() -> None:
         held.detect(NOW - dt.timedelta(hours=6), policy)
 
 
-@pytest.mark.parametrize("data", [{}, {"kept": [3, 1], "floor": None, "let_go_latest": None},
+@pytest.mark.parametrize("data", [{}, {"kept": [3, -1], "floor": None, "let_go_latest": None},
                                   {"kept": [1.5], "floor": None, "let_go_latest": None},
                                   {"kept": [], "floor": True, "let_go_latest": None}])
 def test_stored_times_that_do_not_read_are_refused(data: dict[str, object]) -> None:
