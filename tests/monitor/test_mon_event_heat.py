@@ -53,9 +53,10 @@ def weibo(external_id: str, text: str, when: dt.datetime, **counts: Any) -> Norm
 def open_monitor(tmp_path: Path, playbook: Playbook) -> Iterator[Any]:
     built: list[Monitor] = []
 
-    def open_(name: str, annotator: Annotator, events: StoredEventAssigner | None = None) -> Monitor:
+    def open_(name: str, annotator: Annotator, events: StoredEventAssigner | None = None,
+              url: str | None = None) -> Monitor:
         config = parse_sources({"sources": []}, {}, "test-sources.yaml")
-        monitor = build_monitor(f"sqlite:///{tmp_path / name}", config, playbook, annotator=annotator,
+        monitor = build_monitor(url or f"sqlite:///{tmp_path / name}", config, playbook, annotator=annotator,
                                 events=events, clock=FrozenClock(START))
         with session_scope(monitor.sessions) as session:
             session.add(Source(name="w", kind="weibo", url="https://weibo.com/"))
@@ -185,8 +186,8 @@ def heating(n: int, when: dt.datetime, **counts: Any) -> NormalisedItem:
     return weibo(f"h{n}", f"{TEXT}（第{n}条）", when, **counts)
 
 
-def test_a_batch_reads_only_its_own_items_when_its_event_has_a_summary(open_monitor, playbook):
-    monitor = open_monitor("store.sqlite3", RumourByWords())
+def test_a_batch_reads_only_its_own_items_when_its_event_has_a_summary(open_monitor, playbook, database_url):
+    monitor = open_monitor("store.sqlite3", RumourByWords(), url=database_url)
     first = [heating(n, START + dt.timedelta(seconds=20 * n)) for n in range(200)]
     (event_id,) = feed(monitor, first, START + dt.timedelta(hours=2))
     now = START + dt.timedelta(hours=3)
@@ -232,10 +233,10 @@ def test_a_clock_set_back_past_what_the_summary_let_go_sums_the_event_again(open
         assert_reads_as_full_pass(monitor, [event_id], now, playbook)
 
 
-def test_an_item_seen_again_with_new_counts_moves_its_events_summary(open_monitor, playbook):
+def test_an_item_seen_again_with_new_counts_moves_its_events_summary(open_monitor, playbook, database_url):
     """The summary takes the item's new counts at once (same transaction); the stored heat moves at the
     event's next batch, as it did when every batch read every item's current counts."""
-    monitor = open_monitor("store.sqlite3", RumourByWords())
+    monitor = open_monitor("store.sqlite3", RumourByWords(), url=database_url)
     early = [heating(n, START - dt.timedelta(hours=n)) for n in range(6)]  # one held, the rest folded
     (event_id,) = feed(monitor, early, START)
     with session_scope(monitor.sessions) as session:
@@ -253,10 +254,11 @@ def test_an_item_seen_again_with_new_counts_moves_its_events_summary(open_monito
     assert engagement["name"] == "engagement" and engagement["raw"] > 10
 
 
-def test_a_post_rejudged_lower_than_the_events_highest_probability_drops_the_summary(open_monitor, playbook):
+def test_a_post_rejudged_lower_than_the_events_highest_probability_drops_the_summary(open_monitor, playbook,
+                                                                                     database_url):
     """The summary keeps the highest rumour probability, not every one: when the post that held it is
     rejudged lower, the summary is dropped in that transaction and the event summed from its items."""
-    monitor = open_monitor("store.sqlite3", RumourByWords())
+    monitor = open_monitor("store.sqlite3", RumourByWords(), url=database_url)
     (event_id,) = feed(monitor, [weibo("p", f"网传{TEXT}", START)], START)
     with session_scope(monitor.sessions) as session:
         assert session.get(Event, event_id).rumour_probability == 0.9
