@@ -382,13 +382,13 @@ class StoredEventAssigner:
         row = session.get(Event, item.event_id) if item.event_id is not None else None
         if row is None or row.heat_state is None:
             return
-        now = self._member(item, item.source.host)
-        was = replace(now, mention=replace(now.mention, host=host_of(before.url) or item.source.host,
-                                           engagement=before.likes + before.comments + before.reposts),
+        current = self._member(item, item.source.host)
+        was = replace(current, mention=replace(current.mention, host=host_of(before.url) or item.source.host,
+                                               engagement=before.likes + before.comments + before.reposts),
                       rumour_probability=before.rumour_probability)
         try:
             tally = EventTally.from_data(row.heat_state, self.basis)
-            tally.revise(was, now)
+            tally.revise(was, current)
         except SummaryError as exc:
             log.info("event %s: its summary is dropped, to be summed again (%s)", row.id, exc)
             row.heat_state = None
