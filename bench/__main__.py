@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ("startup", "bench_classify", "ingest", "poll_cycle", "poll_hosts", "alert_latency", "memory", "soak",
-              "desk_pages", "scale")
+BENCHMARKS = ("startup", "bench_classify", "ingest", "event_heat", "poll_cycle", "poll_hosts", "alert_latency",
+              "memory", "soak", "desk_pages", "scale")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,7 @@ from bench.common import header, models_dir, verdict
 from bench.feedserver import FeedServer
 from bench.ingest import NoAnnotation
 from monitor.config import SourcesFile, parse_sources
+from monitor.pipeline import Standing
 from monitor.poll import PollResult
 from monitor.wiring import Monitor, build_monitor
 from playbooks.loader import load_playbook
@@ -52,6 +53,9 @@ class NoEvents:
         pass
 
     def catch_up(self, session: Session, event_ids: Sequence[int]) -> None:
+        pass
+
+    def revise(self, session: Session, item: Item, before: Standing) -> None:
         pass
 
 

@@ -12,6 +12,8 @@ The public surface:
   :class:`classifiers.events.Cluster`; ``export_state()`` / ``from_state()``
 - :func:`classifiers.burst.detect_burst` — ``detect_burst(times, now, BurstPolicy())``
 - :func:`classifiers.heat.heat_score` — ``heat_score(HeatInputs(...), now, pb)``
+- :class:`classifiers.tally.EventTally` — an event's running summary: ``add(Member(...))``,
+  ``score(category, now)``, ``burst_signal(now)``, ``settle(now)``, ``to_data()`` / ``from_data()``
 
 Errors: :mod:`classifiers.errors` (``ClassifierError`` and subclasses).
 """

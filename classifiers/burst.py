@@ -15,10 +15,16 @@ Signals:
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
+
+from classifiers.errors import SummaryError
+from classifiers.instants import micros, span, stored_int
 
 
 class BurstKind(str, Enum):
@@ -69,19 +75,29 @@ def detect_burst(
 ) -> BurstSignal:
     """Classify an event's recent activity as new, rising or steady."""
     policy = policy or BurstPolicy()
-    stamps = sorted(t for t in times if t <= now)
-    window_start = now - policy.window
-    baseline_start = window_start - policy.baseline
+    at = micros(now)
+    stamps = sorted(t for t in map(micros, times) if t <= at)
+    window_start = at - span(policy.window)
+    baseline_start = window_start - span(policy.baseline)
     k = sum(1 for t in stamps if t > window_start)
-    history = [t for t in stamps if baseline_start < t <= window_start]
-    is_new = bool(stamps) and stamps[0] > window_start - policy.window
+    history = sum(1 for t in stamps if baseline_start < t <= window_start)
+    return _verdict(k, history, stamps[0] if stamps else None, at, policy)
+
+
+def _verdict(k: int, history: int, first: int | None, at: int, policy: BurstPolicy) -> BurstSignal:
+    """The test on the counts: *k* items in the last window, *history* in the baseline span before it,
+    the earliest item at *first* (all instants in microseconds; *first* None when there is none by *at*)."""
+    window = span(policy.window)
+    window_start = at - window
+    baseline_start = window_start - span(policy.baseline)
+    is_new = first is not None and first > window_start - window
     windows = policy.baseline / policy.window
-    if is_new or not stamps:
+    if is_new or first is None:
         expected = policy.prior_rate
     else:
-        observed_span = min(window_start - max(stamps[0], baseline_start), policy.baseline)
-        span_windows = max(observed_span / policy.window, 1.0) if observed_span > dt.timedelta(0) else windows
-        expected = max(len(history) / span_windows, policy.prior_rate / windows)
+        observed_span = min(window_start - max(first, baseline_start), span(policy.baseline))
+        span_windows = max(observed_span / window, 1.0) if observed_span > 0 else windows
+        expected = max(history / span_windows, policy.prior_rate / windows)
     from scipy.stats import poisson  # here, not at import: scipy.stats takes a second to load
 
     p_value = float(poisson.sf(k - 1, expected)) if k > 0 else 1.0
@@ -94,3 +110,70 @@ def detect_burst(
     else:
         kind = BurstKind.steady
     return BurstSignal(kind, k, round(expected, 4), p_value, round(ratio, 2))
+
+
+@dataclass
+class BurstTimes:
+    """An event's item times as the burst test reads them, kept from batch to batch.
+
+    The test at *now* counts the items of the last window and of the baseline span before it, and
+    reads the earliest item; so a time older than both spans is let go, and only the earliest one
+    let go is kept. :meth:`detect` equals :func:`detect_burst` over every time added while nothing let
+    go lies inside the spans of its *now*; a clock set back further refuses with :class:`SummaryError`.
+    """
+
+    kept: list[int] = field(default_factory=list)  # sorted, microseconds since the epoch
+    floor: int | None = None  # the earliest time let go
+    let_go_latest: int | None = None  # the newest time let go
+
+    @property
+    def empty(self) -> bool:
+        return not self.kept and self.floor is None
+
+    def add(self, when: dt.datetime) -> None:
+        bisect.insort(self.kept, micros(when))
+
+    def covers(self, now: dt.datetime, policy: BurstPolicy) -> bool:
+        """Whether :meth:`detect` can judge at *now*: every time let go is before both spans."""
+        return self.let_go_latest is None or self.let_go_latest <= micros(now) - span(policy.window + policy.baseline)
+
+    def detect(self, now: dt.datetime, policy: BurstPolicy) -> BurstSignal:
+        """:func:`detect_burst` over every time added, counting by bisection instead of reading them all."""
+        if not self.covers(now, policy):
+            raise SummaryError(f"burst times let go up to {self.let_go_latest} µs cannot judge at {now.isoformat()}")
+        at = micros(now)
+        window_start = at - span(policy.window)
+        baseline_start = window_start - span(policy.baseline)
+        by_now = bisect.bisect_right(self.kept, at)
+        in_window = bisect.bisect_right(self.kept, window_start)
+        in_baseline = bisect.bisect_right(self.kept, baseline_start)
+        firsts = [t for t in (self.floor, self.kept[0] if by_now else None) if t is not None]
+        return _verdict(by_now - in_window, in_window - in_baseline, min(firsts, default=None), at, policy)
+
+    def let_go(self, now: dt.datetime, policy: BurstPolicy) -> None:
+        """Drop the times no test at *now* or later reads (the earliest one stays as ``floor``)."""
+        cut = bisect.bisect_right(self.kept, micros(now) - span(policy.window + policy.baseline))
+        if cut:
+            gone, self.kept = self.kept[:cut], self.kept[cut:]
+            self.floor = gone[0] if self.floor is None else min(self.floor, gone[0])
+            self.let_go_latest = gone[-1] if self.let_go_latest is None else max(self.let_go_latest, gone[-1])
+
+    def to_data(self) -> dict[str, Any]:
+        """The kept times as the first and then each one's step from the one before: a hot event keeps
+        thousands, and steps of seconds are half as long in JSON as instants are."""
+        steps = [b - a for a, b in itertools.pairwise(self.kept)]
+        return {"kept": self.kept[:1] + steps, "floor": self.floor, "let_go_latest": self.let_go_latest}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> BurstTimes:
+        try:
+            steps = list(data["kept"])
+            if not all(type(t) is int for t in steps):  # what stored_int checks, without a call per time
+                raise ValueError("a kept time is not an integer")
+            floor, latest = (None if data[k] is None else stored_int(data[k]) for k in ("floor", "let_go_latest"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SummaryError(f"stored burst times do not read: {exc}") from exc
+        if any(step < 0 for step in steps[1:]):
+            raise SummaryError("stored burst times are out of order")
+        return cls(list(itertools.accumulate(steps)), floor, latest)
+

@@ -5,7 +5,8 @@
     ├── ModelFileError     a model directory is missing, foreign, corrupt or of another format
     │   └── TokenizerMismatchError  a model was trained with another tokenizer than the one asked for
     ├── TokenizerUnavailableError   the chosen tokenizer is not installed
-    └── NotFittedError     a model was asked to predict before it was trained
+    ├── NotFittedError     a model was asked to predict before it was trained
+    └── SummaryError       a running summary (an event's heat state) cannot serve: rebuild it from the items
 """
 
 from __future__ import annotations
@@ -43,3 +44,8 @@ class TokenizerUnavailableError(ClassifierError):
 
 class NotFittedError(ClassifierError):
     """Prediction was asked of a model that has not been trained."""
+
+
+class SummaryError(ClassifierError, ValueError):
+    """A running summary does not read, was summed under other playbook values, or is asked about a time
+    it no longer covers; the caller sums it again from the items it summarises."""

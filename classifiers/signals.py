@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from classifiers.burst import BurstKind, BurstPolicy, detect_burst
+from classifiers.burst import BurstKind, BurstPolicy, BurstSignal, BurstTimes, detect_burst
 from playbooks.schema import BurstSignals, ImportantPolicy, Issuer, Playbook
 
 EMERGENCY = "emergency"
@@ -146,10 +146,18 @@ def burst_signal(times: Sequence[dt.datetime], now: dt.datetime, playbook: Playb
     """A burst signal when the event's items are new-and-many or rising against its own baseline."""
     if playbook.signals is None or not times:
         return None
-    verdict = detect_burst(times, now, burst_policy(playbook.signals.burst))
-    if verdict.kind is BurstKind.steady:
+    return _burst(detect_burst(times, now, burst_policy(playbook.signals.burst)))
+
+
+def held_burst_signal(times: BurstTimes, now: dt.datetime, playbook: Playbook) -> Signal | None:
+    """:func:`burst_signal` over the times an event's running summary keeps (no pass over every item)."""
+    if playbook.signals is None or times.empty:
         return None
-    return Signal(BURST, (), verdict.explain())
+    return _burst(times.detect(now, burst_policy(playbook.signals.burst)))
+
+
+def _burst(verdict: BurstSignal) -> Signal | None:
+    return None if verdict.kind is BurstKind.steady else Signal(BURST, (), verdict.explain())
 
 
 @dataclass(frozen=True)

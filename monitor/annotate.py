@@ -7,7 +7,10 @@
 * :class:`StoredEventAssigner` runs ``classifiers.events.EventClusterer`` and
   persists each event (title, category, counts, first/last seen, heat from
   ``classifiers.heat``, centroid) in the ``events`` table; on start it rebuilds
-  the clusterer from the open events' stored centroids.
+  the clusterer from the open events' stored centroids. Each event's running
+  summary (``classifiers.tally``, stored as ``events.heat_state``) is what the
+  heat, category and burst test are read from, so a batch reads its own items,
+  not every member of a long-running event.
 * :class:`ClarificationLookup` is the one question the assigner asks a later stage:
   which event does the page at this URL answer (our own published clarification)?
   The responders answer it; the monitor never reads their tables.
@@ -19,8 +22,8 @@ import datetime as dt
 import hashlib
 import logging
 import threading
-from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,15 +31,16 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from classifiers.api import Classifier
-from classifiers.errors import ClassifierError, TokenizerMismatchError
+from classifiers.errors import ClassifierError, SummaryError, TokenizerMismatchError
 from classifiers.events import Cluster, EventClusterer
-from classifiers.heat import HeatInputs, Mention, heat_score
+from classifiers.heat import Mention
 from classifiers.modelio import MANIFEST_FILE, MODEL_FILE, default_model_dir
-from classifiers.signals import EMERGENCY, TextSignals, burst_signal, merge, text_signals
+from classifiers.signals import EMERGENCY, Signal, TextSignals, merge, text_signals
+from classifiers.tally import EventTally, Member, TallyBasis
 from classifiers.tokenizer import Tokenizer
 from monitor.errors import ModelsMismatch
 from monitor.items import NormalisedItem, host_of
-from monitor.pipeline import Annotation, Annotator, EventAssigner, Reaction
+from monitor.pipeline import Annotation, Annotator, EventAssigner, Reaction, Standing
 from playbooks.schema import Playbook
 from store.models import Event, Item, Source
 
@@ -187,6 +191,7 @@ class StoredEventAssigner:
         self.clusterer = EventClusterer(self.tokenizer.tokenize, window=window)
         self._loaded = False
         self._latest: dt.datetime | None = None  # the latest *now* seen: where the window ends
+        self.basis = TallyBasis.of(playbook)  # what the events' stored summaries must have been summed under
 
     def _load(self, session: Session, now: dt.datetime) -> None:
         """Rebuild the clusterer's recent events from their stored centroids (once).
@@ -290,18 +295,75 @@ class StoredEventAssigner:
             item.event_id = event_id
             touched.setdefault(event_id, []).append((item, marks))
         session.flush()
-        self._refresh(session, events, touched, now)
+        self._refresh(session, events, touched, {row.id for row in created.values()}, now)
 
-    def _refresh(self, session: Session, events: dict[int, Event],
-                 touched: dict[int, list[tuple[Item, TextSignals]]], now: dt.datetime) -> None:
-        """Recount and rescore each touched event once from its items (one query for all of them).
+    def _refresh(self, session: Session, events: dict[int, Event], touched: dict[int, list[tuple[Item, TextSignals]]],
+                 created: set[int], now: dt.datetime) -> None:
+        """Add the arriving items to each touched event's running summary and store it scored.
 
-        The score decays every mention with the time since it was seen and reads each member's current
-        engagement, so it is recomputed from the members rather than adjusted; what is saved is the
-        query and the scoring per item. Signals merge item by item, in order, as they always have.
+        The summary (``events.heat_state``, :class:`classifiers.tally.EventTally`) carries the decayed heat
+        sums, counts, highest rumour probability and burst times, so only the arrivals are read; an event
+        without a usable summary has it summed from its stored items first (one query for all of them).
+        Signals merge item by item, in order, the burst judged as each item found it.
         """
-        members: dict[int, list[Any]] = {event_id: [] for event_id in touched}
-        ids = sorted(touched)
+        tallies = self._tallies(session, events, touched, created, now)
+        for event_id, arrivals in touched.items():
+            row, tally, cluster = events[event_id], tallies[event_id], self.clusterer.get(str(event_id))
+            for item, marks in arrivals:
+                tally.add(self._member(item, item.source.host))
+                self._mark_signals(row, tally.burst_signal(now), marks)
+            row.item_count = tally.count
+            row.category = tally.category() or row.category
+            if cluster is not None:  # always: the batch placed items into it
+                row.first_seen_at = min(row.first_seen_at, cluster.first_seen)
+                row.last_seen_at = max(row.last_seen_at, cluster.last_seen)
+                row.centroid = cluster.to_data()
+            row.rumour_probability = tally.rumour
+            score = tally.score(row.category or self.playbook.fallback_category, now)
+            row.heat = score.score
+            row.heat_breakdown = {"score": score.score, "explain": score.explain(),
+                                  "parts": [{"name": p.name, "raw": p.raw, "points": p.points, "note": p.note,
+                                             "facts": dict(p.facts)} for p in score.parts]}
+            tally.settle(now)
+            row.heat_state = tally.to_data()
+
+    def _tallies(self, session: Session, events: Mapping[int, Event],
+                 touched: Mapping[int, Sequence[tuple[Item, TextSignals]]], created: set[int],
+                 now: dt.datetime) -> dict[int, EventTally]:
+        """Each touched event's summary before this batch: a new event's is empty, a stored one is read
+        back, and the rest are summed from their stored items but the arriving ones."""
+        tallies: dict[int, EventTally] = {}
+        missing: list[int] = []
+        for event_id in touched:
+            found = EventTally.start(self.basis) if event_id in created else self._stored(events[event_id], now)
+            if found is None:
+                missing.append(event_id)
+            else:
+                tallies[event_id] = found
+        if missing:
+            arrived = {item.id for arrivals in touched.values() for item, _ in arrivals}
+            tallies.update(self._summed(session, missing, arrived))
+        return tallies
+
+    def _stored(self, row: Event, now: dt.datetime) -> EventTally | None:
+        """The event's stored summary, or None when it has to be summed again (see classifiers.tally)."""
+        if row.heat_state is None:
+            return None
+        try:
+            tally = EventTally.from_data(row.heat_state, self.basis)
+        except SummaryError as exc:
+            log.info("event %s: its summary is summed again from its items (%s)", row.id, exc)
+            return None
+        if not tally.covers(now):
+            log.info("event %s: its summary is summed again from its items (it cannot serve %s)",
+                     row.id, now.isoformat())
+            return None
+        return tally
+
+    def _summed(self, session: Session, event_ids: Sequence[int], skip: set[int]) -> dict[int, EventTally]:
+        """The summaries of these events from their stored items, in id order (*skip*: the arriving ones)."""
+        tallies = {event_id: EventTally.start(self.basis) for event_id in event_ids}
+        ids = sorted(event_ids)
         for start in range(0, len(ids), 500):
             for m in session.execute(
                 select(Item.id, Item.event_id, Item.published_at, Item.fetched_at, Item.url, Source.host,
@@ -309,40 +371,56 @@ class StoredEventAssigner:
                        Item.rumour_probability)
                 .join(Source).where(Item.event_id.in_(ids[start:start + 500])).order_by(Item.id)
             ):
-                members[m.event_id].append(m)
-        for event_id, arrivals in touched.items():
-            row, rows, cluster = events[event_id], members[event_id], self.clusterer.get(str(event_id))
-            mentions = [Mention(when=m.published_at or m.fetched_at, host=host_of(m.url) or m.host,
-                                engagement=m.likes + m.comments + m.reposts, is_reprint=m.reprint_of_id is not None)
-                        for m in rows]
-            categories = Counter(m.category for m in rows if m.category)
-            rumour = max((m.rumour_probability or 0.0 for m in rows), default=0.0)
-            row.item_count = len(rows)
-            row.category = categories.most_common(1)[0][0] if categories else row.category
-            if cluster is not None:  # always: the batch placed items into it
-                row.first_seen_at = min(row.first_seen_at, cluster.first_seen)
-                row.last_seen_at = max(row.last_seen_at, cluster.last_seen)
-                row.centroid = cluster.to_data()
-            row.rumour_probability = rumour
-            score = heat_score(HeatInputs(mentions, row.category or self.playbook.fallback_category, rumour),
-                               now, self.playbook)
-            row.heat = score.score
-            row.heat_breakdown = {"score": score.score, "explain": score.explain(),
-                                  "parts": [{"name": p.name, "raw": p.raw, "points": p.points, "note": p.note,
-                                             "facts": dict(p.facts)} for p in score.parts]}
-            seen = {m.id: m.published_at or m.fetched_at for m in rows}
-            arrived = {item.id for item, _ in arrivals}
-            times = [when for member_id, when in seen.items() if member_id not in arrived]
-            for item, marks in arrivals:  # the burst as each item found it, as when items came one by one
-                times.append(seen[item.id])
-                self._mark_signals(row, times, now, marks)
+                if m.id not in skip:
+                    tallies[m.event_id].add(self._member(m, m.host))
+        return tallies
 
-    def _mark_signals(self, row: Event, times: list[dt.datetime], now: dt.datetime, found: TextSignals) -> None:
+    @staticmethod
+    def _member(m: _MemberFields, source_host: str | None) -> Member:
+        """An item as its event's summary reads it (the host of its own URL, else its source's)."""
+        return Member(Mention(when=m.published_at or m.fetched_at, host=host_of(m.url) or source_host,
+                              engagement=m.likes + m.comments + m.reposts, is_reprint=m.reprint_of_id is not None),
+                      m.category, m.rumour_probability)
+
+    def revise(self, session: Session, item: Item, before: Standing) -> None:
+        """Swap *item* as it was for *item* as it is in its event's stored summary (this transaction), so the
+        event's next score reads the item's current counts, as one summed from every item would. A summary
+        that cannot follow the change is dropped and summed again at the event's next batch."""
+        row = session.get(Event, item.event_id) if item.event_id is not None else None
+        if row is None or row.heat_state is None:
+            return
+        current = self._member(item, item.source.host)
+        was = replace(current, mention=replace(current.mention, host=host_of(before.url) or item.source.host,
+                                               engagement=before.likes + before.comments + before.reposts),
+                      rumour_probability=before.rumour_probability)
+        try:
+            tally = EventTally.from_data(row.heat_state, self.basis)
+            tally.revise(was, current)
+        except SummaryError as exc:
+            log.info("event %s: its summary is dropped, to be summed again (%s)", row.id, exc)
+            row.heat_state = None
+            return
+        row.heat_state = tally.to_data()
+
+    def _mark_signals(self, row: Event, burst: Signal | None, found: TextSignals) -> None:
         """Merge the new item's text signals, places and the event's burst verdict into the stored event."""
-        burst = burst_signal(times, now, self.playbook)
         row.signals = merge(row.signals or [], [*found.signals, *([burst] if burst else [])])
         row.places = list(dict.fromkeys([*(row.places or []), *found.places]))
         row.is_emergency = bool(row.is_emergency) or any(s.kind == EMERGENCY for s in found.signals)
+
+
+class _MemberFields(Protocol):
+    """The columns an event's summary reads from an item (a stored row or a query's tuple)."""
+
+    published_at: dt.datetime | None
+    fetched_at: dt.datetime
+    url: str | None
+    likes: int
+    comments: int
+    reposts: int
+    reprint_of_id: int | None
+    category: str | None
+    rumour_probability: float | None
 
 
 def default_event_assigner(playbook: Playbook, tokenizer: Tokenizer | None = None,

@@ -45,6 +45,21 @@ class Annotation:
 Reaction = tuple[str, dt.datetime | None]  # a repost's own text and time
 
 
+@dataclass(frozen=True)
+class Standing:
+    """What an event's running summary read from one of its stored items, taken before the item changes."""
+
+    url: str | None
+    likes: int
+    comments: int
+    reposts: int
+    rumour_probability: float | None
+
+    @classmethod
+    def of(cls, row: Item) -> Standing:
+        return cls(row.url, row.likes, row.comments, row.reposts, row.rumour_probability)
+
+
 class Annotator(Protocol):
     def annotate(self, item: NormalisedItem | Item, reactions: Sequence[Reaction] = ()) -> Annotation:
         """Classify one item, reading its reposts when there are any (pure: no I/O)."""
@@ -72,6 +87,11 @@ class EventAssigner(Protocol):
 
     def catch_up(self, session: Session, event_ids: Sequence[int]) -> None:
         """Read these events again from the store (another process changed them since they were read)."""
+        ...
+
+    def revise(self, session: Session, item: Item, before: Standing) -> None:
+        """A stored item of an event changed from *before* (new counts, another URL, a rejudged rumour
+        probability): bring the event's running summary up to date in this transaction."""
         ...
 
 
@@ -433,7 +453,9 @@ class Pipeline:
         notes = self.annotator.annotate_many([originals[i] for i in present], [reactions[i] for i in present])
         for original_id, note in zip(present, notes, strict=True):
             original = originals[original_id]
+            before = Standing.of(original)
             original.rumour_probability, original.rumour_verdict = note.rumour_probability, note.rumour_verdict
+            self._restate(session, original, before)
 
     # -- items seen before --------------------------------------------------
 
@@ -444,6 +466,7 @@ class Pipeline:
         None when nothing changed, else the ItemChange rows (added, not yet flushed)."""
         changed = False
         changes: list[ItemChange] = []
+        before = Standing.of(row)
         if content and item.content_hash != row.content_hash:
             changes.append(self._content_change(session, row, item, now))
             changed = True
@@ -468,7 +491,13 @@ class Pipeline:
         if not changed:
             return None
         row.updated_at = now
+        self._restate(session, row, before)
         return changes
+
+    def _restate(self, session: Session, row: Item, before: Standing) -> None:
+        """The item's event summed what the item was *before*: the assigner swaps in what it is now."""
+        if self.events is not None and row.event_id is not None and Standing.of(row) != before:
+            self.events.revise(session, row, before)
 
     def _content_change(self, session: Session, row: Item, item: NormalisedItem, now: dt.datetime) -> ItemChange:
         """A record re-imported under its id with other words: keep the new words, record the old."""

@@ -134,6 +134,9 @@ class Event(Base):
     item_count: Mapped[int] = mapped_column(Integer, default=0)
     heat: Mapped[float] = mapped_column(Float, default=0.0)
     heat_breakdown: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the running summary the heat, category and burst test are read from (classifiers.tally); NULL: sum
+    # it again from the items at the next batch that touches the event
+    heat_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     rumour_probability: Mapped[float | None] = mapped_column(Float)
     signals: Mapped[list[Any] | None] = mapped_column(JSON)
     centroid: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -131,6 +131,28 @@ def test_the_cases_and_outbox_rename_keeps_every_row_and_goes_back(database_url:
     engine.dispose()
 
 
+def test_the_event_heat_state_column_comes_and_goes_keeping_the_events(database_url: str) -> None:
+    """0009 adds events.heat_state, NULL for the events already stored (summed from their items when next
+    touched), and takes it away again."""
+    engine = make_engine(database_url)
+    migrate(engine, "0008")
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO events (id, title, status, first_seen_at, last_seen_at, item_count, heat, "
+                       "is_emergency) VALUES (1, 't', 'open', :t, :t, 3, 12.5, false)"), {"t": NOW_UTC})
+    migrate(engine)
+    with session_factory(engine)() as session:
+        event = session.get(Event, 1)
+        assert event is not None and (event.item_count, event.heat, event.heat_state) == (3, 12.5, None)
+        event.heat_state = {"version": 1, "count": 3}
+        session.commit()
+    migrate(engine, "0008")
+    assert "heat_state" not in {column["name"] for column in inspect(engine).get_columns("events")}
+    with engine.connect() as c:
+        assert c.execute(text("SELECT id, item_count, heat FROM events")).one() == (1, 3, 12.5)
+    assert migrate(engine) == head_revision()
+    engine.dispose()
+
+
 def test_departments_mirror_the_playbook(session: Session, playbook: Playbook) -> None:
     assert sync_departments(session, playbook) == (0, 0)
     from store.models import Department
