@@ -241,6 +241,22 @@ def _check_tokenizer(directory: Path, manifest: Manifest, wanted: TokenizerName 
         raise ModelFileError(f"{directory}: {exc}") from None
 
 
+def models_fit(models_dir: Path | None, tokenizer: TokenizerName) -> list[str]:
+    """What keeps the models in *models_dir* from loading under a playbook that chooses *tokenizer*, one line
+    each, from their manifests alone (no model is loaded; ``yuqing playbook check`` asks this). A model not
+    trained yet is not a problem here: items are stored unannotated until it is."""
+    problems = []
+    for kind in ("topic", "rumour"):
+        directory = default_model_dir(kind, models_dir)
+        if not (directory / MANIFEST_FILE).exists():
+            continue
+        try:
+            _check_tokenizer(directory, read_manifest(directory, kind=kind), tokenizer)
+        except ModelFileError as exc:
+            problems.append(str(exc))
+    return problems
+
+
 def default_model_dir(kind: str, models_dir: Path | None = None) -> Path:
     """Where the bundled (or operator-configured) model of ``kind`` lives."""
     return Path(models_dir or DEFAULT_MODELS_DIR) / kind

@@ -104,8 +104,12 @@ def playbook() -> None:
 
 @playbook.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
-def playbook_check(file: Path) -> None:
-    """Validate FILE; every mistake is one line naming file, line and field."""
+@pass_context
+def playbook_check(context: Context, file: Path) -> None:
+    """Validate FILE; every mistake is one line naming file, line and field. Then check that the trained
+    models (YUQING_MODELS_DIR) were cut with the tokenizer FILE chooses: otherwise nothing would be stored."""
+    from classifiers.modelio import models_fit
+
     try:
         book = load_playbook(file)
     except PolicyFileError as exc:
@@ -113,6 +117,11 @@ def playbook_check(file: Path) -> None:
             click.echo(str(problem), err=True)
         sys.exit(1)
     click.echo(f"{file}: ok ({len(book.departments)} departments, {len(book.categories)} categories)")
+    unfit = models_fit(context.settings.models_dir, book.tokenizer)
+    for line in unfit:
+        click.echo(f"{file}: tokenizer: {line}", err=True)
+    if unfit:
+        sys.exit(1)
 
 
 @playbook.command("show")

@@ -26,6 +26,20 @@ def test_playbook_check_passes_on_the_default() -> None:
     assert "ok (220 departments, 9 categories)" in result.stdout
 
 
+def test_playbook_check_refuses_a_tokenizer_the_trained_models_were_not_cut_with(tmp_path: Path) -> None:
+    text = DEFAULT_PLAYBOOK.read_text(encoding="utf-8")
+    assert "tokenizer: rjieba" in text
+    other = tmp_path / "jilin.yaml"
+    other.write_text(text.replace("tokenizer: rjieba", "tokenizer: jieba", 1), encoding="utf-8")
+    result = run("playbook", "check", str(other))
+    assert result.returncode == 1
+    assert "ok (220 departments" in result.stdout  # the playbook itself is valid
+    assert "trained with the rjieba tokenizer, but the playbook chooses jieba" in result.stderr
+    assert "yuqing train topic" in result.stderr and "yuqing train rumour" in result.stderr
+    untrained = run("playbook", "check", str(other), env={"YUQING_MODELS_DIR": str(tmp_path / "none")})
+    assert untrained.returncode == 0, untrained.stderr  # no models yet: items are stored unannotated
+
+
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
