@@ -148,10 +148,12 @@ def migrate(engine: Engine, revision: str = "head") -> str:
 
 
 def _migrate(engine: Engine, revision: str) -> None:
+    current = current_revision(engine)
+    if revision == "head" and current is not None and current == head_revision():
+        return  # the common case (every command, every worker start): no need to import alembic
     from alembic import command
 
     config = _alembic_config(engine)
-    current = current_revision(engine)
     if revision == "head" and current is None and not inspect(engine).get_table_names():
         Base.metadata.create_all(engine)
         command.stamp(config, "head")
