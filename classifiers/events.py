@@ -2,7 +2,9 @@
 
 Each item is hashed into a sparse term vector (no fitted vocabulary, so the
 clusterer never needs retraining) and compared by cosine with the centroids
-of the :class:`Cluster` objects seen within ``window``. Above ``threshold`` it
+of the :class:`Cluster` objects seen within ``window`` (only those sharing a term
+with the item: a term index over the held centroids finds them, see
+:class:`TermIndex`). Above ``threshold`` it
 joins the best one, else it opens a new one; :meth:`EventClusterer.add` returns
 the item's :class:`Placement`. A caller that already knows an item is a
 near-duplicate of an item in cluster X (the monitor's dedupe) passes
@@ -25,6 +27,8 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from classifiers.errors import DataError
 
@@ -51,11 +55,82 @@ def cosine(a: Vector, b: Vector) -> float:
     return sum(v * b.get(k, 0.0) for k, v in a.items())
 
 
+class TermIndex:
+    """For each term, the held centroids that have it and its weight in each (postings), kept up to
+    date as centroids change.
+
+    An item shares a term with most open centroids but only a few of its terms with each, so summing
+    the products over the item's terms' postings touches far fewer entries than one :func:`cosine`
+    per centroid, and reads no centroid. A centroid is known by a slot number, reused once it is
+    removed, so the numbers stay below the count held. Sums go term by term in the item's order, so
+    a score can differ from :func:`cosine`'s in the last bits. The price is memory: about 70 bytes a
+    posting, some 6 kB for an open cluster of 90 terms beside the 9 kB its centroid takes.
+    """
+
+    def __init__(self) -> None:
+        self._postings: dict[int, dict[int, float]] = {}  # term → slot → weight
+        self._centroids: dict[int, Vector] = {}  # slot → the centroid its postings were made from
+        self._free: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._centroids)
+
+    def add(self, centroid: Vector) -> int:
+        """Index a new centroid; returns its slot."""
+        slot = self._free.pop() if self._free else len(self._centroids)
+        self.put(slot, centroid)
+        return slot
+
+    def put(self, slot: int, centroid: Vector) -> None:
+        """Index *centroid* under *slot* in place of what was indexed there (a running mean reweighs
+        every term of its centroid, and adds or drops a few)."""
+        for term in self._centroids.get(slot, {}).keys() - centroid.keys():
+            self._drop(term, slot)
+        postings = self._postings
+        for term, weight in centroid.items():
+            held = postings.get(term)
+            if held is None:
+                postings[term] = {slot: weight}
+            else:
+                held[slot] = weight
+        self._centroids[slot] = centroid
+
+    def remove(self, slot: int) -> None:
+        """Forget the centroid indexed under *slot*, which a later :meth:`add` may take."""
+        for term in self._centroids.pop(slot):
+            self._drop(term, slot)
+        self._free.append(slot)
+
+    def _drop(self, term: int, slot: int) -> None:
+        held = self._postings[term]
+        del held[slot]
+        if not held:
+            del self._postings[term]
+
+    def scores(self, vec: Vector) -> tuple[np.ndarray, np.ndarray]:
+        """(slots, dot products) of the indexed centroids that share a term with *vec*.
+
+        The products are made term by term (one list step each) and summed per slot in that order by
+        one ``np.bincount``.
+        """
+        slots: list[int] = []
+        products: list[float] = []
+        for term, value in vec.items():
+            held = self._postings.get(term)
+            if held:
+                slots += held
+                products += [value * weight for weight in held.values()]
+        sums = np.bincount(slots, weights=products) if slots else np.zeros(0)
+        hit = np.flatnonzero(sums)
+        return hit, sums[hit]
+
+
 @dataclass
 class Cluster:
     """An open cluster of items: its centroid (mean of member vectors, pruned), size and time span.
 
-    ``event_id`` is the key the caller knows it by (the store's event id once stored)."""
+    ``event_id`` is the key the caller knows it by (the store's event id once stored). Only the
+    clusterer changes a held cluster (its term index follows the centroid)."""
 
     event_id: str
     centroid: Vector
@@ -118,6 +193,11 @@ class EventClusterer:
         self.id_prefix = id_prefix
         self._clusters: dict[str, Cluster] = {}  # by key, in the order they were opened or restored
         self._next_id = 1
+        self._index = TermIndex()
+        self._slots: dict[str, int] = {}  # key → the slot the index knows its centroid by
+        self._held: dict[int, Cluster] = {}  # slot → cluster
+        self._rank: dict[int, int] = {}  # slot → place in _clusters' order (the earlier wins a tie)
+        self._next_rank = 0
 
     def __len__(self) -> int:
         return len(self._clusters)
@@ -132,25 +212,45 @@ class EventClusterer:
     def restore(self, cluster: Cluster) -> None:
         """Hold *cluster* again (a stored event after a restart), under its own key.
 
-        A cluster already held under that key is replaced. Restored keys that look like this
-        clusterer's own (``<id_prefix><n>``) move the id counter past them, so a new cluster
-        never takes a restored one's key.
+        A cluster already held under that key is replaced (keeping its place in the order). Restored
+        keys that look like this clusterer's own (``<id_prefix><n>``) move the id counter past them, so
+        a new cluster never takes a restored one's key.
         """
-        self._clusters[cluster.event_id] = cluster
+        slot = self._slots.get(cluster.event_id)
+        if slot is None:
+            self._hold(cluster)
+        else:
+            self._clusters[cluster.event_id] = self._held[slot] = cluster
+            self._index.put(slot, cluster.centroid)
         self._skip_past(cluster.event_id)
 
     def rename(self, old_key: str, new_key: str) -> Cluster:
         """Hold the cluster known by *old_key* under *new_key* (a new event's key becomes its stored id).
 
-        Raises KeyError for an unknown *old_key*, ValueError when *new_key* is another cluster's.
+        It moves last in the order, as a new key does. Raises KeyError for an unknown *old_key*,
+        ValueError when *new_key* is another cluster's.
         """
         if new_key != old_key and new_key in self._clusters:
             raise ValueError(f"cluster key {new_key!r} is already taken")
         cluster = self._clusters.pop(old_key)
+        slot = self._slots.pop(old_key)
         cluster.event_id = new_key
         self._clusters[new_key] = cluster
+        self._slots[new_key] = slot
+        self._rank[slot] = self._take_rank()
         self._skip_past(new_key)
         return cluster
+
+    def _hold(self, cluster: Cluster) -> None:
+        """Hold a cluster under a key not held yet, last in the order, and index its centroid."""
+        slot = self._index.add(cluster.centroid)
+        self._clusters[cluster.event_id] = self._held[slot] = cluster
+        self._slots[cluster.event_id] = slot
+        self._rank[slot] = self._take_rank()
+
+    def _take_rank(self) -> int:
+        self._next_rank += 1
+        return self._next_rank
 
     def _skip_past(self, key: str) -> None:
         number = key[len(self.id_prefix):] if key.startswith(self.id_prefix) else ""
@@ -178,23 +278,33 @@ class EventClusterer:
         return Placement(event.event_id, True, round(best_sim, 4))
 
     def _best_match(self, vec: Vector, when: dt.datetime) -> tuple[Cluster | None, float]:
-        best: Cluster | None = None
+        """The most similar cluster seen within the window (the earlier held on a tie) and its cosine.
+
+        The index ranks the clusters sharing a term with the item (no other can score above 0); the
+        winner's similarity is then :func:`cosine` itself, so the threshold sees the same number as
+        when every centroid was compared one by one.
+        """
+        slots, sums = self._index.scores(vec)
+        best: int | None = None
         best_sim = 0.0
-        if not vec:
-            return None, 0.0
-        for event in self._clusters.values():
-            if when - event.last_seen > self.window:
+        for i in np.argsort(-sums, kind="stable"):  # the highest first: usually the first is the one
+            sim, slot = float(sums[i]), int(slots[i])
+            if best is not None and sim < best_sim:
+                break
+            if when - self._held[slot].last_seen > self.window:
                 continue
-            sim = cosine(vec, event.centroid)
-            if sim > best_sim:
-                best, best_sim = event, sim
-        return best, best_sim
+            if best is None or self._rank[slot] < self._rank[best]:
+                best, best_sim = slot, sim
+        if best is None:
+            return None, 0.0
+        cluster = self._held[best]
+        return cluster, cosine(vec, cluster.centroid)
 
     def _open(self, vec: Vector, when: dt.datetime) -> Cluster:
         event_id = f"{self.id_prefix}{self._next_id}"
         self._next_id += 1
         event = Cluster(event_id, dict(vec), 1, when, when)
-        self._clusters[event_id] = event
+        self._hold(event)
         return event
 
     def _absorb(self, event: Cluster, vec: Vector, when: dt.datetime) -> None:
@@ -207,6 +317,7 @@ class EventClusterer:
             keep = sorted(merged.items(), key=lambda kv: -kv[1])[: self.max_centroid_terms]
             merged = dict(keep)
         event.centroid = _normalised(merged)
+        self._index.put(self._slots[event.event_id], event.centroid)
         event.size = n + 1
         event.first_seen = min(event.first_seen, when)
         event.last_seen = max(event.last_seen, when)
@@ -216,6 +327,9 @@ class EventClusterer:
         gone = [k for k, e in self._clusters.items() if e.last_seen < cutoff]
         for k in gone:
             del self._clusters[k]
+            slot = self._slots.pop(k)
+            del self._held[slot], self._rank[slot]
+            self._index.remove(slot)
         return gone
 
     def export_state(self) -> dict[str, Any]:

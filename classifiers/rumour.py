@@ -26,7 +26,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from classifiers.errors import DataError, NotFittedError
-from classifiers.explain import top_terms
+from classifiers.explain import top_terms_many
 from classifiers.features import NUMERIC_FEATURES, RecordColumns
 from classifiers.tokenizer import Tokenizer
 from classifiers.verdicts import VERDICT_CLEAR, VERDICT_RUMOUR, VERDICT_VERIFY, VERDICTS, verdict  # noqa: F401
@@ -136,13 +136,8 @@ class RumourModel:
         clf = self.pipeline.steps[-1][1]
         positive = list(clf.classes_).index(1)
         proba = clf.predict_proba(features)[:, positive]
-        results = []
-        for i, p in enumerate(proba):
-            p = float(p)
-            why = (
-                top_terms(self.pipeline, features[i], clf.classes_[positive], top=top_terms_n)
-                if p >= self.policy.verify_low
-                else []
-            )
-            results.append(RumourResult(round(p, 4), verdict(p, self.policy), why))
-        return results
+        # the "why" only for posts that may be rumours: a clear one needs none
+        labels = [clf.classes_[positive] if float(p) >= self.policy.verify_low else None for p in proba]
+        whys = top_terms_many(self.pipeline, features, labels, top=top_terms_n)
+        return [RumourResult(round(float(p), 4), verdict(float(p), self.policy), why)
+                for p, why in zip(proba, whys, strict=True)]

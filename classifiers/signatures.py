@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -48,28 +49,27 @@ def shingles(text: str, size: int = 3) -> list[str]:
     return [body[i : i + size] for i in range(len(body) - size + 1)]
 
 
-def _hash64(feature: str) -> int:
-    return int.from_bytes(hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest(), "big")
+def _digest(feature: str) -> bytes:
+    """The feature's 64-bit blake2b, as 8 big-endian bytes (stable across runs and machines)."""
+    return hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
 
 
 def simhash(text: str, size: int = 3) -> int | None:
-    """Signed 64-bit SimHash of *text*; None when there is no text to sign."""
+    """Signed 64-bit SimHash of *text*; None when there is no text to sign.
+
+    Bit b is set when the shingles whose hash has bit b set outnumber (counting repeats) those
+    whose hash has it clear. The 64 sums are one product of the counts with the hashes' unpacked
+    bits, not a loop over the bits.
+    """
     features = shingles(text, size)
     if not features:
         return None
-    weights = np.zeros(BITS, dtype=np.int64)
-    counts: dict[str, int] = {}
-    for feature in features:
-        counts[feature] = counts.get(feature, 0) + 1
-    hashes = np.array([_hash64(f) for f in counts], dtype=np.uint64)
-    freq = np.array(list(counts.values()), dtype=np.int64)
-    for bit in range(BITS):
-        on = ((hashes >> np.uint64(bit)) & np.uint64(1)).astype(bool)
-        weights[bit] = freq[on].sum() - freq[~on].sum()
-    value = 0
-    for bit in range(BITS):
-        if weights[bit] > 0:
-            value |= 1 << bit
+    counts = Counter(features)
+    digests = np.frombuffer(b"".join(map(_digest, counts)), dtype=np.uint8).reshape(-1, 8)
+    bits = np.unpackbits(digests[:, ::-1], axis=1, bitorder="little")  # big-endian bytes: column b is bit b
+    freq = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    weights = 2 * (freq @ bits) - freq.sum()  # Σ count where the bit is set − Σ count where it is clear
+    value = int.from_bytes(np.packbits(weights > 0, bitorder="little").tobytes(), "little")
     return to_signed(value)
 
 

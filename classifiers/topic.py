@@ -23,7 +23,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
 from classifiers.errors import DataError, NotFittedError
-from classifiers.explain import top_terms
+from classifiers.explain import top_terms_many
 from classifiers.features import TextColumns, field_text
 from classifiers.tokenizer import Tokenizer
 from playbooks.schema import Playbook, RelabelRule, Training
@@ -171,12 +171,12 @@ class TopicModel:
         records = list(records)
         features = self.pipeline[:-1].transform(records)
         proba = self.pipeline.steps[-1][1].predict_proba(features)
+        best = [classes[int(np.argmax(row))] for row in proba]
+        whys = top_terms_many(self.pipeline, features, best, top=top_terms_n)
         results = []
         for i, row in enumerate(proba):
-            best = classes[int(np.argmax(row))]
-            why = top_terms(self.pipeline, features[i], best, top=top_terms_n)
             scores = {c: round(float(p), 4) for c, p in zip(classes, row, strict=True)}
-            results.append(self._with_rules(records[i], TopicResult(best, scores, why)))
+            results.append(self._with_rules(records[i], TopicResult(best[i], scores, whys[i])))
         return results
 
     def _with_rules(self, record: Mapping[str, Any], result: TopicResult) -> TopicResult:

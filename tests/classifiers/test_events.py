@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 
 from classifiers.errors import DataError
-from classifiers.events import Cluster, EventClusterer, cosine, hashed_vector
+from classifiers.events import Cluster, EventClusterer, Placement, TermIndex, Vector, cosine, hashed_vector
 from classifiers.tokenizer import Tokenizer
 
 T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.UTC)
@@ -118,3 +119,85 @@ def test_restored_cluster_is_matched_and_its_key_never_reused(tokenizer: Tokeniz
     joined = later.add(HEATING[2], T0 + dt.timedelta(hours=1))
     assert joined.event_id == "ev7" and not joined.created
     assert later.add(SCHOOL, T0).event_id == "ev8"
+
+
+def test_term_index_scores_every_centroid_sharing_a_term_as_cosine_does() -> None:
+    """Postings follow puts that reweigh, add and drop terms, and removals; a removed slot is reused."""
+    index = TermIndex()
+    first = index.add({1: 0.6, 2: 0.8})
+    second = index.add({2: 1.0})
+    third = index.add({9: 1.0})
+    index.put(first, {2: 0.28, 3: 0.96})  # 1 dropped, 2 reweighed, 3 added
+    index.remove(third)
+    vec = {1: 0.48, 2: 0.6, 3: 0.64}
+    slots, sums = index.scores(vec)
+    assert dict(zip(slots.tolist(), sums.tolist(), strict=True)) == pytest.approx(
+        {first: cosine(vec, {2: 0.28, 3: 0.96}), second: cosine(vec, {2: 1.0})})
+    assert index.scores({9: 1.0})[0].size == 0 and index.scores({})[0].size == 0
+    assert index.add({9: 1.0}) == third and len(index) == 3
+
+
+def test_equal_similarities_go_to_the_cluster_held_first(clusterer: EventClusterer) -> None:
+    """A tie goes to the earlier cluster in the clusterer's order, and a rename moves a cluster last."""
+    twin = hashed_vector(["供暖", "暖气"], clusterer.n_features)
+    for key in ("a", "b"):
+        clusterer.restore(Cluster(key, dict(twin), 1, T0, T0))
+    assert clusterer.add("供暖 暖气", T0).event_id == "a"
+    clusterer.restore(Cluster("a", dict(twin), 1, T0, T0))  # the same key again keeps its place
+    assert clusterer.add("供暖 暖气", T0).event_id == "a"
+    clusterer.restore(Cluster("a", dict(twin), 1, T0, T0))
+    clusterer.rename("a", "c")
+    assert clusterer.add("供暖 暖气", T0).event_id == "b"
+
+
+def test_replaced_and_forgotten_centroids_are_not_matched(clusterer: EventClusterer, tokenizer: Tokenizer) -> None:
+    """Restoring a key over a held cluster indexes the new centroid instead of the old one; a forgotten
+    cluster is not found by its terms."""
+    school = hashed_vector(tokenizer.tokenize(SCHOOL), clusterer.n_features)
+    clusterer.add(HEATING[0], T0)
+    clusterer.restore(Cluster("ev1", school, 1, T0, T0))
+    assert clusterer.add(SCHOOL, T0).event_id == "ev1"
+    assert clusterer.add(HEATING[1], T0).created
+    clusterer.forget_before(T0 + dt.timedelta(seconds=1))
+    assert clusterer.add(SCHOOL, T0 + dt.timedelta(hours=1)).created
+
+
+class OneByOne(EventClusterer):
+    """The clusterer as it was before the term index: one cosine per held cluster, in order."""
+
+    def _best_match(self, vec: Vector, when: dt.datetime) -> tuple[Cluster | None, float]:
+        best: Cluster | None = None
+        best_sim = 0.0
+        for event in self._clusters.values():
+            if when - event.last_seen <= self.window and (sim := cosine(vec, event.centroid)) > best_sim:
+                best, best_sim = event, sim
+        return best, best_sim
+
+
+def test_dataset_items_are_placed_as_by_one_cosine_per_cluster(tokenizer: Tokenizer, subset: Any) -> None:
+    """Real messages an hour apart (so a few hundred clusters are open at once), the caller's renames,
+    a state round trip and the window's forgetting: every placement as the plain comparison gives it."""
+    rows = subset("gov-messages", 240, seed=5) + subset("weibo-rumours", 120, seed=5)
+    texts = [f"{r.get('title') or ''}\n{r['text']}".strip() for r in rows]
+    window = dt.timedelta(days=10)
+    indexed = EventClusterer(tokenizer.tokenize, threshold=0.2, window=window)  # lower: more joins
+    plain = OneByOne(tokenizer.tokenize, threshold=0.2, window=window)
+    for clusterer in (indexed, plain):
+        clusterer.add(HEATING[0], T0)
+        clusterer.add(HEATING[1], T0, hint_event="ev1")
+    placed: dict[str, list[Placement]] = {"indexed": [], "plain": []}
+    for k, text in enumerate(texts):
+        when = T0 + dt.timedelta(hours=k)
+        for name, clusterer in (("indexed", indexed), ("plain", plain)):
+            placement = clusterer.add(text, when)
+            placed[name].append(placement)
+            if placement.created and k % 3 == 0:
+                clusterer.rename(placement.event_id, f"stored{k}")
+            if k % 50 == 49:
+                clusterer.forget_before(when - window)
+        if k == 180:
+            indexed = EventClusterer.from_state(json.loads(json.dumps(indexed.export_state())), tokenizer.tokenize)
+            plain = OneByOne.from_state(json.loads(json.dumps(plain.export_state())), tokenizer.tokenize)
+    assert placed["indexed"] == placed["plain"]
+    joined = sum(not p.created for p in placed["plain"])
+    assert joined > 10 and len(placed["plain"]) - joined > 100  # both joins and new clusters were decided
