@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
 import hashlib
 import json
 import math
@@ -61,8 +62,9 @@ class NormalisedItem:
         if not self.external_id:
             raise ValueError(f"item from {self.source} has no id")
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
+        """Computed once per item (dedupe, the store and the reprint finder each ask; the item is frozen)."""
         return content_hash(self.title, self.text)
 
     @property
