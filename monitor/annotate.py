@@ -141,12 +141,14 @@ class LazyAnnotator:
         self._inner: Annotator | None = None
         self.problem: Exception | None = None  # why the models could not be loaded, once tried
         self._tried = False
+        self._loading = threading.Lock()  # a poll cycle loads ahead in one thread while a batch may ask in another
 
     def load(self) -> Annotator | None:
         """The models, loaded now if not yet (blocking; None when there are none to load)."""
-        if not self._tried:
-            self._tried = True
-            self._inner, self.problem = shared_models(self.playbook, self.models_dir)
+        with self._loading:
+            if not self._tried:
+                self._inner, self.problem = shared_models(self.playbook, self.models_dir)
+                self._tried = True
         if isinstance(self.problem, TokenizerMismatchError):
             raise ModelsMismatch(f"{self.problem}; until then every item would be stored without a category "
                                  "or rumour verdict, so none is stored")

@@ -176,6 +176,21 @@ class Pipeline:
         self.stage_seconds = dict.fromkeys(STAGES, 0.0)  # time spent in each stage so far (benchmarks read it)
         self._high_written: int | None = None  # the newest item id this process knows the store holds
 
+    def warm(self) -> None:
+        """Load the classifiers, then the segmenter's dictionary, now rather than at the first item (blocking).
+
+        The order is the memory peak: reading a model file parses tens of MB of JSON for a moment, and
+        the segmenter's dictionary (rjieba's or jieba's, 50–80 MB) built after that reuses the freed
+        memory, while a dictionary built first sits under the models' peak (with rjieba, one process:
+        about 360 MB against 416 MB; bench/README.md). Raises what the annotator's load raises
+        (``ModelsMismatch``).
+        """
+        load = getattr(self.annotator, "load", None)  # a lazy annotator; others are loaded already
+        if callable(load):
+            load()
+        if self.tokenizer is not None:
+            self.tokenizer.tokenize_many(["长春市"])  # builds the segmenter's dictionary
+
     def forget(self) -> None:
         """Drop every index held in memory (after a batch was rolled back, its ids must not be matched)."""
         self.finder = ReprintFinder(self.dedupe)

@@ -184,12 +184,16 @@ class Poller:
         self._queue: list[_Fetched] = []  # fetched pages waiting for the next store batch
         self._storer: asyncio.Task[None] | None = None  # stores the queue, a batch at a time
         self._fetching = 0  # polls of a cycle still fetching (their pages are stored together)
+        self._warming: asyncio.Future[None] | None = None  # the models loading ahead of the first batch
 
     async def aclose(self) -> None:
         try:
             await self.flush()
         finally:
             await self.fetcher.aclose()
+            warming = self._warming
+            if warming is not None and warming.get_loop() is asyncio.get_running_loop():
+                await warming  # a thread cannot be stopped; let it finish before the loop closes
 
     async def drain(self, timeout: float) -> int:
         """Wait up to *timeout* seconds for the scheduler's polls in progress, then write the polling
@@ -445,6 +449,7 @@ class Poller:
         loop = asyncio.get_running_loop()
         waiting = _Fetched(spec, outcome, now, loop.create_future(), time.monotonic())
         self._queue.append(waiting)
+        self._warm_ahead()
         self._kick()
         if not self._batch_ready():  # held for the cycle's other pages, but not past the hold
             loop.call_later(STORE_HOLD_SECONDS, self._kick)
@@ -455,6 +460,19 @@ class Poller:
         cycle.left -= done
         self._fetching -= done
         self._kick()
+
+    def _warm_ahead(self) -> None:
+        """At the first page with items, load the models in a worker thread while the other fetches go on
+        (seconds, at a command's first poll), instead of in the first store batch after them. A poll
+        where every source answers 304 never loads them."""
+        if self._warming is None:
+            self._warming = asyncio.get_running_loop().run_in_executor(None, self._warm_quietly)
+
+    def _warm_quietly(self) -> None:
+        try:
+            self.pipeline.warm()
+        except Exception:  # noqa: BLE001 - the store batch loads again and reports it for each source
+            log.debug("loading the models ahead failed", exc_info=True)
 
     def _kick(self) -> None:
         """Start storing the queue when a batch is ready and no store is running."""

@@ -36,18 +36,10 @@ class Monitor:
         self.engine.dispose()
 
     def load_models(self) -> None:
-        """Load the classifiers, then the tokeniser's dictionary, now rather than at the first item
-        (blocking; the service calls it at start, the CLI never does).
-
-        The order is the memory peak: reading a model file parses tens of MB of JSON for a moment, and
-        the segmenter's dictionary (rjieba's or jieba's, 50–80 MB) built after that reuses the freed
-        memory, while a dictionary built first sits under the models' peak (with rjieba, one process:
-        about 360 MB against 416 MB; bench/README.md).
-        """
-        if isinstance(self.pipeline.annotator, LazyAnnotator):
-            self.pipeline.annotator.load()  # ModelsMismatch: models of another tokenizer do not start the service
-        if self.pipeline.tokenizer is not None:
-            self.pipeline.tokenizer.tokenize_many(["长春市"])  # builds the segmenter's dictionary
+        """Load the classifiers and the segmenter's dictionary now rather than at the first item (blocking;
+        the service calls it at start; models cut with another tokenizer raise ``ModelsMismatch``, so it
+        does not start). See :meth:`Pipeline.warm` for the order."""
+        self.pipeline.warm()
 
 
 def build_monitor(
