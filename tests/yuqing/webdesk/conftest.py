@@ -1,6 +1,6 @@
 """The web desk on a real server: uvicorn on 127.0.0.1 over a migrated store, people from the members file.
 
-``desk_server`` serves the desk (on SQLite and PostgreSQL through ``database_url``); ``sign_in`` gives an
+``desk_server`` serves the desk (on SQLite and PostgreSQL through ``store_url``); ``sign_in`` gives an
 httpx client with a session for a sign-in name; ``seed`` stores events and opens cases through the
 same shared actions the chat uses.
 """
@@ -50,11 +50,10 @@ def desk_password_rows(desk_members: Members, tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture
-def desk_sessions(database_url: str, playbook: Playbook,
+def desk_sessions(store_url: str, playbook: Playbook,
                   desk_password_rows: list[dict[str, object]]) -> Iterator[sessionmaker[Session]]:
     """A migrated store with the playbook's departments and a password for every sign-in name."""
-    engine = make_engine(database_url)
-    migrate(engine)
+    engine = make_engine(store_url)
     factory = session_factory(engine)
     with session_scope(factory) as session:
         sync_departments(session, playbook)
