@@ -1,11 +1,11 @@
-# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+# Two commands set everything up on a fresh machine: `make demo` and `make test` (`make test-cluster` runs the rest).
 PYTHON ?= python3
 VENV   := .venv
 PYTEST_ARGS ?= -q
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test demo bench lint clean
+.PHONY: install test test-cluster demo bench lint clean
 
 # Reports draw Chinese with a CJK font from Debian (charts and the embedded PDF font).
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
@@ -30,9 +30,14 @@ $(STAMP): pyproject.toml | $(CJK_FONT)
 
 install: $(STAMP)
 
-# -n auto: one test process per core (pytest-xdist); each loads the models once.
+# -n auto: one test process per core (pytest-xdist); each loads the models once. Every test but the cluster's.
 test: $(STAMP) | $(CHROMIUM)
-	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto -m "not cluster" $(PYTEST_ARGS)
+
+# The cluster tests: real Redis, RabbitMQ and yuqing worker/scheduler processes, SIGKILLed and restarted. They
+# share the brokers, so they run one at a time in one process (-n 0); .ci/run starts the brokers first.
+test-cluster: $(STAMP)
+	$(PY) -m pytest -n 0 -m cluster $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(VENV)/bin/yuqing demo

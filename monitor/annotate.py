@@ -79,7 +79,7 @@ class ClassifierAnnotator:
 
 
 _SHARED_LOCK = threading.Lock()
-_SHARED: dict[tuple[object, ...], tuple[Annotator | None, Exception | None]] = {}
+_SHARED: dict[tuple[object, ...], Annotator] = {}
 _SHARED_KEEP = 2  # the loaded models of at most this many (model files, playbook) pairs stay in memory
 
 
@@ -104,16 +104,22 @@ def default_annotator(playbook: Playbook, models_dir: Path | None) -> Annotator 
 
 
 def shared_models(playbook: Playbook, models_dir: Path | None) -> tuple[Annotator | None, Exception | None]:
-    """The process's load of these model files under this playbook, and why it failed when it did."""
+    """The process's load of these model files under this playbook, and why it failed when it did.
+
+    A failed load is not kept: it holds no memory, so it must not push out models that did load (they
+    would be loaded again, seconds each time); the next monitor built for those files tries again.
+    """
     key = _models_key(playbook, models_dir)
     with _SHARED_LOCK:
         if key in _SHARED:
             _SHARED[key] = _SHARED.pop(key)  # the most recently used is kept longest
-        else:
+            return _SHARED[key], None
+        annotator, problem = _load_annotator(playbook, models_dir)
+        if annotator is not None:
             while len(_SHARED) >= _SHARED_KEEP:
                 del _SHARED[next(iter(_SHARED))]
-            _SHARED[key] = _load_annotator(playbook, models_dir)
-        return _SHARED[key]
+            _SHARED[key] = annotator
+        return annotator, problem
 
 
 def _load_annotator(playbook: Playbook, models_dir: Path | None) -> tuple[Annotator | None, Exception | None]:

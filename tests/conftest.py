@@ -7,19 +7,22 @@ directory on ``sys.path`` when it imports this conftest).
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from support.fake_bot_api import FakeBotAPI
-from support.stores import emptied_postgres
+from support.stores import cleared_postgres, emptied_postgres
 
 from monitor.pipeline import Annotator
 from playbooks.loader import load_playbook
 from playbooks.schema import Playbook
+from store.database import make_engine, migrate
 
 POSTGRES_ENV = "YUQING_TEST_POSTGRES_URL"
 
@@ -51,9 +54,9 @@ def datasets_dir() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def _postgres_database() -> Iterator[str]:
-    """A throw-away database on the PostgreSQL server named by YUQING_TEST_POSTGRES_URL."""
+@contextmanager
+def _throw_away_database() -> Iterator[str]:
+    """A database of its own on the PostgreSQL server named by YUQING_TEST_POSTGRES_URL, dropped after."""
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_ENV} is not set (.ci/run sets it)")
@@ -70,12 +73,52 @@ def _postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def _postgres_database() -> Iterator[str]:
+    """The test process's database for empty stores (``database_url``)."""
+    with _throw_away_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def _postgres_store() -> Iterator[str]:
+    """The test process's database for migrated stores (``store_url``), migrated once: its own, so that a
+    ``database_url`` test dropping its schema does not take this one's."""
+    with _throw_away_database() as url:
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture(scope="session")
+def _sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store migrated once per test process; each ``store_url`` test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("migrated") / "store.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()  # the last connection closed: the write-ahead log is back in the file
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty store on each database we support; the same test runs on both."""
+    """An empty store (no schema) on each database we support; the same test runs on both. For tests of
+    building and migrating a store, and of commands that build it (``yuqing init``)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.sqlite3'}"
     return emptied_postgres(request.getfixturevalue("_postgres_database"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store at the newest schema with no rows, on each database we support: for tests of what happens in
+    a store. Migrated once per test process and emptied for each test, not built anew for each."""
+    if request.param == "sqlite":
+        path = tmp_path / "store.sqlite3"
+        shutil.copyfile(request.getfixturevalue("_sqlite_store"), path)
+        return f"sqlite:///{path}"
+    return cleared_postgres(request.getfixturevalue("_postgres_store"))
 
 
 @pytest.fixture

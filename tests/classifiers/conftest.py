@@ -6,6 +6,8 @@ Datasets are found via ``YUQING_DATASETS_DIR`` or the settings default
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import random
 from collections.abc import Callable
@@ -25,15 +27,22 @@ def _datasets_dir() -> Path:
     return load_settings().datasets_dir
 
 
+@functools.cache
+def _records(path: Path) -> tuple[dict[str, Any], ...]:
+    """Every record of *path*, parsed once per test process: the Weibo rumour set alone takes seconds to
+    parse, and five fixtures and tests sample it."""
+    with open(path, encoding="utf-8") as handle:
+        return tuple(json.loads(line) for line in handle if line.strip())
+
+
 def read_subset(name: str, n: int, *, seed: int = 0, stratify: str = "label") -> list[dict[str, Any]]:
-    """A deterministic class-balanced subset of a dataset's train.jsonl (fails if absent)."""
+    """A deterministic class-balanced subset of a dataset's train.jsonl (fails if absent); the records are
+    copies, so a test that changes one changes nothing another test reads."""
     path = _datasets_dir() / name / "train.jsonl"
     if not path.is_file():
         pytest.fail(f"dataset not found: {path} (set YUQING_DATASETS_DIR)")
-    with open(path, encoding="utf-8") as handle:
-        records = [json.loads(line) for line in handle if line.strip()]
     by_label: dict[str, list[dict[str, Any]]] = {}
-    for r in records:
+    for r in _records(path):
         by_label.setdefault(str(r.get(stratify)), []).append(r)
     rng = random.Random(seed)
     per = max(1, n // len(by_label))
@@ -43,7 +52,7 @@ def read_subset(name: str, n: int, *, seed: int = 0, stratify: str = "label") ->
         rng.shuffle(group)
         out.extend(group[:per])
     rng.shuffle(out)
-    return out
+    return copy.deepcopy(out)
 
 
 Subset = Callable[..., list[dict[str, Any]]]

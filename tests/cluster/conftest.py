@@ -62,6 +62,8 @@ def brokers_to_ourselves() -> Iterator[None]:
 
 @pytest.fixture(params=["redis", "amqp"])
 def broker_url(request: pytest.FixtureRequest, brokers_to_ourselves: None) -> str:
+    if request.node.get_closest_marker("cluster") is None:  # else make test would run it, holding the brokers
+        pytest.fail("a test on the brokers is marked cluster: make test-cluster runs it, make test does not")
     env, default = DEFAULTS[request.param]
     url = os.environ.get(env) or default
     why = _reachable(url)

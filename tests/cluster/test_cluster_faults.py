@@ -2,6 +2,9 @@
 with Redis and with RabbitMQ, polling a few hundred loopback feeds; one worker is killed with SIGKILL while it
 works. Every served item is stored once, none is missing, each alert reaches the (fake) Telegram once, and the
 events are those of one ``yuqing poll --once`` (the poller ``yuqing run`` runs) over the same feeds on SQLite.
+
+The tests that run real brokers and ``yuqing`` processes are marked ``cluster``: ``make test-cluster`` runs
+them, one at a time, and ``make test`` leaves them out.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ def _one_process_events(tmp_path: Path, env: dict[str, str]) -> set[frozenset[tu
         engine.dispose()
 
 
+@pytest.mark.cluster
 def test_a_worker_killed_mid_run_loses_nothing_and_doubles_nothing(tmp_path, pg_url, broker_url, api):
     engine = make_engine(pg_url)
     with StoryFeeds(N_FEEDS, per_feed=1) as feeds:
@@ -119,6 +123,7 @@ def test_the_cluster_commands_refuse_a_sqlite_store(tmp_path):
         assert "yuqing migrate-store --to postgresql://" in result.output
 
 
+@pytest.mark.cluster
 def test_a_second_scheduler_stands_by_and_takes_over_when_the_first_dies(tmp_path, pg_url, broker_url):
     (tmp_path / "sources.yaml").write_text(yaml.safe_dump({"sources": []}), encoding="utf-8")
     env = _env(tmp_path, pg_url, broker_url, "http://127.0.0.1:9/bot")
@@ -135,6 +140,7 @@ def test_a_second_scheduler_stands_by_and_takes_over_when_the_first_dies(tmp_pat
         cluster.stop_all()
 
 
+@pytest.mark.cluster
 def test_a_task_that_cannot_succeed_leaves_a_dead_letter_that_sources_health_shows(tmp_path, pg_url, broker_url):
     (tmp_path / "sources.yaml").write_text(yaml.safe_dump({"sources": []}), encoding="utf-8")
     env = _env(tmp_path, pg_url, broker_url, "http://127.0.0.1:9/bot")
@@ -160,6 +166,7 @@ def test_a_task_that_cannot_succeed_leaves_a_dead_letter_that_sources_health_sho
     assert "!! task failed 1 time(s) and was given up: poll gone-from-the-file (poll queue" in shown.output
 
 
+@pytest.mark.cluster
 def test_the_cluster_recovers_by_itself_when_the_broker_restarts_mid_run(tmp_path, pg_url, api):
     """A Redis of the test's own (persisting to its folder), killed and started again while two workers run."""
     import shutil
@@ -236,6 +243,7 @@ def _private_postgresql(folder: Path) -> tuple[list[str], int] | None:
     return start, port
 
 
+@pytest.mark.cluster
 def test_the_cluster_recovers_by_itself_when_postgresql_restarts_mid_run(tmp_path, broker_url, api):
     import os
     import shutil

@@ -14,8 +14,8 @@ from monitor.wiring import build_monitor
 
 
 @pytest.fixture
-def monitor(database_url, playbook, clock, trained_annotator):
-    built = build_monitor(database_url, SourcesFile(), playbook, clock=clock, annotator=trained_annotator)
+def monitor(store_url, playbook, clock, trained_annotator):
+    built = build_monitor(store_url, SourcesFile(), playbook, clock=clock, annotator=trained_annotator)
     yield built
     built.engine.dispose()
 
@@ -90,13 +90,13 @@ def test_plain_text_is_stored_as_written(tmp_path, monitor, clock):
     assert item.title == written and item.text == written and item.reply_text == "<b>已转</b>"
 
 
-def test_a_row_the_store_refuses_costs_only_that_row(tmp_path, monitor, clock, database_url):
+def test_a_row_the_store_refuses_costs_only_that_row(tmp_path, monitor, clock, store_url):
     path = tmp_path / "nul.jsonl"
     rows = [_row(n) for n in range(1, 6)]
     rows[2]["text"] = "含有\x00空字符"  # PostgreSQL text cannot hold NUL; SQLite can
     _jsonl(path, [json.dumps(r, ensure_ascii=False).encode() for r in rows])
     summary = import_file(monitor.sessions, monitor.pipeline, path, clock())
-    if database_url.startswith("postgresql"):
+    if store_url.startswith("postgresql"):
         assert summary.new == 4 and [r.line for r in summary.rejected] == [3]
         assert "store refused" in summary.rejected[0].reason
     else:

@@ -10,7 +10,7 @@ from mon_server import Reply
 
 from monitor.config import DedupeSection
 from monitor.dedupe import ReprintFinder
-from store.database import make_engine, migrate, session_factory, session_scope
+from store.database import make_engine, session_factory, session_scope
 
 
 def test_duplicates_across_a_restart(server, make_monitor):
@@ -100,13 +100,12 @@ def test_weight_by_host(playbook):
     assert weights.weight("www.gov.cn", "other") == weights.other  # the source's own class wins
 
 
-def test_the_reprint_index_holds_only_the_dedupe_window(database_url):
+def test_the_reprint_index_holds_only_the_dedupe_window(store_url):
     """The index reads originals stored inside the window, and forgets them as the window moves on:
     a store of a year's items does not sit in memory to find this week's reprints."""
     policy = DedupeSection(window=dt.timedelta(days=30))
     now = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
-    engine = make_engine(database_url)
-    migrate(engine)
+    engine = make_engine(store_url)
     try:
         with session_scope(session_factory(engine)) as session:
             src = Source(name="s", kind="feed", url="http://a.gov.cn/")

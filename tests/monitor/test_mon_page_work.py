@@ -7,7 +7,7 @@ import json
 
 from monitor.items import NormalisedItem
 from monitor.page_work import Page, claim_due
-from store.database import make_engine, migrate, session_factory, session_scope
+from store.database import make_engine, session_factory, session_scope
 from store.models import Source
 
 NOW = dt.datetime(2026, 12, 7, 8, 0, tzinfo=dt.UTC)
@@ -25,9 +25,8 @@ def test_a_page_goes_through_json_as_it_was_fetched():
     assert back.items[0].content_hash == item.content_hash and back.outcome().etag == '"v1"'
 
 
-def test_a_due_source_is_leased_to_one_poll_until_the_lease_runs_out(database_url):
-    engine = make_engine(database_url)
-    migrate(engine)
+def test_a_due_source_is_leased_to_one_poll_until_the_lease_runs_out(store_url):
+    engine = make_engine(store_url)
     sessions = session_factory(engine)
     with session_scope(sessions) as session:
         session.add_all([Source(name="due", kind="feed", url="http://a.cn/f"),

@@ -239,6 +239,7 @@ def test_monitors_of_one_process_share_the_loaded_models_and_a_retrained_model_i
     loaded = default_annotator(playbook, tmp_path)
     assert loaded is not None and loaded is not bundled
     assert default_annotator(playbook, tmp_path) is loaded
+    assert default_annotator(playbook, None) is bundled  # the failed load above did not push it out
 
 
 def test_models_cut_with_another_tokenizer_stop_the_service_at_start(playbook, tmp_path) -> None:

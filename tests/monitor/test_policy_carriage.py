@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from monitor.policy_carriage import ReprintStatus, check_policy, deadlines, important_policies, is_important_policy
-from store.database import make_engine, migrate, session_factory, session_scope, sync_departments
+from store.database import make_engine, session_factory, session_scope, sync_departments
 from store.models import Item, Source
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -22,9 +22,8 @@ POLICY_TEXT = ("为深入贯彻落实党中央决策部署，进一步优化营�
 
 
 @pytest.fixture
-def session(database_url: str, playbook) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    migrate(engine)
+def session(store_url: str, playbook) -> Iterator[Session]:
+    engine = make_engine(store_url)
     with session_scope(session_factory(engine)) as s:
         sync_departments(s, playbook)
         yield s

@@ -17,7 +17,7 @@ from playbooks.members import Members, load_members
 from playbooks.schema import Playbook
 from responders.desk import Desk
 from responders.messages import Templates
-from store.database import make_engine, migrate, session_factory, session_scope, sync_departments
+from store.database import make_engine, session_factory, session_scope, sync_departments
 from store.models import Event, Item, Source
 
 
@@ -38,9 +38,8 @@ def templates(playbook: Playbook) -> Templates:
 
 
 @pytest.fixture
-def sessions(database_url: str, playbook: Playbook) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    migrate(engine)
+def sessions(store_url: str, playbook: Playbook) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(store_url)
     factory = session_factory(engine)
     with session_scope(factory) as session:
         sync_departments(session, playbook)

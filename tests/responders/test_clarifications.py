@@ -125,11 +125,11 @@ def _ingest(monitor: Monitor, sessions, external_id: str, text: str, url: str) -
 
 
 @pytest.mark.parametrize("lookup", [True, False], ids=["with-lookup", "no-lookup"])
-def test_our_clarification_page_joins_its_event_and_is_not_a_rumour(database_url, sessions, playbook, lookup):
+def test_our_clarification_page_joins_its_event_and_is_not_a_rumour(store_url, sessions, playbook, lookup):
     """The monitor asks the responders' ClarificationPages which event a fetched page answers: our own
     page joins that event as 官方澄清 (however much it quotes the rumour); a rejected one's page, or any
     page when the monitor was built without the lookup, is judged like any other item."""
-    monitor = build_monitor(database_url, SourcesFile(), playbook, annotator=DoubtingAnnotator(),
+    monitor = build_monitor(store_url, SourcesFile(), playbook, annotator=DoubtingAnnotator(),
                             migrate_schema=False, clarifications=ClarificationPages() if lookup else None)
     try:
         rumour = _ingest(monitor, sessions, "r1", RUMOUR, "https://bbs.example.cn/t/1")

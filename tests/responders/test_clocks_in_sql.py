@@ -15,16 +15,15 @@ from responders.cases import State
 from responders.clocks import overdue, overdue_clause
 from responders.routing import Profile
 from responders.snapshot import take_snapshot
-from store.database import make_engine, migrate, session_factory, session_scope, sync_departments
+from store.database import make_engine, session_factory, session_scope, sync_departments
 from store.models import Case, Event
 
 NOW = dt.datetime(2026, 12, 7, 8, 0, tzinfo=dt.UTC)
 PAST, FUTURE = NOW - dt.timedelta(hours=3), NOW + dt.timedelta(hours=3)
 
 
-def test_the_sql_rule_and_the_python_rule_agree(database_url: str, playbook: Playbook) -> None:
-    engine = make_engine(database_url)
-    migrate(engine)
+def test_the_sql_rule_and_the_python_rule_agree(store_url: str, playbook: Playbook) -> None:
+    engine = make_engine(store_url)
     sessions = session_factory(engine)
     departments = list(playbook.departments)
     snapshot = take_snapshot(playbook, next(iter(Profile)), role="lead", reason="test", category="教育")

@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
+from support.serving import serve_in_thread
+
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "舆情助手", "username": "yuqing_test_bot"}
 
 
@@ -59,7 +61,7 @@ class FakeBotAPI:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
         return self
 
     def stop(self) -> None:

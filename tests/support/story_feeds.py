@@ -15,6 +15,8 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from support.serving import serving_thread
+
 STORIES = (
     ("网传吉林市化工厂爆炸泄漏多人死亡",
      "有网友称，今天上午吉林市某化工厂突然发生爆炸，现场有气体泄漏，已造成多人死亡，附近居民紧急疏散。"),
@@ -72,7 +74,7 @@ class StoryFeeds:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = serving_thread(self.server)
 
     def _rss(self, k: int, published: Any) -> bytes:
         entries = "".join(

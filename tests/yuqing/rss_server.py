@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from support.serving import serve_in_thread
 
 
 class RssServer:
@@ -25,7 +26,7 @@ class RssServer:
                 self.wfile.write(served.body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/feed.xml"
 
     def close(self) -> None:

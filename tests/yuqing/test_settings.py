@@ -52,3 +52,16 @@ def test_token_from_the_environment() -> None:
 def test_bad_values_are_refused_by_name(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         load_settings({name: value})
+
+
+@pytest.mark.parametrize("timeout", [3.0, 900.0, 86_400.0])
+def test_redis_sweeps_for_a_dead_workers_tasks_well_within_the_visibility_timeout(timeout: float) -> None:
+    """kombu's own sweep (every 10th tick of 10 s) left a killed worker's tasks waiting up to 100 s longer
+    than the visibility timeout before another worker got them."""
+    from yuqing.settings import Settings
+    from yuqing.tasks import celery_config
+
+    options = celery_config(Settings(broker_visibility_timeout=timeout))["broker_transport_options"]
+    assert options["visibility_timeout"] == timeout
+    sweep_every = options["unacked_restore_interval"] * options["unacked_restore_throttle"]
+    assert sweep_every <= min(10.0, max(1.0, timeout / 2))

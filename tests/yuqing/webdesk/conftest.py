@@ -1,6 +1,6 @@
 """The web desk on a real server: uvicorn on 127.0.0.1 over a migrated store, people from the members file.
 
-``desk_server`` serves the desk (on SQLite and PostgreSQL through ``database_url``); ``sign_in`` gives an
+``desk_server`` serves the desk (on SQLite and PostgreSQL through ``store_url``); ``sign_in`` gives an
 httpx client with a session for a sign-in name; ``seed`` stores events and opens cases through the
 same shared actions the chat uses.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from desk_support import MEMBERS_FILE, SECRET, RunningDesk, Seed, SignIn, csrf_of, password_of
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +27,7 @@ from store.models import DeskPassword, Event, Item, Source
 from store.types import utcnow
 from yuqing.settings import Settings
 from yuqing.web import WebServer
+from yuqing.webdesk import access
 from yuqing.webdesk.access import set_password
 from yuqing.webdesk.site import build_site
 
@@ -35,12 +37,27 @@ def desk_members(playbook: Playbook) -> Members:
     return load_members(MEMBERS_FILE, playbook)
 
 
+# argon2id at its lowest cost: at the library's recommended cost (the desk's own, which
+# tests/yuqing/test_cli_users.py checks) the desk tests' 160-odd sign-ins took half a minute of CPU.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The desk hashes and checks passwords with the same code and algorithm, at the lowest cost."""
+    monkeypatch.setattr(access, "_HASHER", CHEAP_HASHER)
+    access._dummy_hash.cache_clear()  # an unknown name's check is made at the hasher's cost
+    yield
+    access._dummy_hash.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def desk_password_rows(desk_members: Members, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
-    """Every sign-in's row as ``set_password`` writes it, hashed once per run (argon2 is slow on purpose)."""
+    """Every sign-in's row as ``set_password`` writes it (with the tests' cheap hasher), hashed once per run."""
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('passwords') / 'store.sqlite3'}")
     migrate(engine)
-    with session_scope(session_factory(engine)) as session:
+    with pytest.MonkeyPatch.context() as patch, session_scope(session_factory(engine)) as session:
+        patch.setattr(access, "_HASHER", CHEAP_HASHER)
         for login in desk_members.desk.logins:
             set_password(session, desk_members, login, password_of(login), utcnow())
         rows = [{"login": r.login, "password_hash": r.password_hash, "set_at": r.set_at}
@@ -50,11 +67,10 @@ def desk_password_rows(desk_members: Members, tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture
-def desk_sessions(database_url: str, playbook: Playbook,
+def desk_sessions(store_url: str, playbook: Playbook,
                   desk_password_rows: list[dict[str, object]]) -> Iterator[sessionmaker[Session]]:
     """A migrated store with the playbook's departments and a password for every sign-in name."""
-    engine = make_engine(database_url)
-    migrate(engine)
+    engine = make_engine(store_url)
     factory = session_factory(engine)
     with session_scope(factory) as session:
         sync_departments(session, playbook)

@@ -7,13 +7,13 @@ sources file ``yuqing sources add`` writes.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from desk_support import RunningDesk, SignIn, csrf_of
+from support.serving import serve_in_thread
 
 from monitor.config import load_sources
 from store.database import session_scope
@@ -49,7 +49,7 @@ def feed_url() -> Iterator[str]:
             self.wfile.write(body)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     yield f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
     server.shutdown()
     server.server_close()
