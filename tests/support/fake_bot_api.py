@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from support.serving import serve_in_thread
+from .serving import serve_in_thread  # relative: the benchmarks import this module as tests.support
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "舆情助手", "username": "yuqing_test_bot"}
 

@@ -15,7 +15,7 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from support.serving import serving_thread
+from .serving import serving_thread
 
 STORIES = (
     ("网传吉林市化工厂爆炸泄漏多人死亡",
