@@ -40,6 +40,7 @@ from monitor.fetch import Fetcher
 from monitor.items import host_of
 from monitor.page_work import Page
 from monitor.pipeline import Pipeline, ProcessResult, SourceBatch
+from monitor.source_table import sync_sources
 from monitor.sources import FetchContext, FetchOutcome, SeenItem, get_kind
 from store.database import session_scope
 from store.models import Item, Source
@@ -119,38 +120,6 @@ class PollResult:
     @property
     def errors(self) -> int:
         return int(self.error is not None) + len(self.warnings)
-
-
-def sync_sources(session: Session, config: SourcesFile) -> tuple[int, int]:
-    """Mirror the sources file into the table; returns (added, updated). Rows are never deleted."""
-    rows = {s.name: s for s in session.scalars(select(Source))}
-    added = updated = 0
-    for spec in config.sources:
-        values = {
-            "kind": spec.kind,
-            "url": spec.url,
-            "host": host_of(spec.url),
-            "weight_class": spec.weight_class,
-            "department_key": spec.department,
-            "enabled": spec.enabled,
-            "config": spec.model_dump(mode="json"),
-        }
-        row = rows.pop(spec.name, None)
-        if row is None:
-            row = Source(name=spec.name, interval_seconds=int(spec.interval.total_seconds()), **values)
-            session.add(row)
-            added += 1
-            continue
-        if any(getattr(row, k) != v for k, v in values.items()):
-            for key, value in values.items():
-                setattr(row, key, value)
-            updated += 1
-    for row in rows.values():  # dropped from the file: keep the history, stop polling
-        if row.enabled and row.kind != "import":
-            row.enabled = False
-            updated += 1
-    session.flush()
-    return added, updated
 
 
 class Poller:

@@ -137,7 +137,7 @@ def sources_list(context: Context) -> None:
 
     Reads the store directly rather than building the monitor: listing needs no pipeline, fetcher or
     migration check, and starts in well under a second."""
-    from monitor.poll import sync_sources
+    from monitor.source_table import sync_sources
     from yuqing.cli_session import store_session
     from yuqing.store_setup import sources_config
 

@@ -174,7 +174,7 @@ def routes(site: DeskSite) -> list[BaseRoute]:
         return render(request, site.person(request))
 
     def sync(config: SourcesFile) -> None:
-        from monitor.poll import sync_sources
+        from monitor.source_table import sync_sources
 
         with session_scope(site.sessions) as session:
             sync_sources(session, config)
