@@ -129,6 +129,12 @@ def api() -> Iterator[FakeBotAPI]:
     server.stop()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked slow run first (in their collected order): make test's processes then share out the many
+    short tests around them, rather than one process running a slow test alone at the end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     url = os.environ.get(POSTGRES_ENV)
     where = f"SQLite and PostgreSQL ({url})" if url else f"SQLite only (set {POSTGRES_ENV} for PostgreSQL)"

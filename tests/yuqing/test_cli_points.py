@@ -48,6 +48,7 @@ def _run(args: list[str], env: dict[str, str]) -> str:
     return result.output
 
 
+@pytest.mark.slow
 def test_adopted_video_is_fifteen_and_reprints_add_by_site(sites, tmp_path: Path, database_url: str) -> None:
     env = {"YUQING_DATA_DIR": str(tmp_path), "YUQING_SOURCES_FILE": str(tmp_path / "sources.yaml"),
            "YUQING_DATABASE_URL": database_url, "YUQING_MODELS_DIR": str(tmp_path / "no-models")}

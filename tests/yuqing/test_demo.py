@@ -10,6 +10,7 @@ from pathlib import Path
 
 import feedparser
 import httpx
+import pytest
 
 from yuqing.replay import ReplayServer, ReplayState, load_demo_items
 
@@ -39,6 +40,7 @@ def test_replay_serves_every_kind_and_answers_conditional_gets() -> None:
         server.stop()
 
 
+@pytest.mark.slow
 def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     env = {**os.environ, "YUQING_DATA_DIR": str(tmp_path)}
     result = subprocess.run([YUQING, "demo"], capture_output=True, text=True, env=env, timeout=240,
