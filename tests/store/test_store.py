@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
@@ -240,3 +242,30 @@ def test_points_ledger_refers_to_known_departments(session: Session) -> None:
     session.add(PointsEntry(department_key="不存在的单位", points=5, reason="adopted", dedupe_key="adopted:2"))
     with pytest.raises(IntegrityError):
         session.flush()
+
+
+def test_the_tests_store_is_put_back_empty_with_ids_from_one(store_url: str, request: pytest.FixtureRequest,
+                                                              tmp_path: Path) -> None:
+    """``store_url``, the store most tests work in: what one test wrote is gone for the next, and ids start
+    at 1 again (PostgreSQL's store is emptied in place; SQLite's is a fresh copy of a migrated file)."""
+    from support.stores import cleared_postgres
+
+    engine = make_engine(store_url)
+    with session_factory(engine)() as session:
+        assert _source(session).id == 1
+        session.add(Event(title="事件", first_seen_at=NOW_UTC, last_seen_at=NOW_UTC))
+        session.commit()
+    engine.dispose()
+    if store_url.startswith("postgresql"):
+        next_url = cleared_postgres(store_url)
+    else:
+        shutil.copyfile(request.getfixturevalue("_sqlite_store"), tmp_path / "next.sqlite3")
+        next_url = f"sqlite:///{tmp_path / 'next.sqlite3'}"
+    engine = make_engine(next_url)
+    try:
+        assert current_revision(engine) == head_revision()
+        with session_factory(engine)() as session:
+            assert all(session.scalar(select(func.count()).select_from(t)) == 0 for t in Base.metadata.sorted_tables)
+            assert _source(session).id == 1
+    finally:
+        engine.dispose()
