@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from bench.common import bench_playbook, header, load_records
 from classifiers.heat import HeatInputs, Mention, heat_score
 from classifiers.signals import EMERGENCY, TextSignals, burst_signal, merge
-from monitor.annotate import StoredEventAssigner
+from monitor.annotate import StoredEventAssigner, member_rows
 from monitor.config import parse_sources
 from monitor.items import NormalisedItem, host_of
 from monitor.pipeline import Annotation, Annotator, Reaction
@@ -72,15 +72,8 @@ class Recounting(StoredEventAssigner):
     def _refresh(self, session: Session, events: dict[int, Event], touched: dict[int, list[tuple[Item, TextSignals]]],
                  created: set[int], now: dt.datetime) -> None:
         members: dict[int, list[Any]] = {event_id: [] for event_id in touched}
-        ids = sorted(touched)
-        for start in range(0, len(ids), 500):
-            for m in session.execute(
-                select(Item.id, Item.event_id, Item.published_at, Item.fetched_at, Item.url, Source.host,
-                       Item.likes, Item.comments, Item.reposts, Item.reprint_of_id, Item.category,
-                       Item.rumour_probability)
-                .join(Source).where(Item.event_id.in_(ids[start:start + 500])).order_by(Item.id)
-            ):
-                members[m.event_id].append(m)
+        for m in member_rows(session, touched):
+            members[m.event_id].append(m)
         for event_id, arrivals in touched.items():
             row, rows, cluster = events[event_id], members[event_id], self.clusterer.get(str(event_id))
             mentions = [Mention(when=m.published_at or m.fetched_at, host=host_of(m.url) or m.host,

@@ -22,7 +22,7 @@ import datetime as dt
 import hashlib
 import logging
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -184,6 +184,18 @@ class ClarificationLookup(Protocol):
     def answered_events(self, session: Session, urls: Collection[str]) -> Mapping[str, int]:
         """For each URL that is a (not rejected) clarification's page, the id of the event it answers."""
         ...
+
+
+def member_rows(session: Session, event_ids: Collection[int]) -> Iterator[Any]:
+    """What heat reads of every item of these events, in item id order per chunk of 500 events."""
+    ids = sorted(event_ids)
+    for start in range(0, len(ids), 500):
+        yield from session.execute(
+            select(Item.id, Item.event_id, Item.published_at, Item.fetched_at, Item.url, Source.host,
+                   Item.likes, Item.comments, Item.reposts, Item.reprint_of_id, Item.category,
+                   Item.rumour_probability)
+            .join(Source).where(Item.event_id.in_(ids[start:start + 500])).order_by(Item.id)
+        )
 
 
 class StoredEventAssigner:
@@ -371,17 +383,11 @@ class StoredEventAssigner:
     def _summed(self, session: Session, event_ids: Sequence[int], skip: set[int]) -> dict[int, EventTally]:
         """The summaries of these events from their stored items, in id order (*skip*: the arriving ones)."""
         tallies = {event_id: EventTally.start(self.basis) for event_id in event_ids}
-        ids = sorted(event_ids)
-        for start in range(0, len(ids), 500):
-            for m in session.execute(
-                select(Item.id, Item.event_id, Item.published_at, Item.fetched_at, Item.url, Source.host,
-                       Item.likes, Item.comments, Item.reposts, Item.reprint_of_id, Item.category,
-                       Item.rumour_probability)
-                .join(Source).where(Item.event_id.in_(ids[start:start + 500])).order_by(Item.id)
-            ):
-                if m.id not in skip:
-                    tallies[m.event_id].add(self._member(m, m.host))
+        for m in member_rows(session, event_ids):
+            if m.id not in skip:
+                tallies[m.event_id].add(self._member(m, m.host))
         return tallies
+
 
     @staticmethod
     def _member(m: _MemberFields, source_host: str | None) -> Member:
