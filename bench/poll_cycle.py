@@ -55,7 +55,7 @@ class NoEvents:
     def catch_up(self, session: Session, event_ids: Sequence[int]) -> None:
         pass
 
-    def revise(self, session: Session, item: Item, before: Standing) -> None:
+    def revise(self, session: Session, changed: Sequence[tuple[Item, Standing]]) -> None:
         pass
 
 

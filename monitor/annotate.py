@@ -388,7 +388,6 @@ class StoredEventAssigner:
                 tallies[m.event_id].add(self._member(m, m.host))
         return tallies
 
-
     @staticmethod
     def _member(m: _MemberFields, source_host: str | None) -> Member:
         """An item as its event's summary reads it (the host of its own URL, else its source's)."""
@@ -396,25 +395,37 @@ class StoredEventAssigner:
                               engagement=m.likes + m.comments + m.reposts, is_reprint=m.reprint_of_id is not None),
                       m.category, m.rumour_probability)
 
-    def revise(self, session: Session, item: Item, before: Standing) -> None:
-        """Swap *item* as it was for *item* as it is in its event's stored summary (this transaction), so the
-        event's next score reads the item's current counts, as one summed from every item would. A summary
-        that cannot follow the change is dropped and summed again at the event's next batch."""
-        row = session.get(Event, item.event_id) if item.event_id is not None else None
-        if row is None or row.heat_state is None:
+    def revise(self, session: Session, changed: Sequence[tuple[Item, Standing]]) -> None:
+        """Swap each item as it was for the item as it is in its event's stored summary (this transaction), so
+        the event's next score reads the items' current counts, as one summed from every item would. Each
+        event's summary is read and written once. A summary that cannot follow the change is dropped and
+        summed again at the event's next batch."""
+        by_event: dict[int, list[tuple[Item, Standing]]] = {}
+        for item, before in changed:
+            if item.event_id is not None:
+                by_event.setdefault(item.event_id, []).append((item, before))
+        if not by_event:
             return
-        current = self._member(item, item.source.host)
-        was = replace(current, mention=replace(current.mention, host=host_of(before.url) or item.source.host,
-                                               engagement=before.likes + before.comments + before.reposts),
-                      rumour_probability=before.rumour_probability)
-        try:
-            tally = EventTally.from_data(row.heat_state, self.basis)
-            tally.revise(was, current)
-        except SummaryError as exc:
-            log.info("event %s: its summary is dropped, to be summed again (%s)", row.id, exc)
-            row.heat_state = None
-            return
-        row.heat_state = tally.to_data()
+        for row in session.scalars(select(Event).where(Event.id.in_(by_event))):
+            if row.heat_state is None:
+                continue
+            try:
+                tally = EventTally.from_data(row.heat_state, self.basis)
+                for item, before in by_event[row.id]:
+                    current = self._member(item, item.source.host)
+                    tally.revise(self._as_before(current, item, before), current)
+            except SummaryError as exc:
+                log.info("event %s: its summary is dropped, to be summed again (%s)", row.id, exc)
+                row.heat_state = None
+                continue
+            row.heat_state = tally.to_data()
+
+    @staticmethod
+    def _as_before(current: Member, item: Item, before: Standing) -> Member:
+        """The member *item* was before it changed (its event's summary holds that one)."""
+        return replace(current, mention=replace(current.mention, host=host_of(before.url) or item.source.host,
+                                                engagement=before.likes + before.comments + before.reposts),
+                       rumour_probability=before.rumour_probability)
 
     def _mark_signals(self, row: Event, burst: Signal | None, found: TextSignals) -> None:
         """Merge the new item's text signals, places and the event's burst verdict into the stored event."""

@@ -89,9 +89,9 @@ class EventAssigner(Protocol):
         """Read these events again from the store (another process changed them since they were read)."""
         ...
 
-    def revise(self, session: Session, item: Item, before: Standing) -> None:
-        """A stored item of an event changed from *before* (new counts, another URL, a rejudged rumour
-        probability): bring the event's running summary up to date in this transaction."""
+    def revise(self, session: Session, changed: Sequence[tuple[Item, Standing]]) -> None:
+        """Stored items of events changed, each from its *before* (new counts, another URL, a rejudged rumour
+        probability): bring their events' running summaries up to date in this transaction."""
         ...
 
 
@@ -336,6 +336,7 @@ class Pipeline:
         new_ids: set[str] = set()
         new_hashes: set[str] = set()
         changes: list[ItemChange] = []
+        revised: list[tuple[Item, Standing]] = []
         rest: list[NormalisedItem] = []
         for k, item in enumerate(items):
             if item.external_id in new_ids or item.repost_of_external_id in new_ids:
@@ -343,13 +344,14 @@ class Pipeline:
                 break
             row = stored.get(item.external_id)
             if row is not None:
-                old_hash = row.content_hash
+                old_hash, before = row.content_hash, Standing.of(row)
                 changed = self._update(session, row, item, now, content=source.kind == "import")
                 if changed is None:
                     result.unchanged += 1
                     continue
                 result.updated += 1
                 changes += changed
+                revised.append((row, before))
                 held.get(old_hash, set()).discard(row.id)
                 held.setdefault(row.content_hash, set()).add(row.id)
             elif held.get(item.content_hash) or item.content_hash in new_hashes:
@@ -358,6 +360,7 @@ class Pipeline:
                 fresh.append(item)
                 new_ids.add(item.external_id)
                 new_hashes.add(item.content_hash)
+        self._restate(session, revised)
         if changes:
             session.flush()
             result.change_ids += [change.id for change in changes]
@@ -466,11 +469,12 @@ class Pipeline:
                 reactions[original_id].append((text, when))
         present = [original_id for original_id in ids if original_id in originals]
         notes = self.annotator.annotate_many([originals[i] for i in present], [reactions[i] for i in present])
+        revised: list[tuple[Item, Standing]] = []
         for original_id, note in zip(present, notes, strict=True):
             original = originals[original_id]
-            before = Standing.of(original)
+            revised.append((original, Standing.of(original)))
             original.rumour_probability, original.rumour_verdict = note.rumour_probability, note.rumour_verdict
-            self._restate(session, original, before)
+        self._restate(session, revised)
 
     # -- items seen before --------------------------------------------------
 
@@ -481,7 +485,6 @@ class Pipeline:
         None when nothing changed, else the ItemChange rows (added, not yet flushed)."""
         changed = False
         changes: list[ItemChange] = []
-        before = Standing.of(row)
         if content and item.content_hash != row.content_hash:
             changes.append(self._content_change(session, row, item, now))
             changed = True
@@ -506,13 +509,14 @@ class Pipeline:
         if not changed:
             return None
         row.updated_at = now
-        self._restate(session, row, before)
         return changes
 
-    def _restate(self, session: Session, row: Item, before: Standing) -> None:
-        """The item's event summed what the item was *before*: the assigner swaps in what it is now."""
-        if self.events is not None and row.event_id is not None and Standing.of(row) != before:
-            self.events.revise(session, row, before)
+    def _restate(self, session: Session, revised: Sequence[tuple[Item, Standing]]) -> None:
+        """The items' events summed what the items were *before*: the assigner swaps in what they are now,
+        all of a batch in one call (each event's summary read and written once)."""
+        moved = [(row, before) for row, before in revised if row.event_id is not None and Standing.of(row) != before]
+        if self.events is not None and moved:
+            self.events.revise(session, moved)
 
     def _content_change(self, session: Session, row: Item, item: NormalisedItem, now: dt.datetime) -> ItemChange:
         """A record re-imported under its id with other words: keep the new words, record the old."""
