@@ -209,7 +209,7 @@ class Poller:
         """Poll the named (default: all enabled) sources concurrently; one result each. The cycle reads
         every state in one transaction and writes the states of polls that stored nothing in one more.
         The pages fetched are stored together once every fetch of the cycle is done, or sooner in batches
-        of :data:`STORE_BATCH_ITEMS` items while the fetches go on."""
+        of :data:`STORE_BATCH_ITEMS` items, or once a page has waited :data:`STORE_HOLD_SECONDS`."""
         await self.refresh()
         specs = [self.spec(n) for n in names] if names else [s for s in self.config.sources if s.enabled]
         if only_due:
@@ -507,19 +507,19 @@ class Poller:
                      ) -> list[tuple[PollState, ProcessResult] | Exception]:
         """Store the pages in one transaction (worker thread); when that fails, each page alone, so one
         page the store refuses costs only its own source's poll."""
-        try:
-            with session_scope(self.sessions) as session:
-                return list(self._store_pages(session, batch, states))
-        except Exception as exc:
-            self.pipeline.forget()  # what it indexed from the rolled-back batch is not in the store
-            if len(batch) == 1:
-                return [exc]
-            log.warning("storing %d fetched pages together failed; storing each page alone", len(batch),
-                        exc_info=True)
+        if len(batch) > 1:
+            try:
+                with session_scope(self.sessions) as session:
+                    return list(self._store_pages(session, batch, states))
+            except Exception:
+                self.pipeline.forget()  # what it indexed from the rolled-back batch is not in the store
+                log.warning("storing %d fetched pages together failed; storing each page alone", len(batch),
+                            exc_info=True)
         return [self._store_alone(waiting, states) for waiting in batch]
 
     def _store_alone(self, waiting: _Fetched,
                      states: Mapping[str, PollState]) -> tuple[PollState, ProcessResult] | Exception:
+        """One page in its own transaction; the failure is returned, for its own poll to report."""
         try:
             with session_scope(self.sessions) as session:
                 return self._store_pages(session, [waiting], states)[0]

@@ -149,7 +149,7 @@ def migrate(engine: Engine, revision: str = "head") -> str:
 
 def _migrate(engine: Engine, revision: str) -> None:
     current = current_revision(engine)
-    if revision == "head" and current is not None and current == head_revision():
+    if revision == "head" and current == head_revision():
         return  # the common case (every command, every worker start): no need to import alembic
     from alembic import command
 
